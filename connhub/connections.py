@@ -1,0 +1,130 @@
+"""What the pages ask about connections. Every query is scoped to the signed-in user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from connhub.models import CheckRecord, Connection, Status
+from connhub.providers import PROVIDER_INFO, ProviderInfo
+
+PROVIDER_ORDER = {key: position for position, key in enumerate(PROVIDER_INFO)}
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    id: int
+    provider: str
+    title: str
+    icon: str
+    auth_method: str
+    status: Status
+    status_reason: str
+    details: str  # the store name for Evotor, "First Last" for VK
+    account_id: str
+    profile: dict[str, Any]
+    consecutive_failures: int
+    consecutive_successes: int
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_latency_ms: int | None
+    next_check_at: datetime | None
+    created_at: datetime
+
+    @property
+    def is_online(self) -> bool:
+        return self.status == Status.ONLINE
+
+
+@dataclass(frozen=True)
+class CheckView:
+    checked_at: datetime
+    source: str  # checker | manual | connect
+    outcome: str  # ok | rejected | trouble
+    status_after: Status
+    reason: str
+    latency_ms: int | None
+
+
+def to_view(row: Connection) -> ConnectionView:
+    info = PROVIDER_INFO[row.provider]
+    return ConnectionView(
+        id=row.id,
+        provider=row.provider,
+        title=info.title,
+        icon=info.icon,
+        auth_method=row.auth_method,
+        status=Status(row.status),
+        status_reason=row.status_reason,
+        details=row.display_name,
+        account_id=row.account_id,
+        profile=dict(row.profile or {}),
+        consecutive_failures=row.consecutive_failures,
+        consecutive_successes=row.consecutive_successes,
+        last_checked_at=row.last_checked_at,
+        last_success_at=row.last_success_at,
+        last_latency_ms=row.last_latency_ms,
+        next_check_at=row.next_check_at,
+        created_at=row.created_at,
+    )
+
+
+def list_for_user(session: Session, user_id: int) -> list[ConnectionView]:
+    """The user's connections in the fixed card order, in one query."""
+    rows = session.scalars(select(Connection).where(Connection.user_id == user_id)).all()
+    views = [to_view(row) for row in rows if row.provider in PROVIDER_INFO]
+    return sorted(views, key=lambda view: PROVIDER_ORDER[view.provider])
+
+
+def get_for_user(session: Session, user_id: int, provider: str) -> ConnectionView | None:
+    row = session.scalar(
+        select(Connection).where(Connection.user_id == user_id, Connection.provider == provider)
+    )
+    return to_view(row) if row is not None else None
+
+
+def available_providers(session: Session, user_id: int) -> list[ProviderInfo]:
+    """The provider types the user has not connected yet."""
+    connected = set(session.scalars(select(Connection.provider).where(Connection.user_id == user_id)))
+    return [info for key, info in PROVIDER_INFO.items() if key not in connected]
+
+
+def delete_for_user(session: Session, user_id: int, connection_id: int) -> ConnectionView | None:
+    """Delete the connection, its tokens and history; None if it is not this user's."""
+    row = session.scalar(
+        select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
+    )
+    if row is None:
+        return None
+    view = to_view(row)
+    session.execute(delete(CheckRecord).where(CheckRecord.connection_id == connection_id))
+    session.execute(
+        delete(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
+    )
+    session.commit()
+    return view
+
+
+def recent_checks(session: Session, user_id: int, connection_id: int, limit: int = 20) -> list[CheckView]:
+    rows = session.scalars(
+        select(CheckRecord)
+        .join(Connection, Connection.id == CheckRecord.connection_id)
+        .where(CheckRecord.connection_id == connection_id, Connection.user_id == user_id)
+        .order_by(CheckRecord.checked_at.desc(), CheckRecord.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        CheckView(
+            checked_at=row.checked_at,
+            source=row.source,
+            outcome=row.outcome,
+            status_after=Status(row.status_after),
+            reason=row.reason,
+            latency_ms=row.latency_ms,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,189 @@
+"""The database schema (SQLAlchemy 2 typed ORM). Alembic migrations mirror it exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        # SQLite stores text; keep one format so comparisons in SQL stay correct.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Status(StrEnum):
+    """What a connection's card shows."""
+
+    NEVER_CHECKED = "never_checked"
+    ONLINE = "online"
+    OFFLINE = "offline"  # provider trouble for several checks in a row
+    RECONNECT = "reconnect"  # the provider rejected the token: only the user can fix it
+
+
+class AuthMethod(StrEnum):
+    OAUTH = "oauth"
+    TOKEN = "token"  # a token pasted by the user (Evotor cloud token)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), unique=True)  # OIDC `sub`, or "local"
+    email: Mapped[str] = mapped_column(String(320), default="")
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    connections: Mapped[list[Connection]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Connection(Base):
+    """One provider account of one user, with its tokens and its health."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("user_id", "provider", name="uq_connections_user_id_provider"),
+        Index("ix_connections_next_check_at", "next_check_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    auth_method: Mapped[str] = mapped_column(String(16))
+
+    # The account behind the token: Evotor store id and name, VK user id and "First Last".
+    account_id: Mapped[str] = mapped_column(String(64), default="")
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # Tokens, sealed by connhub.crypto; never stored in clear.
+    access_token_sealed: Mapped[str] = mapped_column(Text)
+    refresh_token_sealed: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auth_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # e.g. VK device_id
+    # Bumped whenever the tokens change (refresh, reconnect): a check's write-back names the
+    # version it checked and is dropped if the tokens changed meanwhile.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEVER_CHECKED)
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    is_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Compare-and-swap guard for health writes: bumped by each one.
+    health_rev: Mapped[int] = mapped_column(Integer, default=0)
+
+    # A checker's claim on the row while its check is in flight.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="connections")
+    checks: Mapped[list[CheckRecord]] = relationship(
+        back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CheckRecord(Base):
+    """One health check's result: the history on a service page."""
+
+    __tablename__ = "check_records"
+    __table_args__ = (
+        Index("ix_check_records_connection_id_checked_at", "connection_id", "checked_at"),
+        Index("ix_check_records_checked_at", "checked_at"),  # retention pruning
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))  # checker | manual | connect
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | rejected | trouble
+    status_after: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+
+    connection: Mapped[Connection] = relationship(back_populates="checks")
+
+
+class OAuthFlow(Base):
+    """An authorization begun by a user: single use, bound to the user and the provider."""
+
+    __tablename__ = "oauth_flows"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    code_verifier_sealed: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckerHeartbeat(Base):
+    """Proof of life of one checker process, shown on the dashboard."""
+
+    __tablename__ = "checker_heartbeats"
+
+    checker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    last_cycle: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,101 @@
+"""The provider interface and the types every provider speaks in.
+
+A provider module (evotor.py, vk.py, ...) subclasses `Provider` and registers itself in
+`connhub.providers.REGISTRY`. Everything a provider can go wrong with is a `ProviderError`:
+`permanent=True` means the provider rejected the credentials (only the user can fix that by
+reconnecting), `permanent=False` means provider trouble (retry later, never a dead token).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from connhub.config import Settings
+from connhub.crypto import Secret
+
+
+class ProviderError(Exception):
+    """A provider call failed; the fields say what the user sees and whether to retry."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        code: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.reason = reason  # Russian, shown on the card
+        self.permanent = permanent
+        self.code = code  # short technical tag for logs and tests: "http_401", "vk_5", "timeout"
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    key: str
+    title: str
+    icon: str  # a Material icon name, e.g. ":material/storefront:"
+    description: str
+    supports_token_paste: bool = False
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the token belongs to, as the provider reports it."""
+
+    account_id: str
+    display_name: str
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: Secret
+    refresh_token: Secret | None = None
+    expires_at: datetime | None = None
+    auth_params: dict[str, Any] = field(default_factory=dict)  # non-secret, e.g. VK device_id
+
+
+class Provider(ABC):
+    info: ProviderInfo
+    # Refresh this long before the access token expires, so a check never uses a dying token.
+    refresh_margin = timedelta(minutes=5)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timeout = settings.HTTP_TIMEOUT_SECONDS
+
+    @abstractmethod
+    def authorization_url(self, *, state: str, code_verifier: str, redirect_uri: str) -> str:
+        """Where to send the user's browser to grant access."""
+
+    @abstractmethod
+    def exchange_code(
+        self, *, code: str, code_verifier: str, redirect_uri: str, callback: Mapping[str, str]
+    ) -> TokenSet:
+        """Trade the authorization code (plus whatever else the callback carried) for tokens."""
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        """New tokens from the refresh token. Providers without refresh never get asked."""
+        raise ProviderError("Обновление токена не поддерживается", permanent=True, code="no_refresh")
+
+    @abstractmethod
+    def fetch_account(self, access_token: Secret) -> Account:
+        """Call the provider's cheapest authenticated endpoint: the health check itself."""
+
+    def parse_pasted_token(self, raw: str) -> Secret:
+        """Validate the shape of a token the user pasted; ValueError with a Russian message."""
+        raise ValueError("Этот сервис подключается только через вход у провайдера")
+
+    def token_is_stale(self, expires_at: datetime | None, now: datetime) -> bool:
+        return expires_at is not None and expires_at - self.refresh_margin <= now
+
+    def is_rejection_of_access_token(self, error: ProviderError) -> bool:
+        """True when a refresh might cure the error (VK error 5 on an expired token)."""
+        return False

@@ -1,0 +1,121 @@
+"""Evotor cloud: OAuth authorization code (client Basic auth), pasted cloud tokens, `GET /stores`.
+
+Status codes (see shared/reference/providers.md §3): 401 and 403 mean the token is dead or the
+app was uninstalled, 402 that the app is not installed or paid; all three need the user.
+429, 5xx and transport failures are provider trouble. Only the status code is trusted, never
+the error body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from connhub.crypto import Secret
+from connhub.providers import http
+from connhub.providers.base import Account, Provider, ProviderError, ProviderInfo, TokenSet
+from connhub.providers.oauth2 import oauth_session, token_request, token_set
+
+SERVICE = "Эвотор"
+ACCEPT_V2 = "application/vnd.evotor.v2+json"
+
+REJECTIONS = {
+    401: "Эвотор отклонил токен — подключите заново",
+    402: "Приложение не установлено или не оплачено в Эвотор",
+    403: "Нет доступа: приложение удалено из Личного кабинета Эвотор или не хватает прав — подключите заново",
+}
+
+
+class EvotorProvider(Provider):
+    info = ProviderInfo(
+        key="evotor",
+        title="Эвотор",
+        icon=":material/storefront:",
+        description="Подключите кассу Эвотор для синхронизации каталога товаров.",
+        supports_token_paste=True,
+    )
+
+    def _client(self, redirect_uri: str | None = None):
+        return oauth_session(
+            client_id=self.settings.EVOTOR_CLIENT_ID,
+            client_secret=self.settings.EVOTOR_CLIENT_SECRET,
+            token_endpoint_auth_method="client_secret_basic",
+            redirect_uri=redirect_uri,
+            default_timeout=self.timeout,
+        )
+
+    def authorization_url(self, *, state: str, code_verifier: str, redirect_uri: str) -> str:
+        # Evotor documents no PKCE; the verifier stays unused and the state guards the flow.
+        with self._client(redirect_uri) as client:
+            url, _ = client.create_authorization_url(
+                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/authorize", state=state
+            )
+        return url
+
+    def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str,
+                      callback: Mapping[str, str]) -> TokenSet:
+        with self._client(redirect_uri) as client:
+            payload = token_request(SERVICE, lambda: client.fetch_token(
+                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/token",
+                grant_type="authorization_code",
+                code=code,
+            ))
+        return token_set(payload, service=SERVICE)
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        if tokens.refresh_token is None:
+            return super().refresh(tokens)
+        refresh_token = tokens.refresh_token
+        with self._client() as client:
+            payload = token_request(SERVICE, lambda: client.refresh_token(
+                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/token", refresh_token=refresh_token.reveal()
+            ))
+        return token_set(payload, service=SERVICE, previous_refresh=refresh_token)
+
+    def parse_pasted_token(self, raw: str) -> Secret:
+        candidate = raw.strip()
+        if not candidate:
+            raise ValueError("Вставьте токен приложения из Личного кабинета Эвотор")
+        try:
+            uuid.UUID(candidate)
+        except ValueError:
+            raise ValueError(
+                "Это не похоже на токен Эвотор: он выглядит как "
+                "f46b89a5-8e80-4591-b0aa-94551790444b (36 символов)"
+            ) from None
+        return Secret(candidate.lower())
+
+    def fetch_account(self, access_token: Secret) -> Account:
+        response = http.get(
+            f"{self.settings.EVOTOR_API_URL}/stores",
+            headers={"Authorization": f"Bearer {access_token.reveal()}", "Accept": ACCEPT_V2},
+            params=None,
+            timeout=self.timeout,
+            service=SERVICE,
+        )
+        status = response.status_code
+        if status in REJECTIONS:
+            raise ProviderError(REJECTIONS[status], permanent=True, code=f"http_{status}")
+        if status == 429:
+            wait = http.retry_after_seconds(response, "X-RateLimit-Reset", "Retry-After")
+            raise ProviderError(
+                "Эвотор ограничил частоту запросов, повторим позже", permanent=False, code="http_429",
+                retry_after=wait,
+            )
+        if status != 200:
+            raise ProviderError(f"Эвотор недоступен (ошибка {status})", permanent=False, code=f"http_{status}")
+        body = http.json_body(response, SERVICE)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ProviderError("Эвотор прислал непонятный ответ", permanent=False, code="bad_body_200")
+        stores = [
+            {"id": str(item.get("id", "")), "name": str(item.get("name") or ""), "address": str(item.get("address") or "")}
+            for item in items
+            if isinstance(item, dict)
+        ]
+        first = stores[0] if stores else {"id": "", "name": ""}
+        return Account(
+            account_id=first["id"],
+            display_name=first["name"] or "Нет магазинов",
+            profile={"store_id": first["id"], "store_name": first["name"], "stores": stores},
+        )

@@ -1,0 +1,77 @@
+"""Token-endpoint calls through Authlib's requests client, with errors mapped to ProviderError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+
+from connhub.crypto import Secret
+from connhub.providers.base import ProviderError, TokenSet
+from connhub.providers.http import USER_AGENT, transport_error
+
+# RFC 6749 and VK ID error keys that mean the grant itself is gone: only a reconnect helps.
+DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
+# Provider-side trouble: retry later.
+TRANSIENT_ERRORS = {"server_error", "temporarily_unavailable", "slow_down"}
+
+
+def oauth_session(**kwargs: Any) -> OAuth2Session:
+    client = OAuth2Session(**kwargs)
+    client.headers["User-Agent"] = USER_AGENT
+    return client
+
+
+def token_request(service: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one token-endpoint request; map every failure to a ProviderError."""
+    try:
+        return dict(call())
+    except OAuthError as exc:
+        raise grant_error(service, exc.error or "") from None
+    except requests.HTTPError as exc:  # Authlib raises for 5xx before parsing
+        status = exc.response.status_code if exc.response is not None else 0
+        raise ProviderError(
+            f"{service}: сервер авторизации недоступен (ошибка {status})", permanent=False, code=f"http_{status}"
+        ) from None
+    except requests.RequestException as exc:
+        raise transport_error(exc, service) from None
+    except ValueError:
+        raise ProviderError(
+            f"{service}: сервер авторизации прислал непонятный ответ", permanent=False, code="bad_token_body"
+        ) from None
+
+
+def grant_error(service: str, error: str) -> ProviderError:
+    if error in DEAD_GRANT_ERRORS:
+        return ProviderError(
+            f"{service}: доступ отозван или истёк — подключите заново", permanent=True, code=error
+        )
+    if error in TRANSIENT_ERRORS:
+        return ProviderError(f"{service}: временная ошибка сервера авторизации", permanent=False, code=error)
+    if error in {"invalid_client", "unauthorized_client"}:
+        return ProviderError(
+            f"{service}: приложение connhub не принято — проверьте его настройки", permanent=False, code=error
+        )
+    return ProviderError(f"{service}: ошибка авторизации ({error or 'без кода'})", permanent=False, code=error or "oauth")
+
+
+def token_set(payload: dict[str, Any], *, service: str, auth_params: dict[str, Any] | None = None,
+              previous_refresh: Secret | None = None) -> TokenSet:
+    access = payload.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise ProviderError(f"{service}: в ответе нет токена доступа", permanent=False, code="no_access_token")
+    refresh = payload.get("refresh_token")
+    expires_in = payload.get("expires_in")
+    expires_at = None
+    if isinstance(expires_in, int | float) and expires_in > 0:
+        expires_at = datetime.now(UTC) + timedelta(seconds=float(expires_in))
+    return TokenSet(
+        access_token=Secret(access),
+        refresh_token=Secret(refresh) if isinstance(refresh, str) and refresh else previous_refresh,
+        expires_at=expires_at,
+        auth_params=dict(auth_params or {}),
+    )

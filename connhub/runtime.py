@@ -1,0 +1,37 @@
+"""Everything a process needs to reach the database and the providers, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.config import Settings, load_settings
+from connhub.crypto import TokenCipher, cipher_from_settings
+from connhub.db import make_engine, make_session_factory
+from connhub.providers import Registry
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cipher: TokenCipher
+    providers: Registry
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or load_settings()
+        engine = make_engine(settings.database_url, pool_size=max(5, settings.CHECKER_CONCURRENCY // 2))
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            cipher=cipher_from_settings(settings),
+            providers=Registry(settings),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
