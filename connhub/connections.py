@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connhub.db import begin_write
 from connhub.models import CheckRecord, Connection, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 
@@ -95,6 +96,7 @@ def available_providers(session: Session, user_id: int) -> list[ProviderInfo]:
 
 def delete_for_user(session: Session, user_id: int, connection_id: int) -> ConnectionView | None:
     """Delete the connection, its tokens and history; None if it is not this user's."""
+    begin_write(session)
     row = session.scalar(
         select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
     )

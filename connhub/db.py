@@ -65,6 +65,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def begin_write(session: Session) -> Session:
+    """Begin the session's transaction holding the write lock (SQLite: `BEGIN IMMEDIATE`).
+
+    Any transaction that reads and then writes must start this way on SQLite: in WAL mode a
+    deferred transaction that read an older snapshot fails at its first write with "database
+    is locked" at once, without waiting out the busy timeout.
+    """
+    session.connection(execution_options={"write_lock": True})
+    return session
+
+
 @contextmanager
 def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose transaction holds the database write lock from its first statement.
@@ -74,5 +85,4 @@ def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
     plain transaction; callers lock rows with `SELECT ... FOR UPDATE`.
     """
     with sessions() as session:
-        session.connection(execution_options={"write_lock": True})
-        yield session
+        yield begin_write(session)

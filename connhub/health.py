@@ -285,7 +285,7 @@ def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
     for _attempt in range(5):
         if not pending:
             break
-        with rt.sessions() as session:
+        with write_locked(rt.sessions) as session:
             rows = {row.id: row for row in session.execute(
                 select(Connection.id, Connection.token_version, Connection.health_rev, Connection.status,
                        Connection.status_reason, Connection.consecutive_failures, Connection.consecutive_successes)
@@ -391,11 +391,13 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
 
 
 def providers_reachable(rt: Runtime) -> bool:
-    """Whether any provider answers at all (any HTTP status counts). If none does, the problem
-    is on our side of the network, and no connection should pay for it."""
-    for url in (rt.settings.EVOTOR_API_URL, rt.settings.VK_API_URL):
+    """Whether any provider answers at all: an unauthenticated call to each API, where any HTTP
+    status counts. If none answers, the problem is on our side of the network, and no
+    connection should pay for it."""
+    probes = (f"{rt.settings.EVOTOR_API_URL}/stores", f"{rt.settings.VK_API_URL}/method/users.get")
+    for url in probes:
         try:
-            requests.head(url, timeout=min(3.0, rt.settings.HTTP_TIMEOUT_SECONDS), allow_redirects=False)
+            requests.get(url, timeout=min(3.0, rt.settings.HTTP_TIMEOUT_SECONDS), allow_redirects=False)
             return True
         except requests.RequestException:
             continue
@@ -466,7 +468,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
 
 def beat(rt: Runtime, *, checker_id: str, started_at: datetime, last_cycle: dict[str, Any] | None = None) -> None:
     now = utcnow()
-    with rt.sessions() as session:
+    with write_locked(rt.sessions) as session:
         row = session.get(CheckerHeartbeat, checker_id)
         if row is None:
             row = CheckerHeartbeat(checker_id=checker_id, started_at=started_at, last_beat_at=now,

@@ -22,6 +22,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connhub.crypto import Secret
+from connhub.db import write_locked
 from connhub.health import Outcome, initial_health, record_check
 from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
 from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
@@ -172,7 +173,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
         **initial_health(rt.settings, now),
     )
     for _attempt in range(2):
-        with rt.sessions() as session:
+        with write_locked(rt.sessions) as session:
             row = session.scalar(
                 select(Connection).where(Connection.user_id == user_id, Connection.provider == provider)
             )

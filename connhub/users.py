@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connhub.db import begin_write
 from connhub.models import User
 
 # Without `[auth]`, connhub runs for one operator on this machine as this implicit user.
@@ -31,6 +32,7 @@ def ensure_user(session: Session, *, subject: str, email: str = "", name: str = 
     if not subject:
         raise ValueError("a user needs a subject")
     for _attempt in range(2):
+        begin_write(session)
         user = session.scalar(select(User).where(User.subject == subject))
         if user is None:
             user = User(subject=subject, email=email, name=name)

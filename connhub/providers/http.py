@@ -26,7 +26,8 @@ def session() -> requests.Session:
     current = getattr(_local, "session", None)
     if current is None:
         current = requests.Session()
-        retry = Retry(total=1, connect=1, read=0, status=0, other=0, backoff_factor=0.1, raise_on_status=False)
+        # read=False: a read timeout surfaces as itself (not wrapped as a connection error) and is not retried.
+        retry = Retry(total=1, connect=1, read=False, status=0, other=0, backoff_factor=0.1, raise_on_status=False)
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=8, max_retries=retry)
         current.mount("http://", adapter)
         current.mount("https://", adapter)

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test venv migrate browser bench clean
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) -m alembic upgrade head
+
+## Run the product on its embedded defaults (SQLite; sandbox providers unless real credentials are set).
+run: venv
+	scripts/run-local.sh
+
+## Install what the tests need (including Debian's chromium for the browser suite) and run them all.
+test: venv browser
+	$(PY) -m pytest
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+## Benchmark the checker against the sandbox (see README for the figures).
+bench: venv
+	$(PY) bench/checker.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make run`: migrate, then run the checker and the app (and the sandbox providers when no
+# real provider credentials are configured) until Ctrl-C, which stops all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+APP_PORT=${APP_PORT:-8501}
+SANDBOX_PORT=${SANDBOX_PORT:-8090}
+pids=()
+stop_all() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
+trap stop_all EXIT INT TERM
+
+credentials=$($PY -c 'from connhub.config import load_settings as l; s = l(); print("real" if (s.EVOTOR_CLIENT_ID and not s.EVOTOR_CLIENT_ID.startswith("sandbox-")) or (s.VK_CLIENT_ID and not s.VK_CLIENT_ID.startswith("sandbox-")) else "none")')
+if [ "$credentials" = "none" ]; then
+  base="http://127.0.0.1:${SANDBOX_PORT}"
+  export EVOTOR_OAUTH_URL="$base/evotor" EVOTOR_API_URL="$base/evotor/api" VK_ID_URL="$base/vkid" VK_API_URL="$base/vk"
+  export EVOTOR_CLIENT_ID=sandbox-evotor-client EVOTOR_CLIENT_SECRET=sandbox-evotor-secret VK_CLIENT_ID=sandbox-vk-client
+  export PUBLIC_URL="${PUBLIC_URL:-http://localhost:${APP_PORT}}"
+  echo "No provider credentials configured: using the sandbox providers at $base"
+  $PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" & pids+=($!)
+  for _ in $(seq 1 100); do
+    $PY -c "import requests,sys; sys.exit(requests.get('$base/healthz', timeout=1).status_code != 200)" 2>/dev/null && break
+    kill -0 "${pids[0]}" 2>/dev/null || { echo "the sandbox failed to start"; exit 1; }
+    sleep 0.2
+  done
+fi
+
+$PY -m alembic upgrade head
+$PY checker.py & pids+=($!)
+$PY -m streamlit run app.py --server.address 127.0.0.1 --server.port "$APP_PORT" & pids+=($!)
+echo "connhub: http://localhost:${APP_PORT}  (Ctrl-C stops everything)"
+wait -n "${pids[@]}"

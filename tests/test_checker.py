@@ -1,0 +1,118 @@
+"""checker.py as its own process: --once, every status, clean stop, no "database is locked"."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from connhub.config import PROJECT_ROOT
+from connhub.health import check_now
+from connhub.models import Connection, Status, utcnow
+from connhub.oauth import connect_with_token
+from tests.conftest import connect, make_user
+
+
+def checker_env(rt) -> dict[str, str]:
+    settings = rt.settings
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("EVOTOR_", "VK_"))}
+    env.update({
+        "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
+        "CONNHUB_SECRET_KEY": settings.CONNHUB_SECRET_KEY,
+        "CONNHUB_DATA_DIR": str(settings.CONNHUB_DATA_DIR),
+        "HEALTH_CHECK_INTERVAL_SECONDS": str(settings.HEALTH_CHECK_INTERVAL_SECONDS),
+        "EVOTOR_OAUTH_URL": settings.EVOTOR_OAUTH_URL, "EVOTOR_API_URL": settings.EVOTOR_API_URL,
+        "EVOTOR_CLIENT_ID": settings.EVOTOR_CLIENT_ID, "EVOTOR_CLIENT_SECRET": settings.EVOTOR_CLIENT_SECRET,
+        "VK_ID_URL": settings.VK_ID_URL, "VK_API_URL": settings.VK_API_URL, "VK_CLIENT_ID": settings.VK_CLIENT_ID,
+        "PYTHONPATH": str(PROJECT_ROOT),
+    })
+    return env
+
+
+def make_all_due(rt) -> None:
+    with rt.sessions() as session:
+        session.execute(update(Connection).values(next_check_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+
+
+def statuses(rt) -> dict[str, Status]:
+    with rt.sessions() as session:
+        return {row.display_name + "/" + row.provider: Status(row.status)
+                for row in session.scalars(select(Connection))}
+
+
+def run_checker(rt, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=checker_env(rt),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_once_runs_one_cycle_over_due_connections_showing_every_status(rt, sandbox_control):
+    healthy, dead, troubled, fresh = (make_user(rt, name) for name in ("healthy", "dead", "troubled", "fresh"))
+    connect(rt, healthy, "vk")
+    connect(rt, dead, "vk", account="100200300")
+    troubled_id = connect(rt, troubled, "evotor")
+    fresh_id = connect(rt, fresh, "evotor", account="01-000000000000002")
+    make_all_due(rt)
+    with rt.sessions() as session:
+        session.execute(update(Connection).where(Connection.id == troubled_id).values(consecutive_failures=2))
+        session.execute(update(Connection).where(Connection.id == fresh_id).values(
+            status=Status.NEVER_CHECKED, next_check_at=utcnow() + timedelta(hours=1)))
+        session.commit()
+    sandbox_control.revoke("vk", account_id="100200300")
+    sandbox_control.set_fault("evotor-api", status=503)
+
+    done = run_checker(rt, "--once")
+
+    assert done.returncode == 0, done.stderr
+    assert "cycle: checked=3 written=3" in done.stderr
+    assert statuses(rt) == {
+        "Иван Иванов/vk": Status.ONLINE,
+        "Мария Петрова/vk": Status.RECONNECT,
+        "Чайная/evotor": Status.OFFLINE,
+        "Пекарня/evotor": Status.NEVER_CHECKED,  # not due: untouched
+    }
+
+
+def test_sigterm_stops_the_checker_cleanly(rt):
+    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=checker_env(rt),
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:  # wait for the real readiness signal
+            if "started" in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert "stopped" in rest
+
+
+def test_the_app_and_the_checker_never_see_database_is_locked(rt, sandbox_control):
+    users = [make_user(rt, f"u{n}") for n in range(30)]
+    ids = [connect(rt, user, "evotor") for user in users]
+    make_all_due(rt)
+    sandbox_control.set_fault("evotor-api", latency_ms=20)
+    errors: list[BaseException] = []
+
+    def dashboard_clicks() -> None:  # what the app does meanwhile: manual checks and new users
+        try:
+            for n, (user, connection_id) in enumerate(zip(users, ids, strict=True)):
+                check_now(rt, user_id=user.id, connection_id=connection_id)
+                make_user(rt, f"late{n}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    clicker = threading.Thread(target=dashboard_clicks)
+    clicker.start()
+    done = run_checker(rt, "--once")
+    clicker.join()
+    assert errors == []
+    assert done.returncode == 0
+    assert "database is locked" not in done.stderr
+    assert "cycle failed" not in done.stderr
