@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     CONNHUB_DATA_DIR: Path = DEFAULT_DATA_DIR
 
     # Tuning knobs for the checker; the defaults suit one small machine.
-    CHECKER_CONCURRENCY: int = Field(default=32, ge=1, le=256)
+    CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("PUBLIC_URL", "EVOTOR_OAUTH_URL", "EVOTOR_API_URL", "VK_ID_URL", "VK_API_URL")

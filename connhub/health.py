@@ -20,9 +20,10 @@ The policy (`decide`), with hysteresis so one blip never paints a card red:
   - offline (or reconnect) goes back to online only after RECOVERY_THRESHOLD successes in a row;
   - a never-checked connection goes online on its first success.
 
-Writing (`apply_results`) is compare-and-swap: the UPDATE names the token version that was
-checked and the health revision it read. A connection deleted or reconnected while its check
-was in flight is left alone; one written by someone else meanwhile is re-read and re-decided.
+Writing (`apply_results`) reads the rows locked and updates them in the same transaction, and
+keeps only results whose token version still matches: a connection deleted or reconnected while
+its check was in flight is left alone, and a concurrent write is never overwritten with a
+decision made from stale counters.
 
 A cycle (`run_cycle`) claims due connections with a lease (UPDATE ... WHERE id IN (SELECT ...
 FOR UPDATE SKIP LOCKED) on PostgreSQL, one atomic UPDATE on SQLite), so several checkers can
@@ -47,7 +48,7 @@ from enum import StrEnum
 from typing import Any
 
 import requests
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from connhub.config import Settings
@@ -277,60 +278,61 @@ def record_check(session: Session, connection_id: int, when: datetime, *, source
 
 def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
                   rng: random.Random | None = None) -> tuple[int, int]:
-    """Write check results in one transaction; returns (written, dropped)."""
+    """Write check results in one transaction; returns (written, dropped).
+
+    The rows are read locked (FOR UPDATE on PostgreSQL, the write lock on SQLite), decided
+    from their current state and updated in the same transaction, so no other write can slip
+    in between. A result whose token version no longer matches is dropped.
+    """
+    if not results:
+        return 0, 0
     rng = rng or random.Random()
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
-    pending = {result.connection_id: result for result in results}
-    written = dropped = 0
-    for _attempt in range(5):
-        if not pending:
-            break
-        with write_locked(rt.sessions) as session:
-            rows = {row.id: row for row in session.execute(
-                select(Connection.id, Connection.token_version, Connection.health_rev, Connection.status,
-                       Connection.status_reason, Connection.consecutive_failures, Connection.consecutive_successes)
-                .where(Connection.id.in_(list(pending)))
-            )}
-            contended = {}
-            for connection_id, result in pending.items():
-                row = rows.get(connection_id)
-                if row is None or row.token_version != result.token_version:
-                    dropped += 1
-                    continue
-                decision = decide(Status(row.status), row.consecutive_failures, row.consecutive_successes,
-                                  result, interval=interval, rng=rng)
-                reason = (row.status_reason if decision.reason is None else decision.reason)[:500]
-                values: dict[str, Any] = dict(
-                    status=decision.status, status_reason=reason,
-                    is_online=decision.status is Status.ONLINE,
-                    consecutive_failures=decision.consecutive_failures,
-                    consecutive_successes=decision.consecutive_successes,
-                    next_check_at=decision.next_check_at, last_checked_at=result.checked_at,
-                    health_rev=row.health_rev + 1, lease_owner=None, lease_expires_at=None,
-                )
-                if result.outcome is Outcome.OK:
-                    values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms)
-                    if result.account is not None:
-                        values.update(account_id=result.account.account_id,
-                                      display_name=result.account.display_name, profile=result.account.profile)
-                swapped = session.execute(
-                    update(Connection)
-                    .where(Connection.id == connection_id, Connection.token_version == result.token_version,
-                           Connection.health_rev == row.health_rev)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if swapped != 1:
-                    contended[connection_id] = result
-                    continue
-                record_check(session, connection_id, result.checked_at, source=source, outcome=result.outcome,
-                             status_after=decision.status, reason=reason,
-                             latency_ms=result.latency_ms)
-                written += 1
-            session.commit()
-        pending = contended
-    dropped += len(pending)
-    return written, dropped
+    table = Connection.__table__
+    by_id = {result.connection_id: result for result in results}
+    ok_updates: list[dict[str, Any]] = []
+    other_updates: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    with write_locked(rt.sessions) as session:
+        current = session.execute(
+            select(table.c.id, table.c.token_version, table.c.status, table.c.status_reason,
+                   table.c.consecutive_failures, table.c.consecutive_successes)
+            .where(table.c.id.in_(list(by_id))).order_by(table.c.id).with_for_update()
+        ).all()
+        for row in current:
+            result = by_id[row.id]
+            if row.token_version != result.token_version:
+                continue
+            decision = decide(Status(row.status), row.consecutive_failures, row.consecutive_successes, result,
+                              interval=interval, rng=rng)
+            reason = (row.status_reason if decision.reason is None else decision.reason)[:500]
+            values: dict[str, Any] = dict(
+                b_id=row.id, status=decision.status, status_reason=reason,
+                is_online=decision.status is Status.ONLINE,
+                consecutive_failures=decision.consecutive_failures,
+                consecutive_successes=decision.consecutive_successes,
+                next_check_at=decision.next_check_at, last_checked_at=result.checked_at,
+                lease_owner=None, lease_expires_at=None,
+            )
+            if result.outcome is Outcome.OK and result.account is not None:
+                values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms,
+                              account_id=result.account.account_id, display_name=result.account.display_name,
+                              profile=result.account.profile)
+                ok_updates.append(values)
+            else:
+                other_updates.append(values)
+            records.append(dict(connection_id=row.id, checked_at=result.checked_at, source=source,
+                                outcome=result.outcome, status_after=decision.status, reason=reason,
+                                latency_ms=result.latency_ms))
+        for updates in (ok_updates, other_updates):
+            if updates:
+                columns = {key: bindparam(key) for key in updates[0] if key != "b_id"}
+                session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns), updates)
+        if records:
+            session.execute(insert(CheckRecord.__table__), records)
+        session.commit()
+    written = len(records)
+    return written, len(results) - written
 
 
 def defer(rt: Runtime, connection_ids: Iterable[int], *, rng: random.Random) -> None:

@@ -125,9 +125,6 @@ class Connection(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_latency_ms: Mapped[int | None] = mapped_column(Integer)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Compare-and-swap guard for health writes: bumped by each one.
-    health_rev: Mapped[int] = mapped_column(Integer, default=0)
-
     # A checker's claim on the row while its check is in flight.
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

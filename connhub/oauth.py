@@ -179,13 +179,12 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
             )
             reconnected = row is not None
             if row is None:
-                row = Connection(user_id=user_id, provider=provider, token_version=1, health_rev=0, **fields)
+                row = Connection(user_id=user_id, provider=provider, token_version=1, **fields)
                 session.add(row)
             else:
                 for name, value in fields.items():
                     setattr(row, name, value)
                 row.token_version += 1
-                row.health_rev += 1
             try:
                 session.flush()
             except IntegrityError:  # a concurrent callback inserted it first: update that one

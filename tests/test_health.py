@@ -54,7 +54,7 @@ def test_check_now_refuses_another_users_connection(rt, alice, bob):
     connection_id = connect(rt, alice, "evotor")
     before = row(rt, connection_id)
     assert check_now(rt, user_id=bob.id, connection_id=connection_id) is None
-    assert row(rt, connection_id).health_rev == before.health_rev
+    assert row(rt, connection_id).last_checked_at == before.last_checked_at
 
 
 def test_a_revoked_token_shows_reconnect_with_the_providers_reason(rt, alice, sandbox_control):

@@ -55,7 +55,6 @@ def upgrade() -> None:
     sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_latency_ms', sa.Integer(), nullable=True),
     sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('health_rev', sa.Integer(), nullable=False),
     sa.Column('lease_owner', sa.String(length=128), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
