@@ -1,0 +1,286 @@
+"""VK's side: VK ID (OAuth 2.1 with PKCE and `device_id`) at id.vk.com, `users.get` at api.vk.com.
+
+Shapes follow shared/reference/providers.md §6–9. The gotchas are reproduced on purpose: API
+errors are HTTP 200 with an `error` object, `v` is mandatory, refresh tokens are single-use,
+every exchange and refresh must present the `device_id` the authorize redirect handed out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+
+from connhub.sandbox import consent
+from connhub.sandbox.accounts import VK, VK_ACCOUNTS, VK_CLIENT_ID, VK_SCOPE
+from connhub.sandbox.state import GrantRejected, Issued, SandboxState
+from connhub.sandbox.web import Request, Response, json_response
+
+PKCE_VALUE = re.compile(r"[A-Za-z0-9_-]{43,128}")
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# error_msg for each error_code, as api.vk.com words them (vk-api-schema errors.json).
+API_ERRORS = {
+    1: "Unknown error occurred",
+    2: "Application is disabled. Enable your application or use test mode",
+    3: "Unknown method passed",
+    5: "User authorization failed: invalid session.",
+    6: "Too many requests per second",
+    7: "Permission to perform this action is denied",
+    8: "Invalid request: v (version) is required",
+    9: "Flood control",
+    10: "Internal server error",
+    14: "Captcha needed",
+    15: "Access denied",
+    17: "Validation required: please open redirect_uri in browser",
+    18: "User was deleted or banned",
+    24: "Confirmation required",
+    27: "Group authorization failed: method is unavailable with group auth.",
+    28: "Application authorization failed: method is unavailable with service token.",
+    29: "Rate limit reached",
+    100: "One of the parameters specified was missing or invalid",
+}
+
+# users.get answers for an access token that is not "ok", by TokenCheck verdict.
+_TOKEN_ERRORS = {
+    "unknown": (5, "User authorization failed: invalid access_token (4)."),
+    "expired": (5, "User authorization failed: access_token has expired."),
+    "revoked": (5, "User authorization failed: user revoke access for this token."),
+    "banned": (18, API_ERRORS[18]),
+    "deleted": (18, API_ERRORS[18]),
+}
+
+_EXTRA_FIELDS = {
+    "photo_50": lambda user: "https://vk.com/images/camera_50.png",
+    "photo_100": lambda user: "https://vk.com/images/camera_100.png",
+    "photo_200": lambda user: "https://vk.com/images/camera_200.png",
+    "screen_name": lambda user: f"id{user['id']}",
+}
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge for a verifier: base64url(sha256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+# ----- id.vk.com/authorize -----
+
+def _check_authorize(params: dict[str, str]) -> tuple[str, str] | None:
+    if params.get("response_type") != "code":
+        return "unsupported_response_type", "response_type must be code"
+    if not params.get("state"):
+        return "invalid_request", "state is required"
+    if "code_verifier" in params:
+        return "invalid_request", "code_verifier must not be sent to authorize"
+    if not params.get("code_challenge"):
+        return "invalid_request", "code_challenge is required"
+    if params.get("code_challenge_method", "").lower() != "s256":
+        return "invalid_request", "code_challenge_method must be S256"
+    if not S256_CHALLENGE.fullmatch(params["code_challenge"]):
+        return "invalid_request", "code_challenge is not a base64url SHA-256 value"
+    return None
+
+
+def _approve(state: SandboxState, params: dict[str, str], account_id: str) -> dict[str, str]:
+    device_id = secrets.token_urlsafe(32)
+    code = state.new_code(VK, client_id=params["client_id"], redirect_uri=params["redirect_uri"],
+                          account_id=account_id, code_challenge=params["code_challenge"], device_id=device_id)
+    return {
+        "code": code,
+        "type": "code_v2",
+        "state": params["state"],
+        "device_id": device_id,
+        "expires_in": str(state.config()["code_ttl"]),
+    }
+
+
+CONSENT = consent.ConsentFlow(
+    provider=VK,
+    title="VK ID",
+    client_id=VK_CLIENT_ID,
+    fields=("response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method",
+            "scope"),
+    check=_check_authorize,
+    scopes=lambda params: params.get("scope", "").split() or [VK_SCOPE],
+    approve=_approve,
+)
+
+
+def authorize(state: SandboxState, request: Request) -> Response:
+    return consent.handle(CONSENT, state, request)
+
+
+# ----- id.vk.com/oauth2/* -----
+
+def _id_error(error: str, description: str, status: int = 400) -> Response:
+    return json_response({"error": error, "error_description": description}, status)
+
+
+def _client_problem(params: dict[str, str]) -> Response | None:
+    if not params.get("client_id"):
+        return _id_error("invalid_request", "client_id is required")
+    if params["client_id"] != VK_CLIENT_ID:
+        return _id_error("invalid_client", "client_id is unknown")
+    return None
+
+
+def _missing(params: dict[str, str], *names: str) -> Response | None:
+    for name in names:
+        if not params.get(name):
+            return _id_error("invalid_request", f"{name} is required")
+    return None
+
+
+def _id_token(issued: Issued) -> str:
+    """A JWT-shaped id_token. Clients must treat it as opaque; the signature is random bytes."""
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    now = int(time.time())
+    claims = {"iss": "VK", "sub": int(issued.account_id), "aud": VK_CLIENT_ID, "iat": now, "exp": now + 3600}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{secrets.token_urlsafe(64)}"
+
+
+def _token_answer(issued: Issued, state: str, *, with_id_token: bool) -> Response:
+    answer = {"access_token": issued.access_token, "refresh_token": issued.refresh_token}
+    if with_id_token:
+        answer["id_token"] = _id_token(issued)
+    answer.update({
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "user_id": int(issued.account_id),
+        "state": state,
+        "scope": VK_SCOPE,
+    })
+    return json_response(answer)
+
+
+def token(state: SandboxState, request: Request) -> Response:
+    """POST /oauth2/auth: code exchange and refresh. Query and body parameters merge; body wins."""
+    params = request.params
+    problem = _client_problem(params)
+    if problem is not None:
+        return problem
+    grant_type = params.get("grant_type")
+    try:
+        if grant_type == "authorization_code":
+            problem = _missing(params, "code", "code_verifier", "device_id", "redirect_uri", "state")
+            if problem is not None:
+                return problem
+            if "code_challenge" in params:
+                return _id_error("invalid_request", "code_challenge must not be sent with code_verifier")
+            verifier = params["code_verifier"]
+            if not PKCE_VALUE.fullmatch(verifier):
+                return _id_error("invalid_grant", "code_verifier is invalid")
+            issued = state.redeem_code(VK, params["code"], client_id=params["client_id"],
+                                       redirect_uri=params["redirect_uri"], code_challenge=s256(verifier),
+                                       device_id=params["device_id"])
+            return _token_answer(issued, params["state"], with_id_token=True)
+        if grant_type == "refresh_token":
+            problem = _missing(params, "refresh_token", "device_id", "state")
+            if problem is not None:
+                return problem
+            issued = state.refresh(VK, params["refresh_token"], client_id=params["client_id"],
+                                   device_id=params["device_id"])
+            return _token_answer(issued, params["state"], with_id_token=False)
+    except GrantRejected as rejected:
+        return _id_error(rejected.error, rejected.description)
+    if not grant_type:
+        return _id_error("invalid_request", "grant_type is required")
+    return _id_error("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+
+
+def user_info(state: SandboxState, request: Request) -> Response:
+    params = request.params
+    problem = _client_problem(params) or _missing(params, "access_token")
+    if problem is not None:
+        return problem
+    check = state.check_access(VK, params["access_token"])
+    if check.verdict in ("banned", "deleted"):
+        return _id_error("access_denied", "user was deleted or banned", 401)
+    if check.verdict != "ok":
+        return _id_error("invalid_token", f"access token is {check.verdict}", 401)
+    user = VK_ACCOUNTS[check.account_id]
+    return json_response({"user": {
+        "user_id": str(user["id"]),
+        "first_name": user["first_name"],
+        "last_name": user["last_name"],
+        "avatar": "",
+    }})
+
+
+def revoke(state: SandboxState, request: Request) -> Response:
+    """Revoke the grant behind an access token. Like RFC 7009, an unknown token is not an error."""
+    params = request.params
+    problem = _client_problem(params) or _missing(params, "access_token")
+    if problem is not None:
+        return problem
+    state.revoke(VK, token=params["access_token"])
+    return json_response({"response": 1})
+
+
+# ----- api.vk.com/method/* -----
+
+def _request_params(request: Request, method: str) -> list[dict[str, str]]:
+    """What VK echoes as `request_params`: method, oauth, then the caller's parameters but the token."""
+    echoed = [{"key": "method", "value": method}, {"key": "oauth", "value": "1"}]
+    echoed += [{"key": key, "value": value} for key, value in request.query + request.form if key != "access_token"]
+    return echoed
+
+
+def api_error(request: Request, method: str, code: int, message: str | None = None) -> Response:
+    """A VK API error: always HTTP 200, an `error` object and no `response`."""
+    error = {
+        "error_code": code,
+        "error_msg": message or API_ERRORS.get(code, API_ERRORS[1]),
+        "request_params": _request_params(request, method),
+    }
+    if code == 14:
+        sid = str(secrets.randbelow(10**12))
+        error.update(captcha_sid=sid, captcha_img=f"https://api.vk.com/captcha.php?sid={sid}&s=1")
+    elif code == 17:
+        error["redirect_uri"] = f"https://m.vk.com/login?act=security_check&api_hash={secrets.token_hex(10)}"
+    elif code == 24:
+        error["confirmation_text"] = "Подтвердите действие"
+    return json_response({"error": error})
+
+
+def method_name(request: Request) -> str:
+    return request.path.rpartition("/")[2]
+
+
+def api_method(state: SandboxState, request: Request) -> Response:
+    """GET|POST /method/<name>; only users.get exists here."""
+    method = method_name(request)
+    params = request.params
+    if method != "users.get":
+        return api_error(request, method, 3)
+    if not params.get("v"):
+        return api_error(request, method, 8)
+    scheme, _, header_token = (request.headers.get("Authorization") or "").partition(" ")
+    token = header_token.strip() if scheme.lower() == "bearer" else ""
+    token = token or params.get("access_token", "")
+    if not token:
+        return api_error(request, method, 5, "User authorization failed: no access_token passed.")
+    check = state.check_access(VK, token)
+    if check.verdict != "ok":
+        code, message = _TOKEN_ERRORS.get(check.verdict, _TOKEN_ERRORS["unknown"])
+        return api_error(request, method, code, message)
+
+    wanted = [part.strip() for part in params.get("user_ids", "").split(",") if part.strip()]
+    if wanted:
+        users = [VK_ACCOUNTS[user_id] for user_id in wanted if user_id in VK_ACCOUNTS]
+    else:
+        users = [VK_ACCOUNTS[check.account_id]]
+    fields = [name.strip() for name in params.get("fields", "").split(",") if name.strip() in _EXTRA_FIELDS]
+    return json_response({"response": [_user(user, fields) for user in users]})
+
+
+def _user(user: dict, fields: list[str]) -> dict:
+    answer = {**user, "can_access_closed": True, "is_closed": False}
+    answer.update({name: _EXTRA_FIELDS[name](user) for name in fields})
+    return answer
