@@ -13,6 +13,12 @@ from connhub.models import User
 
 # Without `[auth]`, connhub runs for one operator on this machine as this implicit user.
 LOCAL_SUBJECT = "local"
+# OIDC subjects are stored namespaced, so no identity provider can ever name the local operator.
+OIDC_PREFIX = "oidc:"
+
+
+def oidc_subject(sub: str) -> str:
+    return f"{OIDC_PREFIX}{sub}"
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ def ensure_user(session: Session, *, subject: str, email: str = "", name: str = 
     """The user for this subject, created on first sight; name and email follow the IdP."""
     if not subject:
         raise ValueError("a user needs a subject")
+    known = session.scalar(select(User).where(User.subject == subject))
+    if known is not None and (not email or known.email == email) and (not name or known.name == name):
+        view = UserView(id=known.id, subject=known.subject, email=known.email, name=known.name)
+        session.rollback()
+        return view
+    session.rollback()
     for _attempt in range(2):
         begin_write(session)
         user = session.scalar(select(User).where(User.subject == subject))

@@ -19,7 +19,7 @@ from connhub.config import Settings, load_settings
 from connhub.models import Base
 from connhub.runtime import Runtime
 from connhub.sandbox import SandboxControl, SandboxServer
-from connhub.users import UserView, ensure_user
+from connhub.users import UserView, ensure_user, oidc_subject
 
 SECRET_KEY = Fernet.generate_key().decode()
 PG_ADMIN_URL = os.environ.get("CONNHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -76,7 +76,8 @@ def rt(make_rt) -> Runtime:
 
 def make_user(rt: Runtime, subject: str) -> UserView:
     with rt.sessions() as session:
-        return ensure_user(session, subject=subject, email=f"{subject}@example.test", name=subject.title())
+        return ensure_user(session, subject=oidc_subject(subject), email=f"{subject}@example.test",
+                           name=subject.title())
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""connhub's Streamlit entrypoint: page config, the sign-in gate and the router.
+
+Who gets what:
+  - `[auth]` in .streamlit/secrets.toml: users sign in with st.login (the company's OIDC
+    provider); a logged-out session sees only the sign-in page and the OAuth callback page
+    (which asks them to sign in).
+  - no `[auth]`: one implicit local operator, served only on a loopback address; on any other
+    address every URL shows an error page that says how to configure sign-in.
+Every code path calls st.navigation, so Streamlit never falls back to listing pages/ on its own.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common
+
+st.set_page_config(page_title="connhub", page_icon=":material/hub:", layout="wide")
+
+# Registered in every state where it can do anything: the provider's redirect opens it in a new
+# session, which may not have been routed anywhere yet.
+callback_page = st.Page(common.CALLBACK_PAGE, title="Завершение подключения", icon=":material/link:",
+                        url_path="oauth_callback", visibility="hidden")
+
+
+def sign_in_page() -> None:
+    st.title("connhub", anchor=False)
+    st.write("Подключения к Эвотор и ВКонтакте и их состояние. Войдите рабочей учётной записью.")
+    st.button("Войти", type="primary", icon=":material/login:", on_click=st.login)
+
+
+def local_refused_page() -> None:
+    address = common.server_address() or "все сетевые интерфейсы"
+    st.title("connhub: вход не настроен", anchor=False)
+    st.error(
+        "connhub запущен без входа пользователей (локальный режим для одного оператора), "
+        f"но слушает не только этот компьютер (адрес: {common.md(address)}). "
+        "Без входа любой, кто откроет этот адрес, увидит и изменит подключения, поэтому страницы не показываются.",
+        icon=":material/lock:",
+    )
+    st.markdown(
+        "Сделайте одно из двух:\n\n"
+        "1. **Настройте вход.** Скопируйте `secrets.toml.example` в `.streamlit/secrets.toml`, заполните "
+        "раздел `[auth]` (redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url "
+        "вашего OIDC-провайдера) и перезапустите connhub.\n"
+        "2. **Работайте только локально.** Запустите `streamlit run app.py --server.address 127.0.0.1`."
+    )
+
+
+def problem_page(message: str) -> None:
+    st.title("connhub", anchor=False)
+    st.error(common.md(message), icon=":material/error:")
+
+
+access = common.resolve_access()
+
+with st.sidebar:
+    if access.kind != "config_error" and common.runtime().settings.uses_sandbox:
+        common.sandbox_badge()
+    if access.user is not None:
+        st.caption("Вы вошли как" if access.oidc else "Локальный режим, без входа")
+        st.markdown(f"**{common.md(access.user.label)}**")
+    if access.oidc and access.kind in ("ok", "bad_identity"):
+        st.button("Выйти", icon=":material/logout:", on_click=st.logout, key="sign-out")
+
+# The signed-in app: (script, title, icon, url path). Its url paths are also served to everyone
+# else, by the page they should see instead, so that a bookmarked /add shows the sign-in page
+# rather than "Page not found".
+APP_PAGES = (
+    (common.DASHBOARD, "Подключения", ":material/hub:", "connections"),
+    (common.ADD_PAGE, "Добавить подключение", ":material/add_link:", "add"),
+    (common.SERVICE_PAGES["evotor"], "Эвотор", ":material/storefront:", "evotor"),
+    (common.SERVICE_PAGES["vk"], "ВКонтакте", ":material/forum:", "vk"),
+)
+app_pages = [st.Page(script, title=title, icon=icon, url_path=path, default=index == 0)
+             for index, (script, title, icon, path) in enumerate(APP_PAGES)]
+
+
+def instead_of_the_app(render, title: str, icon: str, *, extra_paths: tuple[str, ...] = ()) -> list:
+    paths = ["", *(path for *_, path in APP_PAGES[1:]), *extra_paths]  # "" is the default page
+    return [st.Page(render, title=title, icon=icon, url_path=path, default=index == 0,
+                    visibility="visible" if index == 0 else "hidden")
+            for index, path in enumerate(paths)]
+
+
+if access.kind == "ok":
+    pages, position = [*app_pages, callback_page], "sidebar"
+elif access.kind == "sign_in":
+    pages, position = [*instead_of_the_app(sign_in_page, "Вход", ":material/login:"), callback_page], "hidden"
+elif access.kind == "local_refused":
+    pages = instead_of_the_app(local_refused_page, "Вход не настроен", ":material/lock:",
+                               extra_paths=("oauth_callback",))
+    position = "hidden"
+else:
+    message = access.message or "Не удалось определить пользователя."
+    if access.kind == "config_error":
+        message = f"Ошибка конфигурации connhub: {access.message}"
+    pages = instead_of_the_app(lambda: problem_page(message), "Ошибка", ":material/error:",
+                               extra_paths=("oauth_callback",))
+    position = "hidden"
+
+st.navigation(pages, position=position).run()

@@ -1,0 +1,106 @@
+"""Подключения: one card per connection, refreshed on its own, with check and disconnect."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from connhub import connections
+from connhub.connections import ConnectionView
+from connhub.providers import PROVIDER_INFO
+from connhub.runtime import Runtime
+from connhub.users import UserView
+from pages import common
+
+user = common.require_user()
+rt = common.runtime()
+
+header = st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center")
+header.title("Подключения", anchor=False)
+if header.button("Добавить", icon=":material/add:", type="primary", key="add-connection"):
+    st.switch_page(common.ADD_PAGE)
+
+common.show_flash()
+common.show_queued_toast()
+
+
+def ask_disconnect(connection_id: int, provider: str) -> None:
+    st.session_state[common.PENDING_DISCONNECT_KEY] = {"id": connection_id, "provider": provider}
+
+
+def cancel_disconnect() -> None:
+    st.session_state.pop(common.PENDING_DISCONNECT_KEY, None)
+
+
+def disconnect(user_id: int, connection_id: int) -> None:
+    cancel_disconnect()
+    with common.runtime().sessions() as session:
+        removed = connections.delete_for_user(session, user_id, connection_id)
+    if removed is None:
+        common.queue_toast("Подключение не найдено — возможно, его уже отключили", ":material/error:")
+    else:
+        common.queue_toast(f"{removed.title} отключён", ":material/link_off:")
+
+
+@st.dialog("Отключение", on_dismiss=cancel_disconnect)
+def confirm_disconnect(user_id: int, connection_id: int, provider: str) -> None:
+    info = PROVIDER_INFO.get(provider)
+    title = info.title if info else "это подключение"
+    st.write(f"Вы уверены, что хотите отключить {title}?")
+    st.caption("Сохранённые токены и история проверок будут удалены. Подключить сервис снова можно в любой момент.")
+    buttons = st.container(horizontal=True)
+    if buttons.button("Отключить", type="primary", key="confirm-disconnect", icon=":material/link_off:",
+                      on_click=disconnect, args=(user_id, connection_id)):
+        st.rerun()
+    if buttons.button("Отмена", key="cancel-disconnect", on_click=cancel_disconnect):
+        st.rerun()
+
+
+def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
+    checking = common.check_requested(view)
+    with st.container(border=True, key=f"conn-{view.provider}"):
+        st.subheader(view.title, icon=view.icon, anchor=False)
+        body = st.empty()
+        with body.container():
+            card_body(view, checking=checking)
+        actions = st.container(horizontal=True)
+        if actions.button("Настроить", key=f"settings-{view.provider}", icon=":material/tune:"):
+            st.switch_page(common.SERVICE_PAGES[view.provider])
+        # The dialog must open outside this fragment: remember what to ask, then rerun the page.
+        if actions.button("Отключить", key=f"disconnect-{view.provider}", icon=":material/link_off:",
+                          on_click=ask_disconnect, args=(view.id, view.provider)):
+            st.rerun()
+        actions.button("Проверить сейчас", key=f"check-{view.provider}", icon=":material/refresh:",
+                       disabled=checking, on_click=common.start_check, args=(view.id,))
+        if checking:
+            updated = common.run_check(rt, user, view)
+            if updated is None:
+                st.rerun()
+            with body.container():
+                card_body(updated)
+
+
+def card_body(view: ConnectionView, *, checking: bool = False) -> None:
+    common.render_status(view, checking=checking)
+    if view.details:
+        st.markdown(common.md(view.details))
+    st.caption(f"Последняя проверка: {common.format_time(view.last_checked_at)}")
+
+
+@st.fragment(run_every=common.CARDS_REFRESH_SECONDS)
+def cards(user: UserView) -> None:
+    # A fresh session and one cheap query per run, so what checker.py writes shows up by itself.
+    rt = common.runtime()
+    common.checker_banner(rt)
+    with rt.sessions() as session:
+        views = connections.list_for_user(session, user.id)
+    if not views:
+        st.info("Нет подключений — нажмите «Добавить»", icon=":material/add_link:")
+    for view in views:
+        card(rt, user, view)
+
+
+cards(user)
+
+pending = st.session_state.get(common.PENDING_DISCONNECT_KEY)
+if pending is not None:
+    confirm_disconnect(user.id, pending["id"], pending["provider"])

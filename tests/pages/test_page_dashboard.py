@@ -1,0 +1,204 @@
+"""Подключения: cards, statuses, time zones, the checker banner, «Проверить сейчас», navigation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connhub.models import Status, utcnow
+from pages.common import FLASH_KEY
+from tests.pages.helpers import (
+    add_connection,
+    badges,
+    beat,
+    card,
+    card_order,
+    connection_rows,
+    oauth_connect,
+    page_text,
+    texts,
+    titles,
+    toasts,
+)
+
+CHECKED = datetime(2026, 3, 6, 11, 30, tzinfo=UTC)  # 14:30 in Moscow
+
+
+def test_empty_dashboard_says_there_are_no_connections(open_app, alice):
+    at = open_app(alice)
+    assert not at.exception
+    assert titles(at) == ["Подключения"]
+    assert "Нет подключений — нажмите «Добавить»" in texts(at)
+    assert card_order(at) == []
+    assert at.button(key="add-connection").label == "Добавить"
+
+
+def test_add_button_opens_the_add_page(open_app, alice):
+    at = open_app(alice)
+    at.button(key="add-connection").click().run()
+    assert not at.exception
+    assert titles(at) == ["Добавить подключение"]
+
+
+def test_one_connection_shows_one_card_with_icon_name_and_details(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "vk", last_checked_at=CHECKED)
+    at = open_app(alice)
+    assert card_order(at) == ["vk"]
+    vk = card(at, "vk")
+    assert vk.subheader[0].value == "ВКонтакте"
+    assert vk.subheader[0].proto.icon == ":material/forum:"
+    assert "Иван Иванов" in texts(vk)
+    assert [button.label for button in vk.button] == ["Настроить", "Отключить", "Проверить сейчас"]
+    assert "Нет подключений — нажмите «Добавить»" not in texts(at)
+
+
+def test_both_connections_show_in_the_fixed_order(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "vk")
+    add_connection(app_rt, alice, "evotor")
+    at = open_app(alice)
+    assert card_order(at) == ["evotor", "vk"]
+    evotor = card(at, "evotor")
+    assert evotor.subheader[0].value == "Эвотор"
+    assert evotor.subheader[0].proto.icon == ":material/storefront:"
+    assert "Чайная" in texts(evotor)
+
+
+def test_never_checked_connection_has_a_grey_badge_and_a_dash_for_the_last_check(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor", status=Status.NEVER_CHECKED)
+    at = open_app(alice)
+    evotor = card(at, "evotor")
+    assert badges(evotor) == [("gray", "Не проверялось")]
+    assert "Последняя проверка: —" in texts(evotor)
+
+
+def test_online_connection_has_a_green_badge_and_the_last_check_in_moscow_time(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor", status=Status.ONLINE, last_checked_at=CHECKED)
+    at = open_app(alice)
+    evotor = card(at, "evotor")
+    assert badges(evotor) == [("green", "В сети")]
+    assert "Последняя проверка: 06.03.2026 14:30" in texts(evotor)
+    assert evotor.caption[-1].value == "Последняя проверка: 06.03.2026 14:30"
+
+
+def test_last_check_is_shown_in_the_browsers_time_zone(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor", last_checked_at=CHECKED)
+    at = open_app(alice, timezone="Asia/Vladivostok")
+    assert "Последняя проверка: 06.03.2026 21:30" in texts(card(at, "evotor"))
+
+
+def test_last_check_falls_back_to_moscow_without_a_browser_time_zone(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor", last_checked_at=CHECKED)
+    at = open_app(alice, timezone=None)
+    assert "Последняя проверка: 06.03.2026 14:30" in texts(card(at, "evotor"))
+
+
+def test_online_connection_with_a_reason_shows_it_as_a_caption(open_app, app_rt, alice):
+    reason = "Проверка не удалась (1 из 3): Эвотор недоступен (ошибка 503)"
+    add_connection(app_rt, alice, "evotor", status=Status.ONLINE, reason=reason, last_checked_at=CHECKED)
+    at = open_app(alice)
+    evotor = card(at, "evotor")
+    assert badges(evotor) == [("green", "В сети")]
+    assert reason in [text for text in texts(evotor)]
+    assert any(reason in caption.value.replace("\\", "") for caption in evotor.caption)
+
+
+def test_offline_connection_has_a_red_badge_and_its_reason(open_app, app_rt, alice):
+    reason = "Нет связи с сервером Эвотор"
+    add_connection(app_rt, alice, "evotor", status=Status.OFFLINE, reason=reason, last_checked_at=CHECKED)
+    at = open_app(alice)
+    evotor = card(at, "evotor")
+    assert badges(evotor) == [("red", "Нет связи")]
+    assert any(reason in text for text in texts(evotor))
+
+
+def test_connection_needing_a_reconnect_has_a_red_badge_and_its_reason(open_app, app_rt, alice):
+    reason = "ВКонтакте отклонил токен — подключите заново"
+    add_connection(app_rt, alice, "vk", status=Status.RECONNECT, reason=reason, last_checked_at=CHECKED)
+    at = open_app(alice)
+    vk = card(at, "vk")
+    assert badges(vk) == [("red", "Требуется переподключение")]
+    assert any(reason in text for text in texts(vk))
+
+
+def test_banner_warns_when_the_checker_never_sent_a_heartbeat(open_app, alice):
+    at = open_app(alice)
+    [warning] = at.warning
+    assert warning.value.startswith("Фоновая проверка не работает:")
+    assert "ещё не было" in warning.value
+
+
+def test_banner_warns_with_the_last_beat_when_the_heartbeat_is_older_than_two_intervals(open_app, app_rt, alice):
+    interval = app_rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
+    beat(app_rt, CHECKED)
+    assert utcnow() - CHECKED > timedelta(seconds=2 * interval)
+    at = open_app(alice)
+    [warning] = at.warning
+    assert warning.value.replace("\\", "").startswith("Фоновая проверка не работает: последний сигнал 06.03.2026 14:30")
+
+
+def test_no_banner_while_the_checker_is_alive(open_app, app_rt, alice):
+    beat(app_rt, utcnow() - timedelta(seconds=5))
+    at = open_app(alice)
+    assert at.warning == []
+
+
+def test_settings_button_opens_the_service_page(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor")
+    at = open_app(alice)
+    at.button(key="settings-evotor").click().run()
+    assert not at.exception
+    assert titles(at) == ["Эвотор"]
+
+
+def test_flash_message_is_shown_once(open_app, alice):
+    at = open_app(alice, session_state={FLASH_KEY: "Эвотор подключён: Чайная"})
+    assert [success.value.replace("\\", "") for success in at.success] == ["Эвотор подключён: Чайная"]
+    at.run()
+    assert at.success == []
+
+
+def test_cards_reflect_what_the_checker_wrote_on_the_next_refresh(open_app, app_rt, alice):
+    connection_id = add_connection(app_rt, alice, "evotor", status=Status.ONLINE, last_checked_at=CHECKED)
+    at = open_app(alice)
+    assert badges(card(at, "evotor")) == [("green", "В сети")]
+    from sqlalchemy import update
+
+    from connhub.models import Connection
+
+    with app_rt.sessions() as session:
+        session.execute(update(Connection).where(Connection.id == connection_id).values(
+            status=Status.OFFLINE, status_reason="Эвотор не ответил вовремя"))
+        session.commit()
+    at.run()  # AppTest runs the run_every fragment once per run: this stands for the next tick
+    assert badges(card(at, "evotor")) == [("red", "Нет связи")]
+    assert "Эвотор не ответил вовремя" in texts(card(at, "evotor"))
+
+
+@pytest.mark.parametrize(("provider", "details"), [("evotor", "Чайная"), ("vk", "Иван Иванов")])
+def test_check_now_runs_the_health_check_and_toasts_the_result(open_app, app_rt, alice, provider, details):
+    oauth_connect(app_rt, alice, provider)
+    at = open_app(alice)
+    before = connection_rows(app_rt, alice)[0].last_checked_at
+    at.button(key=f"check-{provider}").click().run()
+    assert not at.exception
+    [row] = connection_rows(app_rt, alice)
+    assert row.last_checked_at > before
+    title = "Эвотор" if provider == "evotor" else "ВКонтакте"
+    assert f"{title}: в сети" in toasts(at)
+    assert badges(card(at, provider)) == [("green", "В сети")]
+    assert details in texts(card(at, provider))
+
+
+def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt, alice, sandbox_control):
+    oauth_connect(app_rt, alice, "evotor")
+    sandbox_control.revoke("evotor")
+    at = open_app(alice)
+    at.button(key="check-evotor").click().run()
+    assert not at.exception
+    evotor = card(at, "evotor")
+    assert badges(evotor) == [("red", "Требуется переподключение")]
+    [row] = connection_rows(app_rt, alice)
+    assert row.status == Status.RECONNECT
+    assert any(toast.startswith("Эвотор: требуется переподключение — ") for toast in toasts(at))
+    assert row.status_reason in page_text(evotor)
