@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +31,12 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    DATABASE_URL: str = ""
+    DATABASE_URL: str = Field(default="", repr=False)  # may carry a password
     HEALTH_CHECK_INTERVAL_SECONDS: int = Field(default=600, ge=2, le=7 * 24 * 3600)
     PUBLIC_URL: str = "http://localhost:8501"
 
     EVOTOR_CLIENT_ID: str = ""
-    EVOTOR_CLIENT_SECRET: str = ""
+    EVOTOR_CLIENT_SECRET: SecretStr = SecretStr("")
     EVOTOR_OAUTH_URL: str = "https://oauth.evotor.ru"
     EVOTOR_API_URL: str = "https://api.evotor.ru"
 
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     VK_ID_URL: str = "https://id.vk.com"
     VK_API_URL: str = "https://api.vk.com"
 
-    CONNHUB_SECRET_KEY: str = ""
+    CONNHUB_SECRET_KEY: SecretStr = SecretStr("")
     CONNHUB_DATA_DIR: Path = DEFAULT_DATA_DIR
 
     # Tuning knobs for the checker; the defaults suit one small machine.

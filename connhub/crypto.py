@@ -78,7 +78,7 @@ def generate_key() -> str:
 
 
 def cipher_from_settings(settings: Settings) -> TokenCipher:
-    raw = settings.CONNHUB_SECRET_KEY.strip()
+    raw = settings.CONNHUB_SECRET_KEY.get_secret_value().strip()
     if raw:
         return TokenCipher(_parse_keys(raw))
     return TokenCipher([_load_or_create_key_file(ensure_data_dir(settings) / KEY_FILE_NAME)])

@@ -58,3 +58,12 @@ def test_loopback_provider_urls_mean_the_sandbox(tmp_path):
         VK_API_URL="http://[::1]:8090/vk",
     )
     assert settings.uses_sandbox
+
+
+def test_secrets_do_not_show_in_the_settings_repr(tmp_path):
+    settings = load_settings(_env_file=None, CONNHUB_DATA_DIR=tmp_path, CONNHUB_SECRET_KEY="k" * 44,
+                             EVOTOR_CLIENT_SECRET="evotor-secret",
+                             DATABASE_URL="postgresql+psycopg://connhub:db-password@db/connhub")
+    shown = f"{settings!r} {settings}"
+    for secret in ("k" * 44, "evotor-secret", "db-password"):
+        assert secret not in shown

@@ -183,7 +183,7 @@ def assert_refresh_single_flight_across_processes(rt, user, sandbox, sandbox_con
     with context.Manager() as manager:
         barrier = manager.Barrier(3)
         with context.Pool(3) as pool:
-            args = [(rt.engine.url.render_as_string(hide_password=False), rt.settings.CONNHUB_SECRET_KEY, tmp_path,
+            args = [(rt.engine.url.render_as_string(hide_password=False), rt.settings.CONNHUB_SECRET_KEY.get_secret_value(), tmp_path,
                      sandbox.env(),
                      connection_id, seen, barrier)] * 3
             versions = set(pool.starmap(_refresh_in_another_process, args))

@@ -38,7 +38,7 @@ class EvotorProvider(Provider):
     def _client(self, redirect_uri: str | None = None):
         return oauth_session(
             client_id=self.settings.EVOTOR_CLIENT_ID,
-            client_secret=self.settings.EVOTOR_CLIENT_SECRET,
+            client_secret=self.settings.EVOTOR_CLIENT_SECRET.get_secret_value(),
             token_endpoint_auth_method="client_secret_basic",
             redirect_uri=redirect_uri,
             default_timeout=self.timeout,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 import streamlit as st
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
@@ -65,7 +66,7 @@ def server_address() -> Iterator[Callable[[str | None], None]]:
 
 def export_settings(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in rt.settings.model_dump().items():
-        monkeypatch.setenv(name, str(value))
+        monkeypatch.setenv(name, str(value.get_secret_value() if isinstance(value, SecretStr) else value))
 
 
 def app_opener(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
