@@ -417,7 +417,7 @@ def _service_details(user: UserView, provider: str) -> None:
                 "Результат": CHECK_OUTCOMES.get(check.outcome, check.outcome),
                 "Статус": STATUS_BADGES[check.status_after][0],
                 "Причина": check.reason,
-                "Задержка, мс": check.latency_ms,
+                "Задержка, мс": "—" if check.latency_ms is None else str(check.latency_ms),
             }
             for check in checks
         ],

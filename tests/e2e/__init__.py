@@ -1,0 +1,1 @@
+"""The browser suite: the real product driven in headless Chromium."""
