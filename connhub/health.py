@@ -276,16 +276,23 @@ def record_check(session: Session, connection_id: int, when: datetime, *, source
                             status_after=status_after, reason=reason, latency_ms=latency_ms))
 
 
+@dataclass(frozen=True)
+class Applied:
+    written: int
+    dropped: int  # results for connections deleted or reconnected meanwhile
+    statuses: Counter[str]  # the status each written connection ended in
+
+
 def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
-                  rng: random.Random | None = None) -> tuple[int, int]:
-    """Write check results in one transaction; returns (written, dropped).
+                  rng: random.Random | None = None) -> Applied:
+    """Write check results in one transaction.
 
     The rows are read locked (FOR UPDATE on PostgreSQL, the write lock on SQLite), decided
     from their current state and updated in the same transaction, so no other write can slip
     in between. A result whose token version no longer matches is dropped.
     """
     if not results:
-        return 0, 0
+        return Applied(0, 0, Counter())
     rng = rng or random.Random()
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
     table = Connection.__table__
@@ -331,8 +338,7 @@ def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
         if records:
             session.execute(insert(CheckRecord.__table__), records)
         session.commit()
-    written = len(records)
-    return written, len(results) - written
+    return Applied(len(records), len(results) - len(records), Counter(str(r["status_after"]) for r in records))
 
 
 def defer(rt: Runtime, connection_ids: Iterable[int], *, rng: random.Random) -> None:
@@ -429,11 +435,10 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
             defer(rt, (r.connection_id for r in transport), rng=rng)
             stats.deferred += len(transport)
             return
-        written, dropped = apply_results(rt, results, source="checker", rng=rng)
-        stats.written += written
-        stats.dropped += dropped
-        for result in results:
-            stats.by_status[result.outcome] += 1
+        applied = apply_results(rt, results, source="checker", rng=rng)
+        stats.written += applied.written
+        stats.dropped += applied.dropped
+        stats.by_status.update(applied.statuses)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="check") as pool:
         in_flight: dict[Future[CheckResult | None], int] = {}

@@ -70,6 +70,7 @@ def test_once_runs_one_cycle_over_due_connections_showing_every_status(rt, sandb
 
     assert done.returncode == 0, done.stderr
     assert "cycle: checked=3 written=3" in done.stderr
+    assert "[offline=1, online=1, reconnect=1]" in done.stderr
     assert statuses(rt) == {
         "Иван Иванов/vk": Status.ONLINE,
         "Мария Петрова/vk": Status.RECONNECT,

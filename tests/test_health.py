@@ -118,8 +118,8 @@ def test_a_result_for_tokens_replaced_meanwhile_is_dropped(rt, alice, sandbox_co
     old_result = check_connection(rt, stale)  # the old token is now rejected...
     assert old_result.outcome is Outcome.REJECTED
     connect(rt, alice, "vk")  # ...but the user reconnected while the check was in flight
-    written, dropped = apply_results(rt, [old_result], source="checker")
-    assert (written, dropped) == (0, 1)
+    applied = apply_results(rt, [old_result], source="checker")
+    assert (applied.written, applied.dropped) == (0, 1)
     assert row(rt, connection_id).status == Status.ONLINE
 
 
@@ -130,7 +130,8 @@ def test_a_result_for_a_connection_deleted_meanwhile_does_not_resurrect_it(rt, a
     result = check_connection(rt, target(rt, connection_id))
     with rt.sessions() as session:
         delete_for_user(session, alice.id, connection_id)
-    assert apply_results(rt, [result], source="checker") == (0, 1)
+    applied = apply_results(rt, [result], source="checker")
+    assert (applied.written, applied.dropped) == (0, 1)
     assert row(rt, connection_id) is None
 
 
