@@ -73,10 +73,6 @@ class TokenCipher:
         return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
 
 
-def generate_key() -> str:
-    return Fernet.generate_key().decode("ascii")
-
-
 def cipher_from_settings(settings: Settings) -> TokenCipher:
     raw = settings.CONNHUB_SECRET_KEY.get_secret_value().strip()
     if raw:

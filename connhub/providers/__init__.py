@@ -28,9 +28,6 @@ class Registry:
         except KeyError:
             raise UnknownProvider(key) from None
 
-    def keys(self) -> list[str]:
-        return list(self._providers)
-
 
 __all__ = [
     "Account", "PROVIDER_CLASSES", "PROVIDER_INFO", "Provider", "ProviderError", "ProviderInfo",
