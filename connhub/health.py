@@ -18,7 +18,9 @@ The policy (`decide`), with hysteresis so one blip never paints a card red:
     failures in a row, retried sooner with exponential backoff (never later than the interval,
     never earlier than the provider's Retry-After);
   - offline (or reconnect) goes back to online only after RECOVERY_THRESHOLD successes in a row;
-  - a never-checked connection goes online on its first success.
+  - a never-checked connection goes online on its first success;
+  - regular checks land on each connection's own slot of the interval (`regular_check_at`),
+    which spreads the checks evenly over the interval instead of all at once.
 
 Writing (`apply_results`) reads the rows locked and updates them in the same transaction, and
 keeps only results whose token version still matches: a connection deleted or reconnected while
@@ -43,7 +45,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -63,7 +65,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_THRESHOLD = 3
 RECOVERY_THRESHOLD = 2
-JITTER = 0.1  # reschedule at interval x [0.9, 1.1] so checks spread out instead of bunching
+JITTER = 0.1  # retries land at delay x [0.9, 1.1], so failures of one outage do not retry in lockstep
 LEASE = timedelta(minutes=5)
 HISTORY_RETENTION = timedelta(days=7)
 TRANSPORT_CODES = {"connection", "timeout", "transport"}
@@ -140,6 +142,22 @@ def jittered(seconds: float, rng: random.Random) -> timedelta:
     return timedelta(seconds=seconds * rng.uniform(1 - JITTER, 1 + JITTER))
 
 
+def regular_check_at(connection_id: int, now: datetime, interval: float) -> datetime:
+    """The next regular check: at the connection's own slot within the interval.
+
+    Each connection gets a stable phase in [0, interval) from a hash of its id, and is checked
+    at the next occurrence of that phase at least half an interval from now. Connections are
+    thus spread evenly over the interval, even right after a backlog (first start, or a checker
+    outage) was checked all at once, and in steady state each one is checked once per interval.
+    """
+    phase = (connection_id * 2654435761 % 2**32) / 2**32 * interval  # Knuth's multiplicative hash
+    moment = now.timestamp()
+    slot = moment - moment % interval + phase
+    while slot < moment + interval / 2:
+        slot += interval
+    return datetime.fromtimestamp(slot, UTC)
+
+
 def retry_delay_seconds(failures: int, interval: float) -> float:
     """Backoff for provider trouble: interval/8, /4, /2, then the interval itself."""
     return min(interval, interval / 8 * 2 ** max(0, failures - 1))
@@ -148,7 +166,7 @@ def retry_delay_seconds(failures: int, interval: float) -> float:
 def decide(status: Status, failures: int, successes: int, result: CheckResult, *, interval: float,
            rng: random.Random) -> Decision:
     now = result.checked_at
-    regular = now + jittered(interval, rng)
+    regular = regular_check_at(result.connection_id, now, interval)
     if result.outcome is Outcome.OK:
         successes += 1
         if status in (Status.ONLINE, Status.NEVER_CHECKED) or successes >= RECOVERY_THRESHOLD:

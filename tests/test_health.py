@@ -225,7 +225,7 @@ def test_a_cycle_checks_only_due_connections_and_reschedules_them(rt, sandbox_co
     stats = run_cycle(rt, worker_id="w1")
     assert stats.checked == 2 and stats.written == 2
     due_later = [row(rt, i).next_check_at for i in ids[:2]]
-    assert all(at > utcnow() + timedelta(seconds=50) for at in due_later)
+    assert all(at >= utcnow() + timedelta(seconds=29) for at in due_later)  # at least half the 60 s interval
     assert run_cycle(rt, worker_id="w1").checked == 0
 
 

@@ -1,11 +1,14 @@
 """The hysteresis policy, decided without I/O."""
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connhub.health import FAILURE_THRESHOLD, RECOVERY_THRESHOLD, CheckResult, Outcome, decide, retry_delay_seconds
+from connhub.health import (
+    FAILURE_THRESHOLD, RECOVERY_THRESHOLD, CheckResult, Outcome, decide, regular_check_at, retry_delay_seconds,
+)
 from connhub.models import Status
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -57,8 +60,10 @@ def test_a_rejected_token_flips_to_reconnect_at_once():
 
 
 def test_a_rejected_token_is_not_retried_quickly():
-    decision = run(Status.ONLINE, [Outcome.REJECTED])[-1]
-    assert decision.next_check_at - NOW >= timedelta(seconds=INTERVAL * 0.9)
+    rejected = run(Status.ONLINE, [Outcome.REJECTED])[-1]
+    trouble = run(Status.ONLINE, [Outcome.TROUBLE])[-1]
+    assert rejected.next_check_at - NOW >= timedelta(seconds=INTERVAL / 2)
+    assert rejected.next_check_at > trouble.next_check_at
 
 
 def test_provider_trouble_never_turns_a_rejected_token_into_offline_or_online():
@@ -79,7 +84,20 @@ def test_a_retry_after_hint_postpones_the_retry():
     assert decision.next_check_at - NOW >= timedelta(seconds=300 * 0.9)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_regular_checks_are_spread_around_the_interval(seed):
-    decision = decide(Status.ONLINE, 0, 0, result(Outcome.OK), interval=INTERVAL, rng=random.Random(seed))
-    assert timedelta(seconds=540) <= decision.next_check_at - NOW <= timedelta(seconds=660)
+def test_a_backlog_checked_at_once_is_spread_evenly_over_the_next_interval():
+    slots = [regular_check_at(connection_id, NOW, INTERVAL) for connection_id in range(1, 10_001)]
+    assert all(timedelta(seconds=INTERVAL / 2) <= at - NOW <= timedelta(seconds=INTERVAL * 1.5) for at in slots)
+    per_tenth = Counter(int((at.timestamp() % INTERVAL) // (INTERVAL / 10)) for at in slots)
+    assert sorted(per_tenth) == list(range(10))
+    assert all(900 <= count <= 1100 for count in per_tenth.values())
+
+
+def test_in_steady_state_a_connection_is_checked_once_per_interval():
+    first = regular_check_at(42, NOW, INTERVAL)
+    second = regular_check_at(42, first + timedelta(seconds=3), INTERVAL)  # checked a moment late
+    assert second - first == timedelta(seconds=INTERVAL)
+
+
+def test_a_successful_check_is_next_due_at_the_connections_slot():
+    decision = decide(Status.ONLINE, 0, 0, result(Outcome.OK), interval=INTERVAL, rng=random.Random(1))
+    assert decision.next_check_at == regular_check_at(1, NOW, INTERVAL)
