@@ -53,7 +53,6 @@ import requests
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from connhub.config import Settings
 from connhub.connections import ConnectionView, to_view
 from connhub.crypto import Secret, UnreadableToken
 from connhub.db import write_locked
@@ -190,13 +189,13 @@ def decide(status: Status, failures: int, successes: int, result: CheckResult, *
     return Decision(status, reason, failures, 0, retry_at)
 
 
-def initial_health(settings: Settings, now: datetime, rng: random.Random | None = None) -> dict[str, Any]:
-    """Health fields of a connection whose token was verified just now (connect, reconnect)."""
-    rng = rng or random.Random()
+def initial_health(now: datetime) -> dict[str, Any]:
+    """Health fields of a connection whose token was verified just now (connect, reconnect).
+
+    Its next check is set once its id is known: `regular_check_at`."""
     return dict(
         status=Status.ONLINE, status_reason="", is_online=True, consecutive_failures=0,
         consecutive_successes=1, last_checked_at=now, last_success_at=now,
-        next_check_at=now + jittered(settings.HEALTH_CHECK_INTERVAL_SECONDS, rng),
     )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connhub.crypto import Secret
 from connhub.db import write_locked
-from connhub.health import Outcome, initial_health, record_check
+from connhub.health import Outcome, initial_health, record_check, regular_check_at
 from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
 from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
 from connhub.runtime import Runtime
@@ -170,7 +170,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
         auth_params=tokens.auth_params,
         lease_owner=None,
         lease_expires_at=None,
-        **initial_health(rt.settings, now),
+        **initial_health(now),
     )
     for _attempt in range(2):
         with write_locked(rt.sessions) as session:
@@ -190,6 +190,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
             except IntegrityError:  # a concurrent callback inserted it first: update that one
                 session.rollback()
                 continue
+            row.next_check_at = regular_check_at(row.id, now, rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
             record_check(session, row.id, now, source="connect", outcome=Outcome.OK, status_after=row.status,
                          reason="", latency_ms=None)
             session.commit()

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from connhub.health import Outcome
+from connhub.health import Outcome, regular_check_at
 from connhub.models import AuthMethod, CheckRecord, Connection, OAuthFlow, Status, utcnow
 from connhub.oauth import begin_authorization, complete_authorization, connect_with_token
 from tests.conftest import connect, consent
@@ -40,6 +40,7 @@ def test_a_successful_callback_stores_an_online_connection_with_its_details(rt, 
     assert row.status == Status.ONLINE and row.is_online
     assert row.display_name == details
     assert utcnow() - row.last_checked_at < timedelta(seconds=30)
+    assert row.next_check_at == regular_check_at(row.id, row.last_checked_at, rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
     assert row.auth_method == AuthMethod.OAUTH
 
 
