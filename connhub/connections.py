@@ -103,7 +103,7 @@ def delete_for_user(session: Session, user_id: int, connection_id: int) -> Conne
     if row is None:
         return None
     view = to_view(row)
-    session.execute(delete(CheckRecord).where(CheckRecord.connection_id == connection_id))
+    # The tokens go with the row; its check records follow by ON DELETE CASCADE.
     session.execute(
         delete(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
     )
