@@ -135,7 +135,7 @@ def test_a_result_for_a_connection_deleted_meanwhile_does_not_resurrect_it(rt, a
     assert row(rt, connection_id) is None
 
 
-def test_a_write_in_between_is_re_read_not_clobbered(rt, alice, sandbox_control):
+def test_results_written_one_after_another_both_count(rt, alice, sandbox_control):
     connection_id = connect(rt, alice, "evotor")
     sandbox_control.set_fault("evotor-api", status=503)
     first = check_connection(rt, target(rt, connection_id))
@@ -290,15 +290,31 @@ def test_when_no_provider_is_reachable_nothing_is_marked_and_checks_are_deferred
         assert current.next_check_at > utcnow()
 
 
-def test_a_stop_request_ends_the_cycle_and_releases_unstarted_claims(rt, sandbox_control):
+def test_a_stop_request_mid_cycle_writes_in_flight_checks_and_releases_unstarted_claims(rt, sandbox_control,
+                                                                                         monkeypatch):
+    import connhub.health as health
+
     ids = seed_tokens(rt, sandbox_control, 20)
     make_due(rt, *ids)
     stop = threading.Event()
-    stop.set()
+    real_check = health.check_connection
+
+    def check_then_stop(rt_, target):  # the stop signal arrives while the first checks run
+        stop.set()
+        return real_check(rt_, target)
+
+    monkeypatch.setattr(health, "check_connection", check_then_stop)
     stats = run_cycle(rt, worker_id="w1", stop=stop, concurrency=2)
-    assert stats.checked == 0
+
+    assert 1 <= stats.checked <= 2 and stats.written == stats.checked
     with rt.sessions() as session:
-        assert session.scalars(select(Connection).where(Connection.lease_owner.is_not(None))).all() == []
+        rows = session.scalars(select(Connection)).all()
+        checked = set(session.scalars(select(CheckRecord.connection_id).where(CheckRecord.source == "checker")))
+    assert [r.id for r in rows if r.lease_owner is not None] == []
+    assert len(checked) == stats.checked
+    deferred = [r for r in rows if r.id not in checked and r.next_check_at > utcnow()]
+    assert len(deferred) == 8 - stats.checked  # the first claim took 4 x concurrency; the rest never started
+    assert all(r.status == Status.ONLINE and r.consecutive_failures == 0 for r in deferred)
 
 
 # ----------------------------------------------------------------------------- heartbeat
