@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,21 +13,8 @@ from sqlalchemy import select, update
 from connhub.config import PROJECT_ROOT
 from connhub.connections import check_now
 from connhub.models import Connection, Status, utcnow
-from tests.conftest import connect, make_user
-
-
-def checker_env(rt) -> dict[str, str]:
-    settings = rt.settings.env()
-    env = {key: value for key, value in os.environ.items() if key not in settings}
-    env.update({
-        "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-        "CONNHUB_SECRET_KEY": settings["CONNHUB_SECRET_KEY"],
-        "CONNHUB_DATA_DIR": settings["CONNHUB_DATA_DIR"],
-        "HEALTH_CHECK_INTERVAL_SECONDS": settings["HEALTH_CHECK_INTERVAL_SECONDS"],
-        "PYTHONPATH": str(PROJECT_ROOT),
-    })
-    env.update({name: value for name, value in settings.items() if name.startswith(("EVOTOR_", "VK_"))})
-    return env
+from tests.support.connect import connect, make_user
+from tests.support.sandbox import process_env
 
 
 def make_all_due(rt) -> None:
@@ -44,7 +30,7 @@ def statuses(rt) -> dict[str, Status]:
 
 
 def run_checker(rt, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=checker_env(rt),
+    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=process_env(rt),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -77,7 +63,7 @@ def test_once_runs_one_cycle_over_due_connections_showing_every_status(rt, sandb
 
 
 def test_sigterm_stops_the_checker_cleanly(rt):
-    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=checker_env(rt),
+    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=process_env(rt),
                                stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:  # wait for the real readiness signal

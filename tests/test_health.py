@@ -25,7 +25,7 @@ from connhub.health import (
 from connhub.models import CheckRecord, Connection, Status, utcnow
 from connhub.oauth import connect_with_token
 from connhub.runtime import Runtime
-from tests.conftest import connect, make_user
+from tests.support.connect import connect, make_user
 
 
 def row(rt, connection_id) -> Connection:
