@@ -1,4 +1,7 @@
-"""Health checks end to end against the sandbox: the one check path, write-back, refresh, cycles."""
+"""Health checks end to end against the sandbox: the one check path, write-back, refresh, cycles.
+
+Longer than 300 lines because these behaviours share one set of fixtures and helpers and read as
+one story, section by section."""
 
 from __future__ import annotations
 
