@@ -49,7 +49,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import requests
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -57,7 +56,7 @@ from connhub.connections import ConnectionView, to_view
 from connhub.crypto import Secret, UnreadableToken
 from connhub.db import write_locked
 from connhub.models import CheckerHeartbeat, CheckRecord, Connection, Status, utcnow
-from connhub.providers import Account, Provider, ProviderError, TokenSet
+from connhub.providers import Account, Provider, ProviderError, TokenSet, http
 from connhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -420,13 +419,7 @@ def providers_reachable(rt: Runtime) -> bool:
     status counts. If none answers, the problem is on our side of the network, and no
     connection should pay for it."""
     probes = (f"{rt.settings.EVOTOR_API_URL}/stores", f"{rt.settings.VK_API_URL}/method/users.get")
-    for url in probes:
-        try:
-            requests.get(url, timeout=min(3.0, rt.settings.HTTP_TIMEOUT_SECONDS), allow_redirects=False)
-            return True
-        except requests.RequestException:
-            continue
-    return False
+    return any(http.answers(url, timeout=min(3.0, rt.settings.HTTP_TIMEOUT_SECONDS)) for url in probes)
 
 
 def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = None,

@@ -12,7 +12,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.crypto import Secret
 from connhub.providers.base import ProviderError, TokenSet
-from connhub.providers.http import USER_AGENT, transport_error
+from connhub.providers.http import harden, transport_error
 
 # RFC 6749 and VK ID error keys that mean the grant itself is gone: only a reconnect helps.
 DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
@@ -22,7 +22,7 @@ TRANSIENT_ERRORS = {"server_error", "temporarily_unavailable", "slow_down"}
 
 def oauth_session(**kwargs: Any) -> OAuth2Session:
     client = OAuth2Session(**kwargs)
-    client.headers["User-Agent"] = USER_AGENT
+    harden(client)  # one deadline per request, a capped body, no redirects
     return client
 
 
