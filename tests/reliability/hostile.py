@@ -167,3 +167,62 @@ class HostileServer:
             do_GET = do_POST = do_HEAD = _serve
 
         return Handler
+
+
+class LateDatabase:
+    """A TCP port that refuses connections until `open()`, then forwards them to the real database.
+
+    It stands for a database that is down when a process starts and comes back later."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+
+        self._target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()  # nothing listens here until open()
+        self._listener: socket.socket | None = None
+        self._closing = threading.Event()
+
+    def open(self) -> None:
+        import socket
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        assert self._listener is not None
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.close()
