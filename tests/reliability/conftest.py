@@ -125,21 +125,13 @@ def records(rt: Runtime, connection_id: int) -> list[CheckRecord]:
 
 
 def checker_env(rt: Runtime, **extra: str) -> dict[str, str]:
-    settings = rt.settings
+    """The environment a child process needs to see exactly this runtime's settings."""
+    settings = rt.settings.env()
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("EVOTOR_", "VK_", "DATABASE_URL", "CONNHUB_", "HTTP_"))}
-    env.update({
-        "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-        "CONNHUB_SECRET_KEY": settings.CONNHUB_SECRET_KEY.get_secret_value(),
-        "CONNHUB_DATA_DIR": str(settings.CONNHUB_DATA_DIR),
-        "HEALTH_CHECK_INTERVAL_SECONDS": str(settings.HEALTH_CHECK_INTERVAL_SECONDS),
-        "HTTP_TIMEOUT_SECONDS": str(settings.HTTP_TIMEOUT_SECONDS),
-        "EVOTOR_OAUTH_URL": settings.EVOTOR_OAUTH_URL, "EVOTOR_API_URL": settings.EVOTOR_API_URL,
-        "EVOTOR_CLIENT_ID": settings.EVOTOR_CLIENT_ID,
-        "EVOTOR_CLIENT_SECRET": settings.EVOTOR_CLIENT_SECRET.get_secret_value(),
-        "VK_ID_URL": settings.VK_ID_URL, "VK_API_URL": settings.VK_API_URL, "VK_CLIENT_ID": settings.VK_CLIENT_ID,
-        "PYTHONPATH": str(PROJECT_ROOT),
-    })
+           if key not in settings and not key.startswith(("EVOTOR_", "VK_", "CONNHUB_"))}
+    env.update(settings)
+    env.update({"DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
+                "PYTHONPATH": str(PROJECT_ROOT)})
     env.update(extra)
     return env
 
