@@ -21,17 +21,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from connhub.crypto import Secret
+from connhub.crypto import Secret, UnreadableToken
 from connhub.db import write_locked
 from connhub.health.policy import Outcome, initial_health, regular_check_at
 from connhub.health.results import record_check
 from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
-from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
+from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider, text
 from connhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 FLOW_LIFETIME = timedelta(minutes=10)
+UNREADABLE_FLOW_MESSAGE = (
+    "Подключение не завершено: ключ шифрования connhub сменился, пока вы подтверждали доступ, и данные "
+    "этого подключения больше не читаются. Ничего не сохранено — начните подключение заново. "
+    "Если это повторяется, сообщите администратору connhub."
+)
 # The query parameters a provider may send back; anything else in the URL is ignored.
 CALLBACK_PARAMS = ("code", "state", "device_id", "type", "expires_in", "error", "error_description", "error_reason")
 
@@ -89,7 +94,12 @@ def complete_authorization(rt: Runtime, *, user_id: int, params: Mapping[str, st
         client = rt.providers.get(flow.provider)
     except UnknownProvider:
         return ConnectResult(False, "Неизвестный сервис в ссылке подключения.")
-    verifier = rt.cipher.open(flow.code_verifier_sealed).reveal()
+    try:
+        verifier = rt.cipher.open(flow.code_verifier_sealed).reveal()
+    except UnreadableToken:
+        log.error("oauth flow unreadable: provider=%s user=%s: the encryption key changed during the flow",
+                  flow.provider, user_id)
+        return ConnectResult(False, UNREADABLE_FLOW_MESSAGE, flow.provider)
     try:
         tokens = client.exchange_code(code=code, code_verifier=verifier, redirect_uri=flow.redirect_uri,
                                       callback=params)
@@ -158,6 +168,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
                      account: Account) -> ConnectResult:
     """Insert the connection, or replace the tokens of the existing one in place."""
     title = rt.providers.get(provider).info.title
+    account = text.clean_account(account)  # what the provider said, cut to what the columns hold
     now = utcnow()
     sealed_refresh = rt.cipher.seal(tokens.refresh_token) if tokens.refresh_token else None
     fields = dict(

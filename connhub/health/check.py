@@ -29,10 +29,14 @@ from connhub.crypto import UnreadableToken
 from connhub.db import write_locked
 from connhub.health.policy import CheckResult, Outcome
 from connhub.models import Connection, utcnow
-from connhub.providers import Provider, ProviderError, TokenSet
+from connhub.providers import Provider, ProviderError, TokenSet, text
 from connhub.runtime import Runtime
 
 log = logging.getLogger("connhub.health")
+
+UNREADABLE_TOKEN = "unreadable_token"
+UNREADABLE_REASON = "Токен не расшифровывается текущим ключом шифрования connhub"
+CHECK_FAILED_REASON = "Проверка не удалась из-за непонятного ответа сервиса, повторим позже"
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,16 @@ def check_connection(rt: Runtime, target: CheckTarget, *, clock: Callable[[], da
         return CheckResult(target.id, version, outcome, exc.reason, exc.code, clock(), latency_ms,
                            retry_after=exc.retry_after)
     except UnreadableToken:
-        return CheckResult(target.id, version, Outcome.REJECTED,
-                           "Токен не расшифровывается текущим ключом — подключите заново", "unreadable_token", clock())
+        # Our key does not open the stored token: a local fault, not the user's. The status is left
+        # alone (see results.apply_results) and the cycle reports the count.
+        return CheckResult(target.id, version, Outcome.TROUBLE, UNREADABLE_REASON, UNREADABLE_TOKEN, clock())
     except ConnectionGone:
         return None
-    return CheckResult(target.id, version, Outcome.OK, "", "ok", clock(), latency_ms, account=account)
+    except Exception as exc:  # noqa: BLE001 - one check's fault is that check's result, never the batch's
+        log.error("check failed: connection=%s provider=%s error=%s: %s", target.id, target.provider,
+                  type(exc).__name__, text.clean(exc, 200))
+        return CheckResult(target.id, version, Outcome.TROUBLE, CHECK_FAILED_REASON, "check_failed", clock())
+    return CheckResult(target.id, version, Outcome.OK, "", "ok", clock(), latency_ms,
+                       account=text.clean_account(account))
 
 

@@ -96,3 +96,38 @@ def test_reseal_names_every_row_it_cannot_open_and_reseals_the_others(make_hosti
     for resealed in (first, last):
         assert primary.decrypt(connection(rt, resealed).access_token_sealed.encode()) == f"access-{'first' if resealed == first else 'last'}".encode()
     assert foreign.decrypt(connection(rt, stray).refresh_token_sealed.encode()) == b"refresh"  # left as it was
+
+
+def test_a_changed_key_leaves_every_status_alone_and_the_checker_says_so_once_per_cycle(hostile, make_hostile_rt):
+    rt = make_hostile_rt()
+    hostile.answer("GET", "/evotor-api/stores", json_body={"items": [{"id": "s-1", "name": "Чайная"}]})
+    shops = [seed(rt, f"shop{n}", "evotor") for n in range(2)]
+    person = seed(rt, "person", "vk", status=Status.OFFLINE)
+
+    run = run_checker(rt, "--once", CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
+
+    assert run.returncode == 0, run.log
+    assert run.log.count("have tokens that the configured encryption key cannot open") == 1
+    assert "3 connection(s) have tokens" in run.log
+    for row, status in ((shops[0], Status.ONLINE), (shops[1], Status.ONLINE), (person, Status.OFFLINE)):
+        after = connection(rt, row)
+        assert after.status == status  # not «Требуется переподключение»: the user did nothing wrong
+        assert after.lease_owner is None
+        assert after.next_check_at is not None and after.next_check_at > after.updated_at  # not retried at once
+
+
+def test_the_callback_answers_a_flow_sealed_under_another_key_with_a_clear_message(make_hostile_rt):
+    from connhub.oauth import begin_authorization, complete_authorization
+    from tests.conftest import make_user
+
+    before = make_hostile_rt(CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
+    owner = make_user(before, "owner")
+    url = begin_authorization(before, user_id=owner.id, provider="vk")
+    state = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))["state"]
+    after = make_hostile_rt(CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
+
+    result = complete_authorization(after, user_id=owner.id, params={"state": state, "code": "c", "device_id": "d"})
+
+    assert not result.ok
+    assert "ключ шифрования connhub сменился" in result.message
+    assert "начните подключение заново" in result.message
