@@ -55,7 +55,7 @@ def tick_seconds(interval: int) -> int:
 
 
 def backoff_seconds(attempt: int) -> int:
-    return min(30, 2 ** (attempt - 1))
+    return min(30, 1 << max(0, attempt - 1))
 
 
 def describe_db_error(exc: DBAPIError) -> str:

@@ -81,6 +81,7 @@ class ProviderSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
+ModelT = TypeVar("ModelT", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -119,7 +120,8 @@ class Settings(BaseSettings):
         except ArgumentError:
             raise ValueError(f"must be an SQLAlchemy URL {example}") from None
         if url.get_backend_name() not in SUPPORTED_DATABASES:
-            raise ValueError(f"database {url.get_backend_name()!r} is not supported; use SQLite or PostgreSQL, {example}")
+            raise ValueError(f"database {url.get_backend_name()!r} is not supported; use SQLite or PostgreSQL, "
+                             f"{example}")
         try:
             url.get_dialect().import_dbapi()
         except (ImportError, NoSuchModuleError):
@@ -187,7 +189,7 @@ def _problems(exc: ValidationError) -> str:
     return "invalid configuration: " + "; ".join(problems)
 
 
-def _read(cls: type[SettingsT], overrides: Mapping[str, Any]) -> SettingsT:
+def _read(cls: type[ModelT], overrides: Mapping[str, Any]) -> ModelT:
     fields = set(cls.model_fields)
     mine = {name: value for name, value in overrides.items() if name in fields or name.startswith("_")}
     try:

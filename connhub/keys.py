@@ -15,7 +15,6 @@ import sys
 from dataclasses import dataclass, field
 
 from cryptography.fernet import InvalidToken
-
 from sqlalchemy import select
 
 from connhub.config import ConfigError
@@ -57,8 +56,8 @@ def reseal_tokens(rt: Runtime, *, batch: int = 500) -> ResealReport:
                         except InvalidToken:
                             bad.append(column)
                     if bad:
-                        report.unreadable.append(f"{model.__tablename__} {key_column.key}={getattr(row, key_column.key)}: "
-                                                 + ", ".join(bad))
+                        where = f"{model.__tablename__} {key_column.key}={getattr(row, key_column.key)}"
+                        report.unreadable.append(f"{where}: {', '.join(bad)}")
                         continue
                     for column, value in fresh.items():
                         setattr(row, column, value)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connhub.health import check as checking
-from connhub.health.policy import CheckResult, Outcome
 from connhub.health.check import CheckTarget
+from connhub.health.policy import CheckResult, Outcome
 from connhub.health.results import apply_results, claim_due, defer
 from connhub.models import utcnow
 from connhub.providers import http

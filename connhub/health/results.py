@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -48,7 +48,7 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
     )
     if rt.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    table = Connection.__table__
+    table = cast(Table, Connection.__table__)
     with rt.sessions() as session:
         rows = session.execute(
             update(table).where(table.c.id.in_(due.scalar_subquery()))
@@ -126,7 +126,7 @@ def _db_error(exc: DBAPIError) -> str:
 
 def _write(rt: Runtime, results: Sequence[CheckResult], *, source: str, rng: random.Random) -> Applied:
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
-    table = Connection.__table__
+    table = cast(Table, Connection.__table__)
     by_id = {result.connection_id: result for result in results}
     ok_updates: list[dict[str, Any]] = []
     other_updates: list[dict[str, Any]] = []
@@ -170,10 +170,10 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: str, rng: ran
                                 latency_ms=result.latency_ms))
         for updates in (ok_updates, other_updates, unreadable_updates):
             if updates:
-                columns = {key: bindparam(key) for key in updates[0] if key != "b_id"}
+                columns: dict[str, Any] = {key: bindparam(key) for key in updates[0] if key != "b_id"}
                 session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns), updates)
         if records:
-            session.execute(insert(CheckRecord.__table__), records)
+            session.execute(insert(cast(Table, CheckRecord.__table__)), records)
         session.commit()
     return Applied(len(records), len(results) - len(records) - len(unreadable_updates),
                    Counter(str(r["status_after"]) for r in records), len(unreadable_updates))

@@ -144,13 +144,13 @@ class _DeadlineSocket:
 class _DeadlineHTTPConnection(HTTPConnection):
     def connect(self) -> None:
         super().connect()
-        self.sock = _DeadlineSocket(self.sock)  # type: ignore[assignment]
+        self.sock = _DeadlineSocket(self.sock)
 
 
 class _DeadlineHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         super().connect()
-        self.sock = _DeadlineSocket(self.sock)  # type: ignore[assignment]
+        self.sock = _DeadlineSocket(self.sock)
 
 
 class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
@@ -227,7 +227,7 @@ class DeadlineAdapter(HTTPAdapter):
             raise requests.ConnectionError(f"reading the answer failed: {type(exc).__name__}",
                                            response=response) from None
         response._content = bytes(body)
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
         response.raw.release_conn()
 
 

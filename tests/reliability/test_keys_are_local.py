@@ -93,8 +93,8 @@ def test_reseal_names_every_row_it_cannot_open_and_reseals_the_others(make_hosti
     assert f"connections id={stray}: refresh_token_sealed" in done.stderr
     assert "re-sealed 2 rows" in done.stdout
     primary = Fernet(new.encode())
-    for resealed in (first, last):
-        assert primary.decrypt(connection(rt, resealed).access_token_sealed.encode()) == f"access-{'first' if resealed == first else 'last'}".encode()
+    for resealed, name in ((first, "first"), (last, "last")):
+        assert primary.decrypt(connection(rt, resealed).access_token_sealed.encode()) == f"access-{name}".encode()
     assert foreign.decrypt(connection(rt, stray).refresh_token_sealed.encode()) == b"refresh"  # left as it was
 
 
