@@ -183,6 +183,8 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
         auth_params=tokens.auth_params,
         lease_owner=None,
         lease_expires_at=None,
+        refresh_claim=None,  # a refresh of the old tokens in flight must not hold up the new ones
+        refresh_claim_expires_at=None,
         **initial_health(now),
     )
     for _attempt in range(2):
