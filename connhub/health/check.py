@@ -28,8 +28,8 @@ from sqlalchemy import select, update
 
 from connhub.crypto import UnreadableToken
 from connhub.db import affected, write_locked
-from connhub.health.policy import CheckResult, Outcome
-from connhub.models import Connection, utcnow
+from connhub.health.policy import CheckResult
+from connhub.models import Connection, Outcome, utcnow
 from connhub.providers import Provider, ProviderError, TokenSet, text
 from connhub.runtime import Runtime
 

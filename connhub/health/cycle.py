@@ -17,9 +17,9 @@ from typing import Any
 
 from connhub.health import check as checking
 from connhub.health.check import CheckTarget
-from connhub.health.policy import CheckResult, Outcome
+from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results, claim_due, defer
-from connhub.models import utcnow
+from connhub.models import CheckSource, Outcome, utcnow
 from connhub.providers import http
 from connhub.runtime import Runtime
 
@@ -78,7 +78,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
             claimed_ids.difference_update(r.connection_id for r in transport)
             stats.deferred += len(transport)
             return
-        applied = apply_results(rt, results, source="checker", rng=rng)
+        applied = apply_results(rt, results, source=CheckSource.CHECKER, rng=rng)
         claimed_ids.difference_update(r.connection_id for r in results)
         stats.written += applied.written
         stats.dropped += applied.dropped

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from connhub.db import write_locked
 from connhub.health.check import UNREADABLE_TOKEN, CheckTarget
-from connhub.health.policy import CheckResult, Outcome, decide, jittered, regular_check_at, retry_delay_seconds
-from connhub.models import CheckRecord, Connection, Status, utcnow
+from connhub.health.policy import CheckResult, decide, jittered, regular_check_at, retry_delay_seconds
+from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
 from connhub.providers import text
 from connhub.runtime import Runtime
 
@@ -60,7 +60,7 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
     return [CheckTarget.of(row) for row in rows]
 
 
-def record_check(session: Session, connection_id: int, when: datetime, *, source: str, outcome: Outcome,
+def record_check(session: Session, connection_id: int, when: datetime, *, source: CheckSource, outcome: Outcome,
                  status_after: str, reason: str, latency_ms: int | None) -> None:
     session.add(CheckRecord(connection_id=connection_id, checked_at=when, source=source, outcome=outcome,
                             status_after=status_after, reason=reason, latency_ms=latency_ms))
@@ -81,7 +81,7 @@ class Applied:
 SAVE_FAILED_REASON = "Результат проверки не удалось сохранить, повторим позже"
 
 
-def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
+def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource,
                   rng: random.Random | None = None) -> Applied:
     """Write check results, in one transaction when all goes well.
 
@@ -124,7 +124,7 @@ def _db_error(exc: DBAPIError) -> str:
     return f"{type(original).__name__}: {text.clean(original, 200)}"
 
 
-def _write(rt: Runtime, results: Sequence[CheckResult], *, source: str, rng: random.Random) -> Applied:
+def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, rng: random.Random) -> Applied:
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
     table = cast(Table, Connection.__table__)
     by_id = {result.connection_id: result for result in results}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pages.common import CHECKING_KEY, PENDING_DISCONNECT_KEY
+from pages.ui.notices import PENDING_DISCONNECT_KEY
+from pages.ui.status import CHECKING_KEY
 from tests.pages.helpers import (
     add_connection,
     card_order,

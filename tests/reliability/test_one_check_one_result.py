@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connhub.health.policy import CheckResult, Outcome
+from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results
-from connhub.models import Connection, Status, utcnow
+from connhub.models import CheckSource, Connection, Outcome, Status, utcnow
 from connhub.oauth import begin_authorization, complete_authorization, connect_with_token
 from connhub.providers import Account
 from tests.conftest import make_user
@@ -98,7 +98,7 @@ def test_a_batch_with_one_unwritable_result_writes_all_the_others(hostile_rt):
             row.lease_owner, row.lease_expires_at = "checker", now + timedelta(minutes=5)
         session.commit()
 
-    applied = apply_results(hostile_rt, results, source="checker", rng=random.Random(1))
+    applied = apply_results(hostile_rt, results, source=CheckSource.CHECKER, rng=random.Random(1))
 
     assert applied.written == 4
     for row in rows:
