@@ -25,16 +25,18 @@ from connhub.runtime import Runtime
 from tests.conftest import make_user, settings_for
 from tests.reliability.hostile import HostileServer
 
-# Runs checker.main in-process and reports the process's peak RSS when it ends.
+# Runs checker.py and reports the process's peak RSS when it ends. VmHWM, not getrusage: after
+# fork and exec, ru_maxrss still counts the parent's (pytest's) size at the fork.
 _RSS_WRAPPER = (
-    "import resource, runpy, sys\n"
+    "import re, runpy, sys\n"
     "sys.argv = ['checker.py', *sys.argv[1:]]\n"
     "code = 0\n"
     "try:\n"
     "    runpy.run_path('checker.py', run_name='__main__')\n"
     "except SystemExit as exc:\n"
     "    code = exc.code\n"
-    "print(f'peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+    "peak = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)\n"
+    "print(f'peak_rss_kb={peak}', file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
