@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 from connhub.connections import delete_for_user  # noqa: E402
 from connhub.models import Base, utcnow  # noqa: E402
 from connhub.runtime import Runtime  # noqa: E402
-from tests.conftest import make_user, settings_for  # noqa: E402
 from tests.reliability.conftest import (  # noqa: E402
     connection,
     provider_env,
@@ -37,6 +36,8 @@ from tests.reliability.conftest import (  # noqa: E402
     wait_for_line,
 )
 from tests.reliability.hostile import HostileServer, huge_json_chunks, json_bytes  # noqa: E402
+from tests.support.connect import make_user  # noqa: E402
+from tests.support.sandbox import settings_for  # noqa: E402
 
 STORES = "/evotor-api/stores"
 

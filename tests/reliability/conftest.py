@@ -22,8 +22,9 @@ from connhub.config import PROJECT_ROOT
 from connhub.crypto import Secret
 from connhub.models import Base, CheckRecord, Connection, Status, utcnow
 from connhub.runtime import Runtime
-from tests.conftest import make_user, settings_for
 from tests.reliability.hostile import HostileServer
+from tests.support.connect import make_user
+from tests.support.sandbox import settings_for
 
 # Runs checker.py and reports the process's peak RSS when it ends. VmHWM, not getrusage: after
 # fork and exec, ru_maxrss still counts the parent's (pytest's) size at the fork.

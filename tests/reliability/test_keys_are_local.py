@@ -12,8 +12,8 @@ from sqlalchemy import update
 from connhub.config import PROJECT_ROOT
 from connhub.crypto import KEY_FILE_NAME, Secret, cipher_from_settings
 from connhub.models import Connection, Status
-from tests.conftest import settings_for
 from tests.reliability.conftest import checker_env, connection, run_checker, seed
+from tests.support.sandbox import settings_for
 
 RACES = 300
 
@@ -118,7 +118,7 @@ def test_a_changed_key_leaves_every_status_alone_and_the_checker_says_so_once_pe
 
 def test_the_callback_answers_a_flow_sealed_under_another_key_with_a_clear_message(make_hostile_rt):
     from connhub.oauth import begin_authorization, complete_authorization
-    from tests.conftest import make_user
+    from tests.support.connect import make_user
 
     before = make_hostile_rt(CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
     owner = make_user(before, "owner")

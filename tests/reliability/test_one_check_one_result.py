@@ -16,8 +16,8 @@ from connhub.health.results import apply_results
 from connhub.models import CheckSource, Connection, Outcome, Status, utcnow
 from connhub.oauth import begin_authorization, complete_authorization, connect_with_token
 from connhub.providers import Account
-from tests.conftest import make_user
 from tests.reliability.conftest import connection, records, run_checker, seed
+from tests.support.connect import make_user
 
 STORES = "/evotor-api/stores"
 USERS_GET = "/vk-api/method/users.get"

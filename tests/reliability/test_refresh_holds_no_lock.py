@@ -15,8 +15,8 @@ from urllib.parse import parse_qs
 
 from connhub.connections import check_now, delete_for_user
 from connhub.models import utcnow
-from tests.conftest import make_user
 from tests.reliability.conftest import connection, seed, start_checker
+from tests.support.connect import make_user
 
 VK_TOKEN = "/vk-id/oauth2/auth"
 USERS_GET = "/vk-api/method/users.get"

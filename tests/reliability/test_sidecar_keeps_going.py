@@ -9,7 +9,6 @@ from sqlalchemy.engine import make_url
 
 from connhub.models import Base
 from connhub.runtime import Runtime
-from tests.conftest import settings_for
 from tests.reliability.conftest import (
     provider_env,
     records,
@@ -19,6 +18,7 @@ from tests.reliability.conftest import (
     wait_for_line,
 )
 from tests.reliability.hostile import LateDatabase
+from tests.support.sandbox import settings_for
 
 GOOD_STORES = {"items": [{"id": "s-1", "name": "Чайная", "address": "Москва"}]}
 
