@@ -15,9 +15,9 @@ from tests.pages.helpers import add_connection, badges, card, page_text, titles
 VK = "vk"  # the service page's url path
 
 
-def test_a_key_that_does_not_open_the_stored_tokens_shows_a_banner_and_keeps_the_statuses(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk", status=Status.ONLINE)
-    add_connection(app_rt, alice, "evotor", status=Status.OFFLINE, reason="Эвотор недоступен")
+def test_a_key_that_does_not_open_the_stored_tokens_shows_a_banner_and_keeps_the_statuses(open_app, app_rt, sandbox_control, alice):
+    add_connection(app_rt, sandbox_control, alice, "vk", status=Status.ONLINE)
+    add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.OFFLINE, reason="Эвотор недоступен")
     foreign = Fernet(Fernet.generate_key())
     with app_rt.sessions() as session:  # as if CONNHUB_SECRET_KEY had been changed
         session.execute(update(Connection).values(access_token_sealed=foreign.encrypt(b"token").decode()))
@@ -34,8 +34,8 @@ def test_a_key_that_does_not_open_the_stored_tokens_shows_a_banner_and_keeps_the
     assert badges(card(at, "evotor")) == [("red", "Нет связи")]
 
 
-def test_no_key_banner_while_the_key_fits(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk")
+def test_no_key_banner_while_the_key_fits(open_app, app_rt, sandbox_control, alice):
+    add_connection(app_rt, sandbox_control, alice, "vk")
     assert "Ключ шифрования" not in page_text(open_app(alice))
 
 
@@ -58,8 +58,8 @@ def test_local_mode_serves_a_page_opened_by_a_loopback_name(open_app, server_add
     assert "Подключения" in titles(at)
 
 
-def test_provider_text_cannot_form_markdown_blocks(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk")
+def test_provider_text_cannot_form_markdown_blocks(open_app, app_rt, sandbox_control, alice):
+    add_connection(app_rt, sandbox_control, alice, "vk")
     with app_rt.sessions() as session:
         session.execute(update(Connection).values(display_name="Иван\n\n    code block\n# Заголовок\n- пункт"))
         session.commit()
@@ -69,8 +69,8 @@ def test_provider_text_cannot_form_markdown_blocks(open_app, app_rt, alice):
     assert all("\n" not in body and "    " not in body for body in bodies if "Иван" in body)
 
 
-def test_the_check_history_offered_for_download_has_formula_cells_neutralised(open_app, app_rt, alice):
-    connection_id = add_connection(app_rt, alice, "vk")
+def test_the_check_history_offered_for_download_has_formula_cells_neutralised(open_app, app_rt, sandbox_control, alice):
+    connection_id = add_connection(app_rt, sandbox_control, alice, "vk")
     with app_rt.sessions() as session:
         for n, reason in enumerate(["=HYPERLINK(\"http://evil\")", "+7 900", "@SUM(A1)", "обычный текст"]):
             session.add(CheckRecord(connection_id=connection_id, checked_at=utcnow() - timedelta(minutes=n),
