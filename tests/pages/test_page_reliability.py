@@ -15,7 +15,8 @@ from tests.pages.helpers import add_connection, badges, card, page_text, titles
 VK = "vk"  # the service page's url path
 
 
-def test_a_key_that_does_not_open_the_stored_tokens_shows_a_banner_and_keeps_the_statuses(open_app, app_rt, sandbox_control, alice):
+def test_a_key_that_does_not_open_the_stored_tokens_shows_a_banner_and_keeps_the_statuses(
+        open_app, app_rt, sandbox_control, alice):
     add_connection(app_rt, sandbox_control, alice, "vk", status=Status.ONLINE)
     add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.OFFLINE, reason="Эвотор недоступен")
     foreign = Fernet(Fernet.generate_key())
