@@ -30,6 +30,9 @@ class ProviderError(Exception):
         code: str,
         retry_after: float | None = None,
     ) -> None:
+        from connhub.providers import text  # text imports this module
+
+        reason, code = text.clean(reason, text.REASON_MAX), text.code(code)  # may quote the provider
         super().__init__(f"{code}: {reason}")
         self.reason = reason  # Russian, shown on the card
         self.permanent = permanent
