@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -50,7 +51,7 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self):  # pickling would write the value somewhere we do not control
+    def __reduce__(self) -> NoReturn:  # pickling would write the value somewhere we do not control
         raise TypeError("Secret cannot be pickled")
 
 
