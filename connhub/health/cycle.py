@@ -28,6 +28,13 @@ log = logging.getLogger("connhub.health")
 TRANSPORT_CODES = {"connection", "timeout", "transport"}
 
 
+class _NotStarted:
+    """What a pool worker returns for a check it picked up after the stop request: nothing ran."""
+
+
+NOT_STARTED = _NotStarted()
+
+
 @dataclass
 class CycleStats:
     checked: int = 0
@@ -85,9 +92,16 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
         stats.unreadable += applied.unreadable
         stats.by_status.update(applied.statuses)
 
+    def check_unless_stopped(target: CheckTarget) -> CheckResult | None | _NotStarted:
+        # A worker that finishes one check picks up the next before the loop below can cancel it,
+        # so the stop request is honoured here too: nothing starts after it.
+        if stop.is_set():
+            return NOT_STARTED
+        return checking.check_connection(rt, target)
+
     try:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="check") as pool:
-            in_flight: dict[Future[CheckResult | None], CheckTarget] = {}
+            in_flight: dict[Future[CheckResult | None | _NotStarted], CheckTarget] = {}
             exhausted = False
             while True:
                 if not exhausted and not stop.is_set() and len(in_flight) < concurrency * 2:
@@ -96,7 +110,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
                     claimed_ids.update(target.id for target in claimed)
                     exhausted = not claimed
                     for target in claimed:
-                        in_flight[pool.submit(checking.check_connection, rt, target)] = target
+                        in_flight[pool.submit(check_unless_stopped, target)] = target
                 if not in_flight:
                     break
                 if stop.is_set():
@@ -104,20 +118,27 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
                     defer(rt, unstarted, rng=rng)
                     claimed_ids.difference_update(unstarted)
                 done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                not_started: list[int] = []
                 for future in done:
                     target = in_flight.pop(future)
-                    stats.checked += 1
                     try:
                         result = future.result()
                     except Exception as exc:  # noqa: BLE001 - check_connection reports its own faults; belt and braces
                         log.error("check failed: connection=%s error=%s", target.id, type(exc).__name__)
                         result = CheckResult(target.id, target.token_version, Outcome.TROUBLE,
                                              checking.CHECK_FAILED_REASON, "check_failed", utcnow())
+                    if isinstance(result, _NotStarted):
+                        not_started.append(target.id)
+                        continue
+                    stats.checked += 1
                     if result is None:
                         stats.dropped += 1
                         claimed_ids.discard(target.id)
                         continue
                     buffer.append(result)
+                if not_started:
+                    defer(rt, not_started, rng=rng)
+                    claimed_ids.difference_update(not_started)
                 if len(buffer) >= flush_every or (buffer and (exhausted or stop.is_set())):
                     flush()
             flush()
