@@ -296,16 +296,30 @@ def evaluate(catalog: StoreCatalog, rules: Iterable[Rule]) -> Evaluation:
 class Summary:
     in_sync: int
     total: int
-    groups: int  # groups holding at least one product in the sync
+    groups: int  # groups with at least one product in the sync in them or below them
 
     def text(self) -> str:
-        return f"В выгрузке: {self.in_sync} из {self.total} товаров, {self.groups} групп"
+        goods = "товара" if self.total % 10 == 1 and self.total % 100 != 11 else "товаров"
+        return f"В выгрузке: {self.in_sync} из {self.total} {goods}, {self.groups} {_groups_word(self.groups)}"
+
+
+def _groups_word(count: int) -> str:
+    if count % 10 == 1 and count % 100 != 11:
+        return "группа"
+    if count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
+        return "группы"
+    return "групп"
 
 
 def summary(catalog: StoreCatalog, evaluation: Evaluation) -> Summary:
     included = catalog.products.loc[evaluation.included.to_numpy()]
-    return Summary(int(evaluation.included.sum()), len(catalog.products),
-                   int(included["group_id"].dropna().nunique()))
+    groups: set[str] = set()
+    for group_id in included["group_id"].dropna().unique():
+        current: str | None = str(group_id)
+        while current is not None and current in catalog.groups and current not in groups:
+            groups.add(current)
+            current = catalog.group_parents.get(current)
+    return Summary(int(evaluation.included.sum()), len(catalog.products), len(groups))
 
 
 @dataclass(frozen=True)
