@@ -69,6 +69,7 @@ with st.sidebar:
 APP_PAGES = (
     (common.DASHBOARD, "Подключения", ":material/hub:", "connections"),
     (common.ADD_PAGE, "Добавить подключение", ":material/add_link:", "add"),
+    ("pages/catalog.py", "Каталог", ":material/inventory_2:", "catalog"),
     (common.SERVICE_PAGES["evotor"], "Эвотор", ":material/storefront:", "evotor"),
     (common.SERVICE_PAGES["vk"], "ВКонтакте", ":material/forum:", "vk"),
 )

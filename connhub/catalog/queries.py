@@ -142,20 +142,25 @@ def current_snapshot(session: Session, user_id: int, connection_id: int, store_i
 
 # --- loading a snapshot ----------------------------------------------------------------------
 
-_cache: OrderedDict[int, StoreCatalog] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, str, datetime | None], StoreCatalog] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def load_catalog(sessions: sessionmaker[Session], snapshot: SnapshotView) -> StoreCatalog:
-    """The snapshot in memory; loaded from the database once per snapshot id per process."""
+    """The snapshot in memory; loaded from the database once per snapshot per process.
+
+    A snapshot never changes once current. The key carries the database and the completion time
+    as well as the id, so a recreated database can never serve another catalog from memory."""
+    bind = sessions.kw.get("bind")
+    key = (str(getattr(bind, "url", "")), snapshot.id, snapshot.store_id, snapshot.completed_at)
     with _cache_lock:
-        found = _cache.get(snapshot.id)
+        found = _cache.get(key)
         if found is not None:
-            _cache.move_to_end(snapshot.id)
+            _cache.move_to_end(key)
             return found
     catalog = _load(sessions, snapshot)
     with _cache_lock:
-        _cache[snapshot.id] = catalog
+        _cache[key] = catalog
         while len(_cache) > SNAPSHOT_CACHE_SIZE:
             _cache.popitem(last=False)
     return catalog
@@ -354,6 +359,17 @@ def select_rows(catalog: StoreCatalog, evaluation: Evaluation, flt: TableFilter)
     rows["in_sync"] = evaluation.included.loc[rows.index]
     rows["reason"] = evaluation.reason.loc[rows.index]
     return rows
+
+
+def tree_rows(catalog: StoreCatalog, evaluation: Evaluation) -> list[tuple[GroupNode, int]]:
+    """Each group in display order with how many of its products (and below) are in the sync."""
+    frame = catalog.products
+    own = frame.loc[evaluation.included.to_numpy(), "group_id"].value_counts().to_dict() if len(frame) else {}
+    totals: dict[str, int] = {}
+    order = catalog.walk()
+    for node in reversed(order):
+        totals[node.id] = int(own.get(node.id, 0)) + sum(totals.get(child, 0) for child in node.children)
+    return [(node, totals[node.id]) for node in order]
 
 
 # --- CSV -------------------------------------------------------------------------------------

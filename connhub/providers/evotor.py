@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import Account, Provider, ProviderError, ProviderInfo, TokenSet
+from connhub.providers.evotor_catalog import EvotorCatalog
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 
 SERVICE = "Эвотор"
@@ -119,3 +120,7 @@ class EvotorProvider(Provider):
             display_name=first["name"] or "Нет магазинов",
             profile={"store_id": first["id"], "store_name": first["name"], "stores": stores},
         )
+
+    def catalog_source(self, access_token: Secret) -> EvotorCatalog:
+        """The account's catalog (stores, groups, products) through the v2 API."""
+        return EvotorCatalog(self.settings.EVOTOR_API_URL, access_token, timeout=self.timeout)

@@ -369,3 +369,62 @@ def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str)
         finish(item)
         made += 1
     return catalog
+
+
+# --- HTTP: the API routes and the control route ----------------------------------------------
+
+
+def api(state: Any, request: Any) -> Any:
+    """GET /evotor/api/stores/{store_id}/(product-groups|products)[/{id}] for the token's owner."""
+    from connhub.sandbox import evotor
+    from connhub.sandbox.accounts import EVOTOR
+    from connhub.sandbox.web import json_response
+
+    parts = request.path.removeprefix("/evotor/api/stores/").split("/")
+    if len(parts) not in (2, 3) or parts[1] not in RESOURCES or not parts[0]:
+        return json_response({"code": "not_found", "message": f"no such path: {request.path}"}, 404)
+    checks = [state.check_access(EVOTOR, presented) for presented in evotor._presented_tokens(request)]
+    owner = next((check.account_id for check in checks if check.verdict == "ok"), None)
+    if owner is None:
+        refusal = next((evotor._REFUSALS[c.verdict] for c in checks if c.verdict in evotor._REFUSALS),
+                       evotor._UNAUTHORIZED)
+        return json_response(refusal[1], refusal[0])
+    remaining, _reset = state.evotor_rate(owner)
+    answer = state.evotor_catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None,
+                                         request.params, remaining)
+    return json_response(answer.body, answer.status, answer.headers)
+
+
+def control(state: Any, request: Any) -> Any:
+    """GET: the catalog's settings. POST {account_id?, store_id?, upsert?, delete?, forbid?,
+    rate_limit?, reset_seconds?, quantity_right?}: change products and how the catalog answers."""
+    from connhub.sandbox.web import BadRequest, json_response
+
+    catalog: SandboxCatalog = state.evotor_catalog
+    if request.method == "GET":
+        return json_response(catalog.configure())
+    body = request.json()
+    account_id = str(body.get("account_id") or next(iter(EVOTOR_ACCOUNTS)))
+    store_id = str(body.get("store_id") or EVOTOR_ACCOUNTS.get(account_id, ({"id": ""},))[0]["id"])
+    answer: dict[str, Any] = {}
+    try:
+        if "upsert" in body:
+            if not isinstance(body["upsert"], list) or not all(isinstance(i, dict) for i in body["upsert"]):
+                raise BadRequest("upsert must be a list of product objects")
+            answer["upserted"] = catalog.upsert(account_id, store_id, body["upsert"])
+        if "delete" in body:
+            if not isinstance(body["delete"], list):
+                raise BadRequest("delete must be a list of product ids")
+            answer["deleted"] = catalog.delete(account_id, store_id, [str(i) for i in body["delete"]])
+        settings = {key: body[key] for key in ("forbid", "rate_limit", "reset_seconds", "quantity_right")
+                    if key in body}
+        for key in ("rate_limit", "reset_seconds"):
+            if key in settings and (isinstance(settings[key], bool) or not isinstance(settings[key], int)
+                                    or settings[key] < 0):
+                raise BadRequest(f"{key} must be a non-negative integer")
+        answer.update(catalog.configure(**settings))
+        if body.get("list_ids"):
+            answer["ids"] = catalog.product_ids(account_id, store_id)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    return json_response(answer)

@@ -20,7 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from connhub.sandbox import admin, evotor, vk
+from connhub.sandbox import admin, evotor, evotor_catalog, vk
 from connhub.sandbox.accounts import EVOTOR_CLIENT_ID, EVOTOR_CLIENT_SECRET, VK_CLIENT_ID
 from connhub.sandbox.pages import index_page
 from connhub.sandbox.state import Fault, SandboxState
@@ -56,6 +56,7 @@ ROUTES = (
           "Эвотор: экран согласия OAuth"),
     Route("/evotor/oauth/token", {"POST": evotor.token}, "Эвотор: обмен кода и обновление токенов"),
     Route("/evotor/api/stores", {"GET": evotor.stores}, "Эвотор: список магазинов"),
+    Route("/evotor/api/stores/", {"GET": evotor_catalog.api}, "Эвотор: группы и товары магазина", prefix=True),
     Route("/evotor/market", {"GET": evotor.market, "POST": evotor.market},
           "Эвотор: настройки приложения, токен приложения"),
     Route("/vkid/authorize", {"GET": vk.authorize, "POST": vk.authorize}, "VK ID: экран согласия"),
@@ -72,6 +73,8 @@ ROUTES = (
     Route("/_sandbox/cloud-token", {"POST": admin.cloud_token}, "управление: токен приложения Эвотор"),
     Route("/_sandbox/config", {"GET": admin.get_config, "POST": admin.set_config}, "управление: сроки жизни"),
     Route("/_sandbox/stats", {"GET": admin.stats}, "управление: счётчики"),
+    Route("/_sandbox/evotor-catalog", {"GET": evotor_catalog.control, "POST": evotor_catalog.control},
+          "управление: каталог Эвотор (товары, 403, 429)"),
 )
 _EXACT = {route.path: route for route in ROUTES if not route.prefix}
 _PREFIXED = tuple(route for route in ROUTES if route.prefix)

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 
 from connhub.sandbox.accounts import CLIENT_IDS, EVOTOR, PROVIDERS, VK, default_account
+from connhub.sandbox.evotor_catalog import SandboxCatalog
 
 # Fault and counter targets, by the part of the URL space they cover.
 TARGETS = ("evotor-api", "evotor-oauth", "vk-api", "vk-id")
@@ -123,12 +124,14 @@ def _new_token(provider: str) -> str:
 class SandboxState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.evotor_catalog = SandboxCatalog()  # the Evotor catalog keeps its own lock
         self.reset()
 
     # ----- lifecycle, config, stats -----
 
     def reset(self) -> None:
         """Forget every code, grant, fault and counter; restore the default lifetimes."""
+        self.evotor_catalog.reset()
         with self._lock:
             self._config = dict(DEFAULT_CONFIG)
             self._codes: dict[str, AuthCode] = {}
