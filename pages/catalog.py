@@ -7,6 +7,8 @@ its progress is polled by a fragment, so a reload shows it just the same.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from operator import attrgetter
 from datetime import datetime
 
 import pandas as pd
@@ -155,7 +157,7 @@ if not stores:
             "закрыть.", icon=":material/inventory_2:")
     st.stop()
 
-store: StoreView = st.selectbox("Магазин", stores, format_func=lambda s: s.name, key="catalog-store")
+store: StoreView = st.selectbox("Магазин", stores, format_func=attrgetter("name"), key="catalog-store")
 refresh_panel(user.id, connection.id, store.store_id)
 
 with rt.sessions() as session:
@@ -233,7 +235,8 @@ with table_column:
                    args=(user.id, store.store_id, table_key, ids, names, RuleMode.EXCLUDE))
     day = datetime.now(common.user_timezone()).date()
     file_name = queries.csv_filename(store.name, day)
-    actions.download_button("Скачать CSV", data=lambda: queries.export_csv(rows, store.name, day)[1],
+    # Built only when clicked; a partial of a package function, so session state stays picklable.
+    actions.download_button("Скачать CSV", data=partial(queries.csv_bytes, rows),
                             file_name=file_name, mime="text/csv", on_click="ignore", key="catalog-csv",
                             icon=":material/download:")
     actions.caption(f"Показано товаров: {len(rows)}" + (f", выбрано: {count}" if count else ""))

@@ -402,9 +402,14 @@ def _when(value: Any) -> datetime | None:
     return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
+def csv_bytes(rows: pd.DataFrame) -> bytes:
+    """The table (the rows `select_rows` gave) as an Excel-friendly CSV."""
+    return excel_csv(CSV_HEADER, csv_rows(rows))
+
+
 def export_csv(rows: pd.DataFrame, store_name: str, day: date) -> tuple[str, bytes]:
     """The table as an Excel-friendly CSV, and a file name carrying the store and the date."""
-    return csv_filename(store_name, day), excel_csv(CSV_HEADER, csv_rows(rows))
+    return csv_filename(store_name, day), csv_bytes(rows)
 
 
 def csv_filename(store_name: str, day: date) -> str:
