@@ -68,7 +68,7 @@ if connection.status == Status.RECONNECT:
     st.error(f"{common.md(info.title)}: {common.md(connection.status_reason or 'подключение не работает')}. "
              "Пока вы не подключите его заново, каталог не обновляется; ниже — последняя загруженная копия.",
              icon=":material/link_off:")
-    st.page_link(common.SERVICE_PAGES[connection.provider], label=f"Открыть {info.title}", icon=info.icon)
+    st.page_link(common.service_page(info), label=f"Открыть {info.title}", icon=info.icon)
 
 
 # ----------------------------------------------------------------------------- actions

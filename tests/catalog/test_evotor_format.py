@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from connhub.providers.base import ProviderError
-from connhub.providers.evotor_catalog import parse_group, parse_page, parse_product
+from connhub.providers.evotor.catalog import parse_group, parse_page, parse_product
 
 FULL = {
     "id": "97f46a78-6bc4-4995-9cbc-60914b031c23", "parent_id": "5cd54680-5152-11e9-91c7-4b1dd1e1bcf8",

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from connhub.catalog import queries, refresh
 from connhub.catalog.worker import CatalogWorker, open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState
-from connhub.sandbox.accounts import EVOTOR_ACCOUNTS
-from connhub.sandbox.evotor_catalog import SEED_TIME
+from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
+from connhub.providers.evotor.sandbox_catalog import SEED_TIME
 from tests.conftest import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))

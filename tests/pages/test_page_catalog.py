@@ -9,7 +9,7 @@ from sqlalchemy import select
 from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
-from connhub.sandbox.accounts import EVOTOR_ACCOUNTS
+from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from tests.conftest import connect
 from tests.pages.helpers import add_connection, badges, page_links, page_text, titles
 

@@ -22,9 +22,20 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connhub.sandbox.accounts import EVOTOR_ACCOUNTS
+from connhub.sandbox.web import BadRequest, json_response
+
+if TYPE_CHECKING:
+    from connhub.sandbox.state import SandboxState
+    from connhub.sandbox.web import Request, Response
+
+
+
+def _accounts() -> dict[str, tuple[dict[str, str], ...]]:
+    from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS  # that module imports this one
+
+    return EVOTOR_ACCOUNTS
 
 MAX_PAGE = 1000
 BIG_STORE_PRODUCTS = 5000
@@ -135,10 +146,11 @@ class SandboxCatalog:
         key = (account_id, store_id)
         found = self._stores.get(key)
         if found is None:
-            stores = [store["id"] for store in EVOTOR_ACCOUNTS.get(account_id, ())]
+            accounts = _accounts()
+            stores = [store["id"] for store in accounts.get(account_id, ())]
             if store_id not in stores:
                 return None
-            big = account_id == next(iter(EVOTOR_ACCOUNTS)) and stores.index(store_id) == 0
+            big = account_id == next(iter(accounts)) and stores.index(store_id) == 0
             found = seed_store(account_id, store_id, self._big if big else 40, seed=f"{account_id}/{store_id}")
             self._stores[key] = found
         return found
@@ -374,38 +386,38 @@ def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str)
 # --- HTTP: the API routes and the control route ----------------------------------------------
 
 
-def api(state: Any, request: Any) -> Any:
+def api(state: SandboxState, request: Request) -> Response:
     """GET /evotor/api/stores/{store_id}/(product-groups|products)[/{id}] for the token's owner."""
-    from connhub.sandbox import evotor
-    from connhub.sandbox.accounts import EVOTOR
-    from connhub.sandbox.web import json_response
+    from connhub.providers.evotor import sandbox as evotor
 
     parts = request.path.removeprefix("/evotor/api/stores/").split("/")
     if len(parts) not in (2, 3) or parts[1] not in RESOURCES or not parts[0]:
         return json_response({"code": "not_found", "message": f"no such path: {request.path}"}, 404)
-    checks = [state.check_access(EVOTOR, presented) for presented in evotor._presented_tokens(request)]
+    checks = [state.check_access(evotor.EVOTOR, presented) for presented in evotor._presented_tokens(request)]
     owner = next((check.account_id for check in checks if check.verdict == "ok"), None)
     if owner is None:
         refusal = next((evotor._REFUSALS[c.verdict] for c in checks if c.verdict in evotor._REFUSALS),
                        evotor._UNAUTHORIZED)
         return json_response(refusal[1], refusal[0])
-    remaining, _reset = state.evotor_rate(owner)
-    answer = state.evotor_catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None,
-                                         request.params, remaining)
+    remaining, _reset = state.rate(evotor.EVOTOR, owner, limit=evotor.EVOTOR_RATE_LIMIT,
+                                   window_seconds=evotor.EVOTOR_RATE_WINDOW)
+    catalog: SandboxCatalog = state.extra(evotor.EVOTOR)
+    answer = catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None, request.params,
+                            remaining)
     return json_response(answer.body, answer.status, answer.headers)
 
 
-def control(state: Any, request: Any) -> Any:
+def control(state: SandboxState, request: Request) -> Response:
     """GET: the catalog's settings. POST {account_id?, store_id?, upsert?, delete?, forbid?,
-    rate_limit?, reset_seconds?, quantity_right?}: change products and how the catalog answers."""
-    from connhub.sandbox.web import BadRequest, json_response
-
-    catalog: SandboxCatalog = state.evotor_catalog
+    rate_limit?, reset_seconds?, quantity_right?, list_ids?}: change products and how the catalog
+    answers. account_id and store_id default to the first demo store."""
+    catalog: SandboxCatalog = state.extra("evotor")
     if request.method == "GET":
         return json_response(catalog.configure())
     body = request.json()
-    account_id = str(body.get("account_id") or next(iter(EVOTOR_ACCOUNTS)))
-    store_id = str(body.get("store_id") or EVOTOR_ACCOUNTS.get(account_id, ({"id": ""},))[0]["id"])
+    accounts = _accounts()
+    account_id = str(body.get("account_id") or next(iter(accounts)))
+    store_id = str(body.get("store_id") or accounts.get(account_id, ({"id": ""},))[0]["id"])
     answer: dict[str, Any] = {}
     try:
         if "upsert" in body:
