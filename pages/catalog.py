@@ -7,9 +7,9 @@ its progress is polled by a fragment, so a reload shows it just the same.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from operator import attrgetter
-from datetime import datetime
 
 import pandas as pd
 import streamlit as st

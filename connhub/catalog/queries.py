@@ -179,7 +179,8 @@ def _load(sessions: sessionmaker[Session], snapshot: SnapshotView) -> StoreCatal
             .where(CatalogGroup.snapshot_id == snapshot.id)
         ).all()
         rows = session.execute(select(*columns).where(p.snapshot_id == snapshot.id).order_by(p.name, p.id)).all()
-    names = [str(c.key) if c.key else str(c.name) for c in columns]
+    names = ["id", "name", "group_id", "code", "article", "barcodes", "price_k", "cost_k", "quantity_k",
+             "measure", "type", "allow_to_sell", "tax", "attributes_choices", "description", "updated_at"]
     frame = pd.DataFrame.from_records(rows, columns=names)
     return _build(snapshot, frame, groups)
 

@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -193,7 +194,7 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | 
         CatalogRefreshJob.state == RefreshState.QUEUED,
         and_(CatalogRefreshJob.state == RefreshState.RUNNING, CatalogRefreshJob.lease_expires_at < now),
     )
-    query: Select[tuple[CatalogRefreshJob]] = (
+    query = (
         select(CatalogRefreshJob).where(CatalogRefreshJob.finished_at.is_(None), claimable)
         .order_by(CatalogRefreshJob.requested_at, CatalogRefreshJob.id).limit(1)
         .with_for_update(skip_locked=True)
@@ -276,7 +277,7 @@ class _Runner:
         cursor: str | None = None
         seen_cursors: set[str] = set()
         while True:
-            page = self.call(lambda: fetch(cursor))
+            page = self.call(partial(fetch, cursor))
             self.pages += 1
             self.items += len(page.items)
             for item in page.items:

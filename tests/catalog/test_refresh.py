@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from connhub.catalog import refresh
 from connhub.catalog.source import GroupRecord, StoreRecord
-from connhub.models import CatalogProduct, CatalogRefreshJob, CatalogSnapshot, RefreshSource, RefreshState, Status, utcnow
+from connhub.models import (
+    CatalogProduct,
+    CatalogRefreshJob,
+    CatalogSnapshot,
+    RefreshSource,
+    RefreshState,
+    Status,
+    utcnow,
+)
 from tests.catalog.conftest import STORE, ScriptedSource, forbidden, product, rate_limited
 
 OTHER = "20190101-AAAA-4047-807D-E82C50000001"

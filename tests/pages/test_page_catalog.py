@@ -10,6 +10,7 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
+from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
 from tests.conftest import connect
 from tests.pages.helpers import add_connection, badges, page_links, page_text, titles
 
@@ -82,7 +83,7 @@ def test_refresh_is_requested_from_the_page_and_its_progress_shown(open_app, app
 
 def test_a_missing_right_is_named_on_the_page(open_app, app_rt, alice, sandbox_control):
     loaded_catalog(app_rt, alice)
-    sandbox_control.evotor_catalog(forbid=["product-groups"])
+    configure_catalog(sandbox_control, forbid=["product-groups"])
     refresh.request_refresh(app_rt.sessions, 1, store_id=BIG_STORE, source=RefreshSource.USER, user_id=alice.id)
     run_refreshes(app_rt)
     at = open_app(alice, page=CATALOG)

@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 
 def missing_right_reason(right: str) -> str:
-    return f"Токену Эвотор не хватает права «{right}» ({RIGHT_TITLES.get(right, right)}) — выдайте его приложению и подключите заново"
+    return (f"Токену Эвотор не хватает права «{right}» ({RIGHT_TITLES.get(right, right)}) — "
+            "выдайте его приложению и подключите заново")
 
 
 class EvotorCatalog:
