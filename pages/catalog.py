@@ -32,7 +32,7 @@ IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузк�
 RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
 COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
-    "name": st.column_config.TextColumn("Название", width="large"),
+    "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
     "price": st.column_config.NumberColumn("Цена", format="%.2f ₽"),
     "quantity": st.column_config.NumberColumn("Остаток"),
@@ -158,6 +158,7 @@ if not stores:
     st.stop()
 
 store: StoreView = st.selectbox("Магазин", stores, format_func=attrgetter("name"), key="catalog-store")
+store_index = stores.index(store)  # per-store widget keys: each store keeps its own group and type choice
 refresh_panel(user.id, connection.id, store.store_id)
 
 with rt.sessions() as session:
@@ -170,6 +171,8 @@ if snapshot is None:
 catalog: StoreCatalog = queries.load_catalog(rt.sessions, snapshot)
 evaluation = queries.evaluate(catalog, rules)
 st.markdown(f"**{queries.summary(catalog, evaluation).text()}**")
+if evaluation.ruleset.has_includes:
+    st.caption("Есть правила «Включить»: в выгрузке только то, что они покрывают (с учётом исключений внутри).")
 
 tree_column, table_column = st.columns([1, 2.6], gap="medium")
 
@@ -182,7 +185,7 @@ with tree_column:
         mark = " · модификации" if node.is_modification_group else ""
         labels[node.id] = f"{INDENT * node.depth}{node.name} · {node.product_count}{mark}"
     group_id = st.selectbox("Группа", list(labels), format_func=labels.__getitem__,
-                            key=f"catalog-group-{store.store_id}")
+                            key=f"catalog-group-{store_index}")
     st.dataframe(
         pd.DataFrame({
             "Группа": [f"{INDENT * node.depth}{node.name}" for node, _ in tree],
@@ -212,7 +215,7 @@ with tree_column:
 with table_column:
     filters = st.container(horizontal=True, vertical_alignment="bottom")
     search = filters.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
-    types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store.store_id}",
+    types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store_index}",
                                 placeholder="Все типы")
     for_sale = filters.selectbox("Продажа", list(FOR_SALE), key="catalog-for-sale")
     in_sync = filters.selectbox("Выгрузка", list(IN_SYNC), key="catalog-in-sync")
