@@ -133,3 +133,23 @@ def test_the_checker_worker_runs_scheduled_refreshes_of_every_store(rt, alice, e
         stores = queries.stores_for_user(session, alice.id, ["evotor"])
     assert [s.store_id for s in stores] == [BIG_STORE, SMALL_STORE]
     assert worker.run_once() == []  # not due again within the interval
+
+
+def test_checker_catalog_once_runs_due_refreshes_as_its_own_process(rt, alice, evotor):
+    from tests.test_checker import run_checker
+
+    done = run_checker(rt, "--catalog-once")
+    assert done.returncode == 0, done.stderr
+    assert "catalog refresh job 1 of connection" in done.stderr and "succeeded" in done.stderr
+    assert len(loaded(rt, alice, evotor).products) == 5000
+    again = run_checker(rt, "--catalog-once")
+    assert again.returncode == 0 and "catalog refresh job 2" not in again.stderr  # not due within the hour
+
+
+def test_checker_once_checks_health_only(rt, evotor):
+    from tests.test_checker import run_checker
+
+    done = run_checker(rt, "--once")
+    assert done.returncode == 0, done.stderr
+    with rt.sessions() as session:
+        assert session.scalars(select(CatalogRefreshJob)).first() is None
