@@ -66,6 +66,16 @@ def forbidden() -> ProviderError:
     return ProviderError("Нет права product:read", permanent=True, code="http_403")
 
 
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def runtime_on(request: pytest.FixtureRequest, make_rt):  # noqa: ANN201 - a Runtime
+    """For a module's `rt` fixture parametrized with BOTH_DATABASES: SQLite and PostgreSQL must behave the same."""
+    if request.param == "postgresql":
+        return make_rt(DATABASE_URL=request.getfixturevalue("pg_url"))
+    return make_rt()
+
+
 @pytest.fixture
 def connection_id(rt, alice) -> int:
     with rt.sessions() as session:

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from connhub.catalog import refresh
@@ -19,9 +20,14 @@ from connhub.models import (
     Status,
     utcnow,
 )
-from tests.catalog.conftest import STORE, ScriptedSource, forbidden, product, rate_limited
+from tests.catalog.conftest import BOTH_DATABASES, STORE, ScriptedSource, forbidden, product, rate_limited, runtime_on
 
 OTHER = "20190101-AAAA-4047-807D-E82C50000001"
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def rt(request, make_rt):  # noqa: ANN201 - the engine and the queries on SQLite and on PostgreSQL
+    return runtime_on(request, make_rt)
 
 
 def source_with(products_pages, **kwargs) -> ScriptedSource:
