@@ -34,8 +34,8 @@ COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
     "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
-    "price": st.column_config.NumberColumn("Цена", format="%.2f ₽"),
-    "quantity": st.column_config.NumberColumn("Остаток"),
+    "price": st.column_config.NumberColumn("Цена, ₽", format="localized"),  # the browser's locale: 701,4
+    "quantity": st.column_config.NumberColumn("Остаток", format="localized"),
     "measure": st.column_config.TextColumn("Ед.", width="small"),
     "group_name": st.column_config.TextColumn("Группа"),
     "type": st.column_config.TextColumn("Тип"),
@@ -43,7 +43,7 @@ COLUMNS = {
     "code": st.column_config.TextColumn("Код", width="small"),
     "article": st.column_config.TextColumn("Артикул"),
     "barcodes": st.column_config.ListColumn("Штрихкоды"),
-    "cost_price": st.column_config.NumberColumn("Себестоимость", format="%.3f ₽"),
+    "cost_price": st.column_config.NumberColumn("Себестоимость, ₽", format="localized"),
 }
 
 user = common.require_user()
