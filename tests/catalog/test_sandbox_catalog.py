@@ -15,7 +15,7 @@ from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.providers.evotor.sandbox_catalog import SEED_TIME
 from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
-from tests.conftest import connect
+from tests.support.connect import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
 BIG_STORE = EVOTOR_ACCOUNTS[ACCOUNT][0]["id"]

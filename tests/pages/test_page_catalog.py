@@ -11,8 +11,8 @@ from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
-from tests.conftest import connect
-from tests.pages.helpers import add_connection, badges, page_links, page_text, titles
+from tests.pages.helpers import badges, page_links, page_text, titles
+from tests.support.connect import add_connection, connect
 
 CATALOG = "pages/catalog.py"
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
@@ -49,8 +49,8 @@ def test_without_a_connection_the_page_says_what_to_connect_and_links_there(open
     assert "Добавить подключение" in page_links(at)
 
 
-def test_a_rejected_connection_says_to_reconnect_and_links_to_it(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", status=Status.RECONNECT)
+def test_a_rejected_connection_says_to_reconnect_and_links_to_it(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.RECONNECT)
     with app_rt.sessions() as session:
         from connhub.models import Connection
         row = session.scalars(select(Connection)).one()
