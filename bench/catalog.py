@@ -142,6 +142,8 @@ def page_figures(rt: Runtime, repeat: int, label: str, timeout: float) -> dict[s
 class SeededSource:
     """The sandbox's generator in process, parsed by the Evotor client's parser (for the large store)."""
 
+    service = "Эвотор"
+
     def __init__(self, products: int) -> None:
         self.catalog = SandboxCatalog(big_store_products=products)
         self.requests = 0

@@ -258,7 +258,8 @@ class _Runner:
                     raise JobFailed(error.reason, error.code) from None
                 pause = max(error.retry_after if error.retry_after is not None else 1.0, 0.1)
                 if self.waited + pause > MAX_RATE_LIMIT_WAIT_SECONDS:
-                    raise JobFailed("Эвотор ограничил частоту запросов; повторим позже", "http_429") from None
+                    raise JobFailed(f"{self.source.service} ограничил частоту запросов; повторим позже",
+                                    "http_429") from None
                 self.progress()
                 self.waited += pause
                 self.wait(pause)
@@ -286,7 +287,7 @@ class _Runner:
             if page.next_cursor is None:
                 return items
             if page.next_cursor in seen_cursors:
-                raise JobFailed("Эвотор вернул повторяющийся курсор страниц", "cursor_loop")
+                raise JobFailed(f"{self.source.service} вернул повторяющийся курсор страниц", "cursor_loop")
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
 
@@ -297,7 +298,7 @@ class _Runner:
         listed = [store.id for store in stores]
         if self.job.store_id is not None:
             if self.job.store_id not in listed:
-                raise JobFailed("Магазин больше не найден в Эвоторе", "store_gone")
+                raise JobFailed(f"Магазин больше не найден у сервиса {self.source.service}", "store_gone")
             listed = [self.job.store_id]
         for store_id in listed:
             self.refresh_store(store_id)

@@ -25,6 +25,7 @@ class ScriptedSource:
     fail_at: dict[int, ProviderError] = field(default_factory=dict)
     on_request: Callable[[int], None] | None = None
     calls: list[str] = field(default_factory=list)
+    service: str = "Эвотор"
 
     def _request(self, what: str) -> None:
         self.calls.append(what)

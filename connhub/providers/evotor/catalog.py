@@ -39,6 +39,8 @@ def missing_right_reason(right: str) -> str:
 class EvotorCatalog:
     """One account's catalog (implements connhub.catalog.source.CatalogSource)."""
 
+    service = SERVICE
+
     def __init__(self, api_url: str, token: Secret, *, timeout: float) -> None:
         self._api_url = api_url.rstrip("/")
         self._token = token
