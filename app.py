@@ -16,7 +16,7 @@ import streamlit as st
 from connhub.models import AccessKind
 from connhub.providers import PROVIDER_INFO
 from pages.ui.notices import sandbox_badge
-from pages.ui.routes import ADD_PAGE, CALLBACK_PAGE, DASHBOARD
+from pages.ui.routes import ADD_PAGE, CALLBACK_PAGE, CATALOG_PAGE, DASHBOARD
 from pages.ui.service import service_page
 from pages.ui.session import resolve_access, runtime, server_address
 from pages.ui.text import md, provider_titles
@@ -80,6 +80,7 @@ with st.sidebar:
 app_pages = [
     st.Page(DASHBOARD, title="Подключения", icon=":material/hub:", url_path="connections", default=True),
     st.Page(ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
+    st.Page(CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
     *(service_page(info) for info in PROVIDER_INFO.values()),
 ]
 

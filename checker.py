@@ -2,13 +2,16 @@
 
     python checker.py           # run until SIGTERM / Ctrl-C
     python checker.py --once    # one cycle over every due connection, then exit (1 if it failed)
+    python checker.py --catalog-once   # run the catalog refreshes that are due or requested, then exit
 
 Each tick (a `schedule` job) runs `connhub.health.run_cycle`: it claims the connections whose
 next check is due, checks them on a bounded thread pool and writes the results; each result
 reschedules its connection one interval (with jitter) later, or sooner after provider
 trouble, so the checks spread over the interval. Several checkers may share one PostgreSQL
 database: claims are leases, so no connection is checked twice. The checker records a
-heartbeat after each tick, which the dashboard shows.
+heartbeat after each tick, which the dashboard shows. Every 2 s it also looks for catalog
+refreshes (scheduled every CATALOG_REFRESH_INTERVAL_SECONDS, or asked for on the «Каталог» page)
+and runs them in one background thread (connhub.catalog.worker), so checks never wait on a load.
 
 A stop signal ends the loop between writes: in-flight checks finish and are written, claimed
 but unstarted ones are released.
@@ -36,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
 from connhub.config import ConfigError, Settings, load_settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
@@ -101,6 +105,7 @@ class Checker:
         self.checker_id = checker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.started_at = utcnow()
         self.stop = stop or threading.Event()
+        self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -160,12 +165,14 @@ class Checker:
         jobs = schedule.Scheduler()
         jobs.every(every).seconds.do(self.tick)
         jobs.every(1).hours.do(self.housekeeping)
+        jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
             jobs.run_pending()
             idle = jobs.idle_seconds
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
+        self.catalog.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:
@@ -178,6 +185,8 @@ class Checker:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check the health of every connhub connection.")
     parser.add_argument("--once", action="store_true", help="run one cycle over all due connections and exit")
+    parser.add_argument("--catalog-once", action="store_true",
+                        help="queue the catalog refreshes that are due, run every queued one, and exit")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -198,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if stop.is_set() else EXIT_FAILED
     checker = Checker(rt, stop=stop)
     try:
+        if args.catalog_once:
+            checker.catalog.run_once()
+            return checker.exit_code
         if args.once:
             ok = checker.run_once()
             return checker.exit_code or (EXIT_OK if ok else EXIT_FAILED)

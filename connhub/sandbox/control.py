@@ -99,3 +99,7 @@ class SandboxControl:
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")
+
+    def post(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST /_sandbox/<path>: a control endpoint a provider's emulation adds of its own."""
+        return self._call("POST", path, payload)

@@ -3,3 +3,4 @@
 DASHBOARD = "pages/connections.py"
 ADD_PAGE = "pages/add_connection.py"
 CALLBACK_PAGE = "pages/oauth_callback.py"
+CATALOG_PAGE = "pages/catalog.py"
