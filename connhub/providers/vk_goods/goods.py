@@ -1,4 +1,4 @@
-"""A VK community's goods through the API (catalog.md V1–V7): communities, categories, albums,
+"""A VK community's goods through the API (docs/vk-goods.md): communities, categories, albums,
 items, photo upload, and the batched edits, hides and deletes a sync needs.
 
 `market.*` methods take the community as a **negative** `owner_id`; the photo upload server

@@ -1,4 +1,4 @@
-"""VK API error codes for the goods sync, classified as data (catalog.md V8, providers.md §7).
+"""VK API error codes for the goods sync, classified as data (docs/vk-goods.md, «Errors»).
 
 Each code says what a caller does about it (`ErrorKind`) and what the user reads (Russian).
 The HTTP-200 envelope `{"error": {"error_code", "error_msg", ...}}` is parsed by `api.VkApi`;

@@ -1,6 +1,6 @@
 """The sandbox's VK goods: communities, categories, albums, items, photo upload, `execute`.
 
-Shapes follow catalog.md V1–V8 (API 5.199), and so do the rules VK enforces:
+Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
 - `market.*` takes a negative `owner_id`; `market.getProductPhotoUploadServer` a positive `group_id`;
 - rights come from the token's scopes: without `groups` `groups.get` answers 15, without
   `market` every `market.*` call answers 15, and the photo calls want `photos` as well;
@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from connhub.sync.mapping import format_price, has_link, vk_length
 
 API_RATE_LIMIT = 3  # requests per second per token
 EXECUTE_MAX_CALLS = 25
@@ -89,6 +88,25 @@ ERROR_MESSAGES = {
     1518: "Item is not deleted",
 }
 PRICE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
+# What VK treats as a link in a description: a scheme, `www.`, or a host name under a known zone.
+LINK = re.compile(
+    r"(?:https?|ftp)://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:ru|su|com|net|org|info|biz|io|me|by|kz|ua|рф)\b",
+    re.IGNORECASE,
+)
+
+
+def vk_length(text: str) -> int:
+    """Length as VK stores text: in cp1251, with every other character as an `&#N;` entity."""
+    return len(text.encode("cp1251", errors="xmlcharrefreplace"))
+
+
+def has_link(text: str) -> bool:
+    return LINK.search(text) is not None
+
+
+def format_price(rubles: Decimal) -> str:
+    whole, _, fraction = f"{rubles:.2f}".partition(".")
+    return f"{int(whole):,}".replace(",", " ") + f",{fraction} ₽"
 
 
 class ApiFailure(Exception):
