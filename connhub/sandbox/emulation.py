@@ -60,6 +60,7 @@ class Emulation:
     minted: Callable[[Issued], dict[str, Any]] = lambda issued: {}  # extra fields of a minted token
     api_error_fault: ApiErrorFault | None = None
     links: tuple[tuple[str, str], ...] = ()  # (path, text) shown on the sandbox's index page
+    extra_state: Callable[[], Any] | None = None  # the emulation's own state, made afresh by every reset
 
     def default_account(self) -> str:
         """The account used when a caller names none: the first demo account."""

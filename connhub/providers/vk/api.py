@@ -35,7 +35,7 @@ import requests
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
-from connhub.providers.vk_goods.goods_errors import ErrorKind, classify
+from connhub.providers.vk.goods_errors import ErrorKind, classify
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"

@@ -678,9 +678,7 @@ def base_url_of(request: Any) -> str:
 
 def answer_api(goods: GoodsState, caller: Caller, method: str, params: dict[str, str], *,
                base_url: str) -> tuple[Any, ApiFailure | None]:
-    """One API request of a known token: (the body to send, or None; the failure, or None)."""
-    if not goods.admit(caller.token, method):
-        return None, ApiFailure(6)
+    """One admitted API request of a known token: (the body to send, or None; the failure, or None)."""
     try:
         if method == "execute":
             with goods._lock:

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connhub.providers.vk_goods.api import Call, CallResult, VkApi, VkApiError
-from connhub.providers.vk_goods.goods_errors import ErrorKind
+from connhub.providers.vk.api import Call, CallResult, VkApi, VkApiError
+from connhub.providers.vk.goods_errors import ErrorKind
 
 GROUPS_PAGE = 1000
 ITEMS_PAGE = 200
