@@ -7,10 +7,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 
+from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.settings import VkSettings
-from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from tests.pages.helpers import (
     add_connection,
     card_order,

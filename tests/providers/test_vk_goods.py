@@ -4,6 +4,7 @@ execute batches, VK's error classes and its limit of 3 requests a second per tok
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkAp
 from connhub.providers.vk.goods import Goods, leaves
 from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.rights import probe_rights
 from connhub.sync.mapping import MappingPolicy, ProductFacts, map_product
 from connhub.sync.photos import pad_photo
 from tests.sync.test_photos import image_bytes
@@ -308,3 +310,18 @@ def test_execute_is_one_request_against_the_limit(goods, goods_control):
     goods_control.reset_stats()
     goods.api.execute([Call("market.getAlbums", {"owner_id": -SHOP, "count": 1})] * 25)
     assert goods_control.stats()["requests"] == {"execute": 1}
+
+
+# --- the sandbox's token page ------------------------------------------------------------------------
+
+def test_the_sandbox_token_page_hands_out_a_token_with_the_chosen_rights(sandbox, goods_control):
+    page = requests.get(f"{sandbox.base_url}/vk/token", timeout=10)
+    assert page.status_code == 200 and 'name="market"' in page.text and "Получить ключ" in page.text
+    answer = requests.post(f"{sandbox.base_url}/vk/token", timeout=10,
+                           data={"account": "100200300", "groups": "1", "market": "1"})
+    token = re.search(r'<code id="vk-token">([^<]+)</code>', answer.text).group(1)
+    api = VkApi(Secret(token), api_url=f"{sandbox.base_url}/vk", timeout=10, limiter=RateLimiter(),
+                retry=RetryPolicy(attempts=1))
+    rights = probe_rights(Goods(api))
+    assert (rights.groups, rights.market, rights.photos) == (True, True, False)
+    assert [c.id for c in Goods(api).communities()] == [COFFEE]  # Мария's community

@@ -136,11 +136,11 @@ class RetryPolicy:
     max_delay: float = 8.0
 
     def delay(self, retry: int, error: VkApiError) -> float:
-        delay = min(self.max_delay, self.base_delay * (2 ** retry))
+        delay = min(self.max_delay, self.base_delay * 2.0**retry)
         if error.error_code == 6:
             delay = max(delay, 1.0)  # a whole rate window
         if error.retry_after is not None:
-            delay = max(delay, min(error.retry_after, self.max_delay))
+            delay = max(delay, min(float(error.retry_after), self.max_delay))
         return delay
 
 

@@ -23,9 +23,9 @@ from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
 from connhub.providers.vk.api import RetryPolicy, VkApi, limiter_for
+from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.rights import probe_rights
-from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.settings import VkSettings
 
 SERVICE = "ВКонтакте"

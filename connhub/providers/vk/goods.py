@@ -80,7 +80,8 @@ class Category:
         category_id = _int(raw.get("id"))
         if category_id is None:
             return None
-        children = raw.get("children") if isinstance(raw.get("children"), list) else []
+        raw_children = raw.get("children")
+        children = raw_children if isinstance(raw_children, list) else []
         parsed = tuple(child for child in (cls.parse(c) for c in children if isinstance(c, dict)) if child)
         return cls(category_id, str(raw.get("name") or category_id), parsed)
 
@@ -129,7 +130,8 @@ class MarketItem:
         price = raw.get("price")
         amount = _int(price.get("amount")) if isinstance(price, dict) else None
         category = raw.get("category")
-        photos = raw.get("photos") if isinstance(raw.get("photos"), list) else []
+        raw_photos = raw.get("photos")
+        photos = raw_photos if isinstance(raw_photos, list) else []
         return cls(
             id=item_id,
             owner_id=owner_id,

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-
 API_RATE_LIMIT = 3  # requests per second per token
 EXECUTE_MAX_CALLS = 25
 PHOTO_MIN_SIDE = 400
@@ -658,7 +657,7 @@ def multipart_file(content_type: str, body: bytes, name: str = "file") -> bytes 
         return None
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == name:
             payload = part.get_payload(decode=True)
             return payload if isinstance(payload, bytes) else None

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connhub.providers.vk.api import VkApiError
 from connhub.providers.vk.goods import Community, Goods
 from connhub.providers.vk.goods_errors import RIGHT_CODES
-from connhub.providers.vk.api import VkApiError
 
 RIGHTS = ("groups", "market", "photos")
 LABELS = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}

@@ -13,18 +13,17 @@ import json
 import re
 import secrets
 import time
-from typing import Any
-
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 from connhub.providers.vk import goods_sandbox
-from connhub.providers.vk.goods_sandbox import ApiFailure, Caller, GoodsState
+from connhub.providers.vk.goods_sandbox import Caller, GoodsState
 from connhub.sandbox import consent
 from connhub.sandbox.emulation import ApiErrorFault, Emulation, Route
 from connhub.sandbox.pages import error_page, page
 from connhub.sandbox.state import CLOUD, GrantRejected, Issued, SandboxState
-from connhub.sandbox.web import BadRequest, Request, Response, html_response, json_response, redirect
+from connhub.sandbox.web import BadRequest, Request, Response, html_response, json_response
 
 VK = "vk"
 VK_CLIENT_ID = "sandbox-vk-client"
@@ -392,7 +391,7 @@ def _community(body: dict[str, Any]) -> int:
     group_id = _body_int(body, "group_id", required=True)
     if group_id not in goods_sandbox.COMMUNITIES:
         raise BadRequest(f"unknown group_id {group_id}; known: {', '.join(map(str, goods_sandbox.COMMUNITIES))}")
-    return int(group_id)  # type: ignore[arg-type]
+    return int(group_id)
 
 
 def control_user_token(state: SandboxState, request: Request) -> Response:
