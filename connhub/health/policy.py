@@ -18,21 +18,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from connhub.models import Status
+from connhub.models import Outcome, Status
 from connhub.providers import Account
 
 FAILURE_THRESHOLD = 3
 RECOVERY_THRESHOLD = 2
 JITTER = 0.1  # retries land at delay x [0.9, 1.1], so failures of one outage do not retry in lockstep
-
-
-class Outcome(StrEnum):
-    OK = "ok"
-    REJECTED = "rejected"  # the provider rejected the token: reconnect
-    TROUBLE = "trouble"  # the provider (or the network) failed: retry
 
 
 @dataclass(frozen=True)
@@ -79,7 +72,7 @@ def regular_check_at(connection_id: int, now: datetime, interval: float) -> date
 
 def retry_delay_seconds(failures: int, interval: float) -> float:
     """Backoff for provider trouble: interval/8, /4, /2, then the interval itself."""
-    return min(interval, interval / 8 * 2 ** max(0, failures - 1))
+    return min(interval, interval / 8 * 2.0 ** max(0, failures - 1))
 
 
 def decide(status: Status, failures: int, successes: int, result: CheckResult, *, interval: float,

@@ -21,7 +21,8 @@ from .helpers import CHECK_INTERVAL_SECONDS, OIDC_USERS, AuthApp, Stack, Steps, 
 pytestmark = [
     pytest.mark.e2e,
     # Third-party noise: pytest-base-url's session fixture style, oidc-provider-mock's authlib.jose import.
-    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"),
+    pytest.mark.filterwarnings(
+        "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"),
     pytest.mark.filterwarnings("ignore:authlib.jose module is deprecated:DeprecationWarning"),
 ]
 
@@ -61,6 +62,11 @@ def add_card(page: Page, provider: str) -> Locator:
 def button(page: Page, key: str) -> Locator:
     """A widget by its Streamlit key (the `st-key-<key>` class): stable whatever the label or icon."""
     return page.locator(f".st-key-{key} button")
+
+
+def link(page: Page, key: str) -> Locator:
+    """A link button by its Streamlit key."""
+    return page.locator(f".st-key-{key} a")
 
 
 def expect_dashboard(page: Page) -> None:
@@ -111,13 +117,12 @@ def back_to_dashboard(page: Page) -> None:
 
 def open_consent(context: BrowserContext, page: Page, provider: str, start_key: str,
                  shot: Callable[[Page], object] | None = None) -> Page:
-    """Click the provider's start button (Подключить / Переподключить), then the link button that
-    opens the provider's consent page in a new tab; return that tab (`shot` photographs it)."""
-    button(page, start_key).click()
-    link = page.get_by_role("link", name=re.compile(f"Продолжить в {TITLES[provider]}"))
-    expect(link).to_be_visible(timeout=UI)
+    """Click the provider's «Подключить» / «Переподключить»: one click opens the provider's consent
+    page in a new tab; return that tab (`shot` photographs it)."""
+    start = link(page, start_key)
+    expect(start).to_be_visible(timeout=UI)
     with context.expect_page(timeout=UI) as new_tab:
-        link.click()
+        start.click()
     tab = new_tab.value
     tab.wait_for_load_state()
     expect(tab.locator("#account")).to_be_visible(timeout=UI)
@@ -211,7 +216,7 @@ def test_connections_dashboard(stack: Stack, page: Page, context: BrowserContext
         go_add(page)
         for provider in ("evotor", "vk"):
             expect(add_card(page, provider)).to_contain_text(TITLES[provider])
-            expect(button(page, f"authorize-{provider}")).to_contain_text("Подключить")
+            expect(link(page, f"authorize-{provider}")).to_contain_text("Подключить")
         expect(page.get_by_text("Все доступные сервисы подключены")).to_have_count(0)
         expect(page.get_by_role("link", name=re.compile("Вернуться к подключениям"))).to_be_visible()
         steps.shot("docs-add-connection.png")
@@ -275,7 +280,7 @@ def test_connections_dashboard(stack: Stack, page: Page, context: BrowserContext
     with steps("08 add offers evotor again"):
         go_add(page)
         expect(add_card(page, "evotor")).to_contain_text("Эвотор")
-        expect(button(page, "authorize-evotor")).to_be_visible()
+        expect(link(page, "authorize-evotor")).to_be_visible()
         expect(add_card(page, "vk")).to_have_count(0)
         back_to_dashboard(page)
 
@@ -378,7 +383,8 @@ def sign_in(page: Page, app_url: str, subject: str, shot: Callable[[Page], objec
     expect(page.get_by_test_id("stSidebar")).to_contain_text(OIDC_USERS[subject])
 
 
-def test_two_users_see_only_their_own_connections(stack: Stack, auth_app: AuthApp, browser, browser_context_args) -> None:
+def test_two_users_see_only_their_own_connections(stack: Stack, auth_app: AuthApp, browser,
+                                                  browser_context_args) -> None:
     db = stack.db
     alice_ctx = browser.new_context(**browser_context_args)
     bob_ctx = browser.new_context(**browser_context_args)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connhub.models import Status, utcnow
-from pages.common import FLASH_KEY
+from pages.ui.notices import FLASH_KEY
 from tests.pages.helpers import (
     add_connection,
     badges,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pages.common import PENDING_DISCONNECT_KEY
+from pages.ui.notices import PENDING_DISCONNECT_KEY
 from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts
 
 
