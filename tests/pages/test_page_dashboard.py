@@ -202,3 +202,24 @@ def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt
     assert row.status == Status.RECONNECT
     assert any(toast.startswith("Эвотор: требуется переподключение — ") for toast in toasts(at))
     assert row.status_reason in page_text(evotor)
+
+
+def test_vk_card_says_which_rights_the_goods_sync_lacks(open_app, app_rt, alice):
+    oauth_connect(app_rt, alice, "vk")  # VK ID asked only for vkid.personal_info
+    vk = card(open_app(alice), "vk")
+    assert "Нет прав для выгрузки товаров: сообщества" in texts(vk)
+
+
+def test_vk_card_with_every_right_says_so(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "vk")
+    with app_rt.sessions() as session:
+        [row] = connection_rows(app_rt, alice)
+        row = session.merge(row)
+        row.profile = {**row.profile, "rights": {"groups": True, "market": True, "photos": True}}
+        session.commit()
+    assert "Права для выгрузки товаров есть" in texts(card(open_app(alice), "vk"))
+
+
+def test_evotor_card_has_no_rights_line(open_app, app_rt, alice):
+    add_connection(app_rt, alice, "evotor")
+    assert not [text for text in texts(card(open_app(alice), "evotor")) if "Права" in text or "прав" in text]

@@ -45,6 +45,10 @@ class VkProvider(Provider):
     def probe_url(self) -> str:
         return f"{self.config.VK_API_URL}/method/users.get"
 
+    def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
+        note = presentation.rights_note(profile)
+        return (note,) if note else ()
+
     def sandbox_token_page(self) -> str | None:
         return f"{self.config.VK_API_URL}/token"
 
