@@ -19,6 +19,17 @@ GROUPS_PAGE = 1000
 ITEMS_PAGE = 200
 ALBUMS_PAGE = 100
 PHOTO_IDS_MAX = 4
+COMMUNITIES_QUERY: dict[str, Any] = {"filter": "admin,editor", "extended": 1, "fields": "market",
+                                     "count": GROUPS_PAGE}
+
+
+def parse_communities(answer: Any, method: str) -> list[Community] | VkApiError:
+    """The communities of one `groups.get` page (extended), or the error its answer amounts to."""
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list):
+        return _bad_answer(method)
+    parsed = (Community.parse(raw) for raw in items if isinstance(raw, dict))
+    return [community for community in parsed if community is not None]
 
 
 def _bad_answer(method: str) -> VkApiError:
@@ -159,15 +170,13 @@ class Goods:
         found: dict[int, Community] = {}
         offset = 0
         while True:
-            answer = self.api.call("groups.get", {"filter": "admin,editor", "extended": 1, "fields": "market",
-                                                  "count": GROUPS_PAGE, "offset": offset})
-            items = answer.get("items") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
-                raise _bad_answer("groups.get")
-            for raw in items:
-                community = Community.parse(raw) if isinstance(raw, dict) else None
-                if community is not None:
-                    found.setdefault(community.id, community)
+            answer = self.api.call("groups.get", {**COMMUNITIES_QUERY, "offset": offset})
+            page = parse_communities(answer, "groups.get")
+            if isinstance(page, VkApiError):
+                raise page
+            for community in page:
+                found.setdefault(community.id, community)
+            items = answer["items"]
             offset += len(items)
             total = _int(answer.get("count")) or 0
             if not items or offset >= total:

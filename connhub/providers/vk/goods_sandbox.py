@@ -163,8 +163,9 @@ class Caller:
 class GoodsState:
     """Everything a test can change on the goods side; `reset` restores the seed."""
 
-    def __init__(self) -> None:
+    def __init__(self, more_methods: dict[str, Any] | None = None) -> None:
         self._lock = threading.RLock()
+        self._methods = {**_METHODS, **(more_methods or {})}  # e.g. users.get, kept beside the VK ID side
         self.reset()
 
     def reset(self) -> None:
@@ -269,7 +270,7 @@ class GoodsState:
 
     def call(self, caller: Caller, method: str, params: dict[str, str], *, base_url: str) -> Any:
         """Run one API method; its `response`, or ApiFailure."""
-        handler = _METHODS.get(method)
+        handler = self._methods.get(method)
         if handler is None:
             raise ApiFailure(3)
         with self._lock:
@@ -599,7 +600,7 @@ _METHODS = {
     "market.getProductPhotoUploadServer": _upload_server,
     "market.saveProductPhoto": _save_photo,
 }
-METHODS = frozenset(_METHODS) | {"execute"}
+METHODS = frozenset(_METHODS) | {"execute", "users.get"}
 
 
 # ----------------------------------------------------------------------------------------------------

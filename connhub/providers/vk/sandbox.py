@@ -282,7 +282,7 @@ def api_method(state: SandboxState, request: Request) -> Response:
     """GET|POST /method/<name>: users.get here, the goods methods and execute in goods_sandbox."""
     method = method_name(request)
     params = request.params
-    if method != "users.get" and method not in goods_sandbox.METHODS:
+    if method not in goods_sandbox.METHODS:
         return api_error(request, method, 3)
     if not params.get("v"):
         return api_error(request, method, 8)
@@ -298,21 +298,23 @@ def api_method(state: SandboxState, request: Request) -> Response:
     goods: GoodsState = state.extra(VK)
     if not goods.admit(token, method):
         return api_error(request, method, 6)
-    if method != "users.get":
-        caller = Caller(token=token, account_id=str(check.account_id), scopes=frozenset(check.scopes))
-        body, failure = goods_sandbox.answer_api(goods, caller, method, params,
-                                                 base_url=goods_sandbox.base_url_of(request))
-        if failure is not None:
-            return api_error(request, method, failure.code, failure.message)
-        return json_response(body)
+    caller = Caller(token=token, account_id=str(check.account_id), scopes=frozenset(check.scopes))
+    body, failure = goods_sandbox.answer_api(goods, caller, method, params,
+                                             base_url=goods_sandbox.base_url_of(request))
+    if failure is not None:
+        return api_error(request, method, failure.code, failure.message)
+    return json_response(body)
 
+
+def users_get(goods: GoodsState, caller: Caller, params: dict[str, str], base_url: str) -> Any:
+    """users.get: the token's owner by default, or the users named in `user_ids`."""
     wanted = [part.strip() for part in params.get("user_ids", "").split(",") if part.strip()]
     if wanted:
         users = [VK_ACCOUNTS[user_id] for user_id in wanted if user_id in VK_ACCOUNTS]
     else:
-        users = [VK_ACCOUNTS[check.account_id or ""]]
+        users = [VK_ACCOUNTS[caller.account_id]]
     fields = [name.strip() for name in params.get("fields", "").split(",") if name.strip() in _EXTRA_FIELDS]
-    return json_response({"response": [_user(user, fields) for user in users]})
+    return [_user(user, fields) for user in users]
 
 
 def _user(user: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -506,5 +508,5 @@ EMULATION = Emulation(
     minted=lambda issued: {"device_id": issued.device_id, "user_id": int(issued.account_id)},
     api_error_fault=ApiErrorFault(param="vk_error", target="vk-api", answer=_api_error_fault),
     links=(("/vk/token", "ВКонтакте: ключ доступа пользователя"),),
-    extra_state=GoodsState,
+    extra_state=lambda: GoodsState(more_methods={"users.get": users_get}),
 )
