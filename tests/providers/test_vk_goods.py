@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from connhub.crypto import Secret
-from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError
+from connhub.providers.vk import api as vk_api
+from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError, limiter_for
 from connhub.providers.vk.goods import Goods, leaves
 from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.providers.vk.goods_sandbox import GoodsControl
@@ -325,3 +326,13 @@ def test_the_sandbox_token_page_hands_out_a_token_with_the_chosen_rights(sandbox
     rights = probe_rights(Goods(api))
     assert (rights.groups, rights.market, rights.photos) == (True, True, False)
     assert [c.id for c in Goods(api).communities()] == [COFFEE]  # Мария's community
+
+
+def test_idle_token_limiters_are_dropped_and_busy_ones_kept():
+    busy_token = Secret("busy-" + "x" * 30)
+    busy = limiter_for(busy_token)
+    with busy.slot():
+        for n in range(600):
+            limiter_for(Secret(f"idle-token-{n:04d}-" + "y" * 20))
+        assert limiter_for(busy_token) is busy
+    assert len(vk_api._limiters) < 600

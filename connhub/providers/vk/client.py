@@ -25,7 +25,7 @@ from connhub.providers.base import Account, Provider, ProviderError, TokenSet
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
-from connhub.providers.vk.api import Call, RetryPolicy, VkApi, VkApiError, execute_code, limiter_for
+from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError, execute_code, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import COMMUNITIES_QUERY, Community, Goods, parse_communities
 from connhub.providers.vk.rights import rights_after_groups
@@ -69,9 +69,11 @@ class VkProvider(Provider):
                              "цифр, точек и дефисов, например vk1.a.… или vk2.a.…")
         return Secret(candidate)
 
-    def goods(self, access_token: Secret, *, retry: RetryPolicy | None = None) -> Goods:
+    def goods(self, access_token: Secret, *, retry: RetryPolicy | None = None,
+              limiter: RateLimiter | None = None) -> Goods:
         """The goods-side API of a user token (communities, categories, items, photos)."""
-        return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry))
+        return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry,
+                           limiter=limiter))
 
     def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
         return presentation.account(account_id, display_name, profile)
@@ -141,7 +143,8 @@ class VkProvider(Provider):
         # users.get and the first rights probe (groups.get) travel in one `execute`: one request a check,
         # counted against the token's 3 a second like every other.
         code = execute_code([Call("users.get"), Call("groups.get", COMMUNITIES_QUERY)])
-        with limiter_for(access_token).slot():
+        limiter = limiter_for(access_token)
+        with limiter.slot():
             try:
                 response = http.session().post(
                     f"{self.config.VK_API_URL}/method/execute",
@@ -181,7 +184,8 @@ class VkProvider(Provider):
             communities = VkApiError.from_error(failed if isinstance(failed, dict) else {}, "groups.get")
         else:
             communities = parse_communities(groups, "groups.get")
-        rights = rights_after_groups(self.goods(access_token, retry=RetryPolicy(attempts=1)), communities)
+        rights = rights_after_groups(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter),
+                                     communities)
         return Account(
             account_id=str(user["id"]),
             display_name=f"{first} {last}".strip() or f"id{user['id']}",
