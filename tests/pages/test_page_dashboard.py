@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connhub.models import Status, utcnow
+from connhub.oauth import connect_with_token
+from connhub.providers.vk.goods_sandbox import GoodsControl
 from pages.ui.notices import FLASH_KEY
 from tests.pages.helpers import (
     add_connection,
@@ -204,10 +206,11 @@ def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt
     assert row.status_reason in page_text(evotor)
 
 
-def test_vk_card_says_which_rights_the_goods_sync_lacks(open_app, app_rt, alice):
-    oauth_connect(app_rt, alice, "vk")  # VK ID asked only for vkid.personal_info
+def test_vk_card_says_which_rights_the_goods_sync_lacks(open_app, app_rt, alice, sandbox):
+    token = GoodsControl(sandbox.base_url).user_token(("groups",))
+    assert connect_with_token(app_rt, user_id=alice.id, provider="vk", raw_token=token).ok
     vk = card(open_app(alice), "vk")
-    assert "Нет прав для выгрузки товаров: сообщества" in texts(vk)
+    assert "Нет прав для выгрузки товаров: товары" in texts(vk)
 
 
 def test_vk_card_with_every_right_says_so(open_app, app_rt, alice):

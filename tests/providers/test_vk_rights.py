@@ -93,15 +93,16 @@ def test_rights_survive_the_profile_round_trip_and_read_as_text():
         "сообщества: есть · товары: нет · фотографии: не проверено")
 
 
-def test_the_health_check_records_the_rights_and_keeps_its_verdict(rt, alice):
-    connection_id = connect(rt, alice, "vk")  # VK_SCOPES is vkid.personal_info: no extended rights
+def test_the_health_check_records_the_rights_and_keeps_its_verdict(make_rt, alice):
+    rt = make_rt(VK_SCOPES="vkid.personal_info")  # the default outside the sandbox: no extended rights
+    connection_id = connect(rt, alice, "vk")
     view = check_now(rt, user_id=alice.id, connection_id=connection_id)
     assert view is not None and view.status is Status.ONLINE
     assert view.profile["rights"]["groups"] is False
 
 
 def test_vk_scopes_asks_vk_id_for_the_sync_rights(make_rt, alice):
-    rt = make_rt(VK_SCOPES="vkid.personal_info, groups market  photos")
+    rt = make_rt(VK_SCOPES="vkid.personal_info, groups market  photos")  # what the sandbox's app is allowed
     connection_id = connect(rt, alice, "vk")
     view = check_now(rt, user_id=alice.id, connection_id=connection_id)
     assert view is not None and view.status is Status.ONLINE
@@ -115,7 +116,8 @@ def test_bad_vk_scopes_are_refused_at_start(make_rt, value):
         make_rt(VK_SCOPES=value)
 
 
-def test_a_health_check_without_the_communities_right_costs_one_request(rt, alice, goods_control):
+def test_a_health_check_without_the_communities_right_costs_one_request(make_rt, alice, goods_control):
+    rt = make_rt(VK_SCOPES="vkid.personal_info")
     connection_id = connect(rt, alice, "vk")
     goods_control.reset_stats()
     check_now(rt, user_id=alice.id, connection_id=connection_id)

@@ -324,7 +324,9 @@ def _user(user: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 
 def env(base_url: str) -> dict[str, str]:
-    return {"VK_ID_URL": f"{base_url}/vkid", "VK_API_URL": f"{base_url}/vk", "VK_CLIENT_ID": VK_CLIENT_ID}
+    # The sandbox's VK app has the extended rights approved, so VK ID is asked for what the sync needs.
+    return {"VK_ID_URL": f"{base_url}/vkid", "VK_API_URL": f"{base_url}/vk", "VK_CLIENT_ID": VK_CLIENT_ID,
+            "VK_SCOPES": f"{VK_SCOPE} {' '.join(RIGHT_SCOPES)}"}
 
 
 def _api_error_fault(request: Request, code: int) -> Response:
