@@ -3,7 +3,8 @@
 `test_connections_dashboard` is one stateful scenario (steps 01-11) in the local mode;
 `test_two_users_see_only_their_own_connections` (step 12) signs two users in through `[auth]`
 on a second app instance. Every step leaves test-artifacts/e2e/<NN-name>.png; a failing step
-leaves FAILED-<NN-name>.png and names itself in the error.
+leaves FAILED-<NN-name>.png and names itself in the error. The scenario is long by nature (one
+user's whole session, step by step), hence the module's length.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pages.ui.connect import PendingFlow
 from tests.pages.helpers import (
     add_connection,
     card_order,
+    connect_urls,
     connection_rows,
     consent,
     flow_count,
@@ -50,15 +51,15 @@ def test_both_types_are_offered_when_nothing_is_connected(open_app, alice):
     assert "Все доступные сервисы подключены" not in texts(at)
 
 
-def test_only_the_types_not_yet_connected_are_offered(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
+def test_only_the_types_not_yet_connected_are_offered(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice, page=ADD)
     assert offered(at) == ["ВКонтакте"]
 
 
-def test_when_everything_is_connected_the_page_says_so(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_when_everything_is_connected_the_page_says_so(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice, page=ADD)
     assert offered(at) == []
     assert "Все доступные сервисы подключены" in texts(at)
@@ -67,11 +68,6 @@ def test_when_everything_is_connected_the_page_says_so(open_app, app_rt, alice):
 def test_the_page_links_back_to_the_connections(open_app, alice):
     at = open_app(alice, page=ADD)
     assert "Вернуться к подключениям" in page_links(at)
-
-
-def connect_urls(at) -> dict[str, str]:
-    """The «Подключить» link of each offered provider, by provider key."""
-    return {element.proto.id.rsplit("authorize-", 1)[-1]: element.proto.url for element in at.get("link_button")}
 
 
 def test_connect_is_one_link_straight_to_the_provider_with_a_flow_for_the_user(open_app, app_rt, alice, sandbox):
@@ -251,3 +247,14 @@ def test_an_expired_link_from_an_old_session_is_replaced(open_app, alice):
     at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": stale})
     assert not at.exception
     assert connect_urls(at)["vk"] != stale.url
+
+
+def test_a_leftover_flow_for_a_service_already_connected_is_dropped_not_renewed(open_app, app_rt, alice,
+                                                                                  sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    leftover = PendingFlow(user_id=alice.id, url="http://127.0.0.1:9/vkid/authorize?state=old", state="old",
+                           expires_at=utcnow() + timedelta(minutes=1), since=utcnow())
+    at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": leftover})
+    assert not at.exception
+    assert offered(at) == ["Эвотор"]
+    assert "_connhub_authorize_vk" not in at.session_state

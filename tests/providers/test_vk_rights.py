@@ -14,7 +14,7 @@ from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.presentation import rights_summary
 from connhub.providers.vk.rights import Rights, probe_rights
-from tests.conftest import connect
+from tests.support.connect import connect
 
 SHOP, COFFEE = 218252175, 218252177
 
