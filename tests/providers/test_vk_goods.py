@@ -129,8 +129,9 @@ def test_photo_upload_round_trip_gives_an_item_its_photo(goods, goods_control):
     photo = pad_photo(image_bytes((300, 300)))
     photo_id = goods.upload_photo(SHOP, photo.data, filename=photo.filename)
     item_id = goods.add(SHOP, fields(), main_photo_id=photo_id)
-    [item] = goods.items(SHOP)
+    [item] = goods.items(SHOP, extended=True)
     assert item.id == item_id and item.photo_ids == (photo_id,)
+    assert goods.items(SHOP)[0].photo_ids == ()  # photos come only with extended=1
 
 
 def test_the_upload_reply_must_be_passed_verbatim(goods):

@@ -204,13 +204,16 @@ class Goods:
 
     # --- items ---------------------------------------------------------------------------------
 
-    def items(self, group_id: int, *, with_disabled: bool = True) -> list[MarketItem]:
-        """All of the community's items, 200 a page, hidden ones too; de-duplicated by id."""
+    def items(self, group_id: int, *, with_disabled: bool = True, extended: bool = False) -> list[MarketItem]:
+        """All of the community's items, 200 a page, hidden ones too; de-duplicated by id.
+
+        `extended` adds each item's photos (and likes, views, ...): a page of 200 extended items is
+        several times larger, so ask for it only when the photos are needed."""
         found: dict[int, MarketItem] = {}
         offset = 0
         while True:
             answer = self.api.call("market.get", {"owner_id": -group_id, "count": ITEMS_PAGE, "offset": offset,
-                                                  "extended": 1, "with_disabled": with_disabled})
+                                                  "extended": extended, "with_disabled": with_disabled})
             items = answer.get("items") if isinstance(answer, dict) else None
             if not isinstance(items, list):
                 raise _bad_answer("market.get")
