@@ -1,0 +1,1 @@
+"""The Evotor → VK goods sync: mapping, photos (and later its configuration, engine and runs)."""
