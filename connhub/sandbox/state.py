@@ -143,13 +143,6 @@ class SandboxState:
             self._in_flight_max = dict.fromkeys(self.targets, 0)
             self._refreshes = dict.fromkeys(self.providers, 0)
             self._rate_windows: dict[tuple[str, str], tuple[int, int]] = {}
-            self._extra = {provider: emulation.extra_state() for provider, emulation in self.emulations.items()
-                           if emulation.extra_state is not None}
-
-    def extra(self, provider: str) -> Any:
-        """The emulation's own state (Emulation.extra_state), made afresh by every reset."""
-        with self._lock:
-            return self._extra[provider]
 
     def config(self) -> dict[str, int]:
         with self._lock:
