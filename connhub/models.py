@@ -184,3 +184,62 @@ class CheckerHeartbeat(Base):
     last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     interval_seconds: Mapped[int] = mapped_column(Integer)
     last_cycle: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RemovedPolicy(StrEnum):
+    """What happens on VK to an item whose product left the selection or was deleted in Evotor."""
+
+    HIDE = "hide"
+    DELETE = "delete"
+
+
+class NotForSalePolicy(StrEnum):
+    """What happens on VK to an item whose product is not for sale (`allow_to_sell` false)."""
+
+    HIDE = "hide"
+    PUBLISH = "publish"
+
+
+class ZeroPricePolicy(StrEnum):
+    """What happens to a product whose price is zero."""
+
+    SKIP = "skip"
+    PUBLISH = "publish"
+
+
+class SyncConfig(Base):
+    """One user's sync: what goes where, how, and whether it was switched on deliberately.
+
+    `enabled` is the master toggle; it is only ever set together with `confirmed_at`,
+    `confirmed_by` and `confirmed_snapshot` (what the confirmation covered), so later changes
+    that alter what would be published can be shown as changed since the confirmation.
+    """
+
+    __tablename__ = "sync_configs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+
+    evotor_store_id: Mapped[str] = mapped_column(String(64), default="")
+    evotor_store_name: Mapped[str] = mapped_column(String(255), default="")
+    vk_group_id: Mapped[int | None] = mapped_column(Integer)  # positive community id
+    vk_group_name: Mapped[str] = mapped_column(String(255), default="")
+    # Whether goods were on in the community when it was last listed (groups.get, fields=market).
+    vk_group_goods_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    vk_category_id: Mapped[int | None] = mapped_column(Integer)
+    vk_category_name: Mapped[str] = mapped_column(String(255), default="")
+
+    on_removed: Mapped[str] = mapped_column(String(16), default=RemovedPolicy.HIDE)
+    on_not_for_sale: Mapped[str] = mapped_column(String(16), default=NotForSalePolicy.HIDE)
+    on_zero_price: Mapped[str] = mapped_column(String(16), default=ZeroPricePolicy.SKIP)
+    # An exact decimal with two places, kept as text ("1.00") so SQLite and PostgreSQL agree.
+    price_multiplier: Mapped[str] = mapped_column(String(16), default="1.00")
+    description_template: Mapped[str] = mapped_column(Text, default="{name} (цена за {measure})")
+
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str] = mapped_column(String(320), default="")
+    confirmed_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

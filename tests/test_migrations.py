@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 from connhub.config import PROJECT_ROOT
 from connhub.models import Base
 
-TABLES = {"users", "connections", "check_records", "oauth_flows", "checker_heartbeats"}
+TABLES = {"users", "connections", "check_records", "oauth_flows", "checker_heartbeats", "sync_configs"}
 
 
 def alembic_config(url: str) -> Config:

@@ -1,0 +1,1 @@
+"""The Evotor → VK goods sync: its configuration, its readiness, and (later) the engine."""
