@@ -1,7 +1,7 @@
 """sync configuration: one row per user
 
 Revision ID: 0004_sync_config
-Revises: 0001
+Revises: 0003_catalog
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004_sync_config'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003_catalog'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,382 @@
+"""What the catalog page asks, always scoped to the signed-in user.
+
+A store's current snapshot is loaded once into a pandas frame and kept in memory keyed by its
+snapshot id (a snapshot never changes; a refresh makes a new one), so a page rerun filters an
+in-memory frame instead of querying tens of thousands of rows again. Rules are read fresh on
+every run (a handful of rows) and applied through `connhub.catalog.rules`, the one decision path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import BigInteger, select, type_coerce
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.catalog.rules import Decision, Rule, RuleSet
+from connhub.db import write_locked
+from connhub.export import excel_csv
+from connhub.models import (
+    CatalogGroup,
+    CatalogProduct,
+    CatalogRule,
+    CatalogSnapshot,
+    CatalogStore,
+    Connection,
+    RuleMode,
+    RuleTarget,
+    SnapshotState,
+    from_thousandths,
+)
+
+SNAPSHOT_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class StoreView:
+    connection_id: int
+    store_id: str
+    name: str
+    address: str | None
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    id: int
+    connection_id: int
+    store_id: str
+    completed_at: datetime | None
+    group_count: int
+    product_count: int
+
+
+@dataclass(frozen=True)
+class GroupNode:
+    id: str
+    name: str
+    parent_id: str | None
+    is_modification_group: bool
+    depth: int
+    product_count: int  # its own products and everything below it
+    children: tuple[str, ...]
+
+
+@dataclass
+class StoreCatalog:
+    """One snapshot in memory: the products frame and the group tree."""
+
+    snapshot_id: int
+    store_id: str
+    products: pd.DataFrame
+    groups: dict[str, GroupNode]
+    roots: tuple[str, ...]
+    group_parents: dict[str, str | None]
+    group_names: dict[str, str]
+    _below: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def below(self, group_id: str) -> frozenset[str]:
+        """The group and every group under it."""
+        found = self._below.get(group_id)
+        if found is None:
+            ids: set[str] = set()
+            stack = [group_id]
+            while stack:
+                current = stack.pop()
+                if current in ids:
+                    continue
+                ids.add(current)
+                node = self.groups.get(current)
+                if node is not None:
+                    stack.extend(node.children)
+            found = frozenset(ids)
+            self._below[group_id] = found
+        return found
+
+    def walk(self) -> list[GroupNode]:
+        """The tree in display order: each group followed by its children, by name."""
+        out: list[GroupNode] = []
+        stack = list(reversed(self.roots))
+        seen: set[str] = set()
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            node = self.groups[current]
+            out.append(node)
+            stack.extend(reversed(node.children))
+        return out
+
+
+# --- stores and snapshots --------------------------------------------------------------------
+
+
+def stores_for_user(session: Session, user_id: int, providers: Iterable[str]) -> list[StoreView]:
+    rows = session.execute(
+        select(CatalogStore).join(Connection, Connection.id == CatalogStore.connection_id)
+        .where(Connection.user_id == user_id, Connection.provider.in_(list(providers)))
+        .order_by(CatalogStore.position, CatalogStore.name)
+    ).scalars()
+    return [StoreView(r.connection_id, r.store_id, r.name, r.address) for r in rows]
+
+
+def current_snapshot(session: Session, user_id: int, connection_id: int, store_id: str) -> SnapshotView | None:
+    row = session.execute(
+        select(CatalogSnapshot).join(Connection, Connection.id == CatalogSnapshot.connection_id)
+        .where(Connection.user_id == user_id, CatalogSnapshot.connection_id == connection_id,
+               CatalogSnapshot.store_id == store_id, CatalogSnapshot.state == SnapshotState.CURRENT)
+        .order_by(CatalogSnapshot.id.desc()).limit(1)
+    ).scalars().first()
+    if row is None:
+        return None
+    return SnapshotView(row.id, row.connection_id, row.store_id, row.completed_at, row.group_count,
+                        row.product_count)
+
+
+# --- loading a snapshot ----------------------------------------------------------------------
+
+_cache: OrderedDict[int, StoreCatalog] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_catalog(sessions: sessionmaker[Session], snapshot: SnapshotView) -> StoreCatalog:
+    """The snapshot in memory; loaded from the database once per snapshot id per process."""
+    with _cache_lock:
+        found = _cache.get(snapshot.id)
+        if found is not None:
+            _cache.move_to_end(snapshot.id)
+            return found
+    catalog = _load(sessions, snapshot)
+    with _cache_lock:
+        _cache[snapshot.id] = catalog
+        while len(_cache) > SNAPSHOT_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return catalog
+
+
+def _load(sessions: sessionmaker[Session], snapshot: SnapshotView) -> StoreCatalog:
+    p = CatalogProduct
+    columns = [p.id, p.name, p.group_id, p.code, p.article, p.barcodes,
+               type_coerce(p.price, BigInteger).label("price_k"),
+               type_coerce(p.cost_price, BigInteger).label("cost_k"),
+               type_coerce(p.quantity, BigInteger).label("quantity_k"),
+               p.measure, p.type, p.allow_to_sell, p.tax, p.attributes_choices, p.description, p.updated_at]
+    with sessions() as session:
+        groups = session.execute(
+            select(CatalogGroup.id, CatalogGroup.parent_id, CatalogGroup.name, CatalogGroup.is_modification_group)
+            .where(CatalogGroup.snapshot_id == snapshot.id)
+        ).all()
+        rows = session.execute(select(*columns).where(p.snapshot_id == snapshot.id).order_by(p.name, p.id)).all()
+    names = [str(c.key) if c.key else str(c.name) for c in columns]
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    return _build(snapshot, frame, groups)
+
+
+def _build(snapshot: SnapshotView, frame: pd.DataFrame, groups: Sequence[Any]) -> StoreCatalog:
+    parents = {g.id: g.parent_id for g in groups}
+    names = {g.id: g.name for g in groups}
+    modification = {g.id: bool(g.is_modification_group) for g in groups}
+    children: dict[str | None, list[str]] = {}
+    for g in sorted(groups, key=lambda g: (g.name.lower(), g.id)):
+        parent = g.parent_id if g.parent_id in parents else None
+        children.setdefault(parent, []).append(g.id)
+
+    own_counts = frame["group_id"].value_counts().to_dict() if len(frame) else {}
+    totals: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    # Iterative post-order over the tree (depth is unbounded, recursion is not).
+    order: list[str] = []
+    stack: list[tuple[str, int]] = [(gid, 0) for gid in children.get(None, [])]
+    visited: set[str] = set()
+    while stack:
+        gid, d = stack.pop()
+        if gid in visited:
+            continue
+        visited.add(gid)
+        depth[gid] = d
+        order.append(gid)
+        stack.extend((child, d + 1) for child in children.get(gid, []))
+    for gid in reversed(order):
+        totals[gid] = int(own_counts.get(gid, 0)) + sum(totals.get(c, 0) for c in children.get(gid, []))
+    nodes = {gid: GroupNode(gid, names[gid], parents[gid], modification[gid], depth[gid], totals[gid],
+                            tuple(children.get(gid, []))) for gid in order}
+
+    frame = frame.astype({"price_k": "Int64", "cost_k": "Int64", "quantity_k": "Int64",
+                          "allow_to_sell": "boolean"})
+    frame["price"] = frame["price_k"].astype("Float64") / 1000
+    frame["cost_price"] = frame["cost_k"].astype("Float64") / 1000
+    frame["quantity"] = frame["quantity_k"].astype("Float64") / 1000
+    frame["group_name"] = frame["group_id"].map(names)
+    frame["barcodes"] = frame["barcodes"].map(lambda v: list(v) if isinstance(v, list) else [])
+    frame["is_modification"] = frame["attributes_choices"].map(lambda v: bool(v))
+    text = (frame["name"].fillna("") + "\x1f" + frame["code"].fillna("") + "\x1f"
+            + frame["article"].fillna("") + "\x1f" + frame["barcodes"].map(" ".join))
+    frame["haystack"] = text.str.casefold()
+    frame = frame.reset_index(drop=True)
+    return StoreCatalog(snapshot.id, snapshot.store_id, frame, nodes,
+                        tuple(children.get(None, [])), parents, names)
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _rule(row: CatalogRule) -> Rule:
+    return Rule(RuleTarget(row.target_kind), row.target_id, RuleMode(row.mode), row.target_name, row.id)
+
+
+def rules_for(session: Session, user_id: int, store_id: str) -> list[Rule]:
+    rows = session.scalars(select(CatalogRule).where(CatalogRule.user_id == user_id,
+                                                     CatalogRule.store_id == store_id)
+                           .order_by(CatalogRule.created_at, CatalogRule.id))
+    return [_rule(row) for row in rows]
+
+
+def set_rules(sessions: sessionmaker[Session], user_id: int, store_id: str, kind: RuleTarget,
+              targets: Sequence[tuple[str, str]], mode: RuleMode) -> int:
+    """Include or exclude each (target id, name); an existing rule on a target changes its mode."""
+    with write_locked(sessions) as session:
+        existing = {row.target_id: row for row in session.scalars(
+            select(CatalogRule).where(CatalogRule.user_id == user_id, CatalogRule.store_id == store_id,
+                                      CatalogRule.target_kind == kind,
+                                      CatalogRule.target_id.in_([t for t, _ in targets])))}
+        for target_id, name in targets:
+            row = existing.get(target_id)
+            if row is None:
+                session.add(CatalogRule(user_id=user_id, store_id=store_id, target_kind=kind,
+                                        target_id=target_id, mode=mode, target_name=name[:255]))
+            else:
+                row.mode = mode
+                row.target_name = name[:255] or row.target_name
+        session.commit()
+    return len(targets)
+
+
+def remove_rules(sessions: sessionmaker[Session], user_id: int, rule_ids: Iterable[int]) -> int:
+    ids = list(rule_ids)
+    with write_locked(sessions) as session:
+        rows = session.scalars(select(CatalogRule).where(CatalogRule.user_id == user_id, CatalogRule.id.in_(ids)))
+        count = 0
+        for row in rows:
+            session.delete(row)
+            count += 1
+        session.commit()
+    return count
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every product's decision, aligned with `catalog.products`."""
+
+    ruleset: RuleSet
+    included: pd.Series
+    reason: pd.Series
+
+
+def evaluate(catalog: StoreCatalog, rules: Iterable[Rule]) -> Evaluation:
+    ruleset = RuleSet(rules, store_id=catalog.store_id, group_parents=catalog.group_parents,
+                      group_names=catalog.group_names)
+    frame = catalog.products
+    decisions: list[Decision] = ruleset.decide_all(frame["id"].tolist(), frame["group_id"].tolist())
+    return Evaluation(ruleset,
+                      pd.Series([d.included for d in decisions], index=frame.index, dtype=bool),
+                      pd.Series([d.reason for d in decisions], index=frame.index, dtype=object))
+
+
+@dataclass(frozen=True)
+class Summary:
+    in_sync: int
+    total: int
+    groups: int  # groups holding at least one product in the sync
+
+    def text(self) -> str:
+        return f"В выгрузке: {self.in_sync} из {self.total} товаров, {self.groups} групп"
+
+
+def summary(catalog: StoreCatalog, evaluation: Evaluation) -> Summary:
+    included = catalog.products.loc[evaluation.included.to_numpy()]
+    return Summary(int(evaluation.included.sum()), len(catalog.products),
+                   int(included["group_id"].dropna().nunique()))
+
+
+@dataclass(frozen=True)
+class TableFilter:
+    group_id: str | None = None  # None: the whole store
+    search: str = ""
+    types: tuple[str, ...] = ()  # empty: every type
+    for_sale: bool | None = None
+    in_sync: bool | None = None
+
+
+def product_types(catalog: StoreCatalog) -> list[str]:
+    return sorted(str(t) for t in catalog.products["type"].dropna().unique())
+
+
+def select_rows(catalog: StoreCatalog, evaluation: Evaluation, flt: TableFilter) -> pd.DataFrame:
+    """The products the table shows, with «В выгрузке» and «Причина»; order as loaded (by name)."""
+    frame = catalog.products
+    mask = pd.Series(True, index=frame.index)
+    if flt.group_id is not None:
+        mask &= frame["group_id"].isin(catalog.below(flt.group_id))
+    needle = flt.search.strip().casefold()
+    if needle:
+        mask &= frame["haystack"].str.contains(needle, regex=False)
+    if flt.types:
+        mask &= frame["type"].isin(flt.types)
+    if flt.for_sale is not None:
+        mask &= frame["allow_to_sell"].fillna(False) == flt.for_sale
+    if flt.in_sync is not None:
+        mask &= evaluation.included == flt.in_sync
+    rows = frame.loc[mask.to_numpy()].copy()
+    rows["in_sync"] = evaluation.included.loc[rows.index]
+    rows["reason"] = evaluation.reason.loc[rows.index]
+    return rows
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+CSV_HEADER = ("Название", "Код", "Артикул", "Штрихкоды", "Группа", "Тип", "Цена, ₽", "Себестоимость, ₽",
+              "Остаток", "Ед. изм.", "Продаётся", "В выгрузке", "Причина", "Описание", "Изменён", "ID")
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None or value is pd.NA else from_thousandths(int(value))
+
+
+def csv_rows(rows: pd.DataFrame) -> Iterable[Sequence[Any]]:
+    columns = ["name", "code", "article", "barcodes", "group_name", "type", "price_k", "cost_k", "quantity_k",
+               "measure", "allow_to_sell", "in_sync", "reason", "description", "updated_at", "id"]
+    for (name, code, article, barcodes, group, kind, price, cost, quantity, measure, for_sale, in_sync, reason,
+         description, updated, pid) in rows[columns].itertuples(index=False, name=None):
+        yield (name, _text(code), _text(article), ", ".join(barcodes), _text(group), _text(kind), _money(price),
+               _money(cost), _money(quantity), _text(measure), None if for_sale is pd.NA else bool(for_sale),
+               bool(in_sync), reason, _text(description), _when(updated), pid)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+
+
+def export_csv(rows: pd.DataFrame, store_name: str, day: date) -> tuple[str, bytes]:
+    """The table as an Excel-friendly CSV, and a file name carrying the store and the date."""
+    return csv_filename(store_name, day), excel_csv(CSV_HEADER, csv_rows(rows))
+
+
+def csv_filename(store_name: str, day: date) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in store_name).strip("_") or "store"
+    return f"catalog_{safe[:60]}_{day.isoformat()}.csv"

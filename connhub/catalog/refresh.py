@@ -1,0 +1,460 @@
+"""Refresh jobs: a request recorded by the page or the schedule, run by the sidecar.
+
+A job refreshes one connection's catalog: the store list, then each store's groups and products
+(one store when the user asked for one). Each store's data is written into a new snapshot that
+nobody reads while it loads; when it is complete, one short transaction makes it current and
+retires the old one, so readers see the old catalog or the new one, never half of one. A job that
+fails deletes its unfinished snapshot and the previous one stays.
+
+Concurrency: a partial unique index allows one unfinished job per connection, so a second
+request while one is queued or running joins it, and two refreshes of one store never run at
+once. A worker claims a job with a lease it renews on every page; a job whose worker died
+(lease expired) is claimed again from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, delete, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.catalog.source import CatalogSource, GroupRecord, Page, ProductRecord, StoreRecord
+from connhub.db import write_locked
+from connhub.models import (
+    CatalogGroup,
+    CatalogProduct,
+    CatalogRefreshJob,
+    CatalogSnapshot,
+    CatalogStore,
+    Connection,
+    RefreshSource,
+    RefreshState,
+    SnapshotState,
+    Status,
+    utcnow,
+)
+from connhub.providers.base import ProviderError
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+# How long a job will wait out the provider's rate limit in total before it gives up.
+MAX_RATE_LIMIT_WAIT_SECONDS = 120.0
+INSERT_CHUNK = 1000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    connection_id: int
+    store_id: str | None
+    source: str
+    requested_by_user_id: int | None
+    requested_at: datetime
+    state: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    requests: int
+    pages_read: int
+    items_read: int
+    current_store_id: str | None
+    error: str
+    error_code: str
+
+    @property
+    def active(self) -> bool:
+        return self.state in (RefreshState.QUEUED, RefreshState.RUNNING)
+
+
+def _view(job: CatalogRefreshJob) -> JobView:
+    return JobView(
+        id=job.id, connection_id=job.connection_id, store_id=job.store_id, source=job.source,
+        requested_by_user_id=job.requested_by_user_id, requested_at=job.requested_at, state=job.state,
+        started_at=job.started_at, finished_at=job.finished_at, duration_ms=job.duration_ms,
+        requests=job.requests, pages_read=job.pages_read, items_read=job.items_read,
+        current_store_id=job.current_store_id, error=job.error, error_code=job.error_code,
+    )
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def request_refresh(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    *,
+    store_id: str | None,
+    source: RefreshSource,
+    user_id: int | None = None,
+) -> JobView:
+    """Record a refresh request; if one is already queued or running, return that one instead.
+
+    A queued request for another single store is widened to every store, so nothing asked for
+    is dropped.
+    """
+    with write_locked(sessions) as session:
+        active = _active_job(session, connection_id)
+        if active is None:
+            job = CatalogRefreshJob(connection_id=connection_id, store_id=store_id, source=source,
+                                    requested_by_user_id=user_id, state=RefreshState.QUEUED,
+                                    requested_at=utcnow())
+            session.add(job)
+            try:
+                session.flush()
+            except IntegrityError:  # another process inserted one between our read and write
+                session.rollback()
+                return _existing_active(sessions, connection_id)
+            session.commit()
+            return _view(job)
+        if active.state == RefreshState.QUEUED and active.store_id not in (None, store_id):
+            active.store_id = None
+            session.commit()
+        return _view(active)
+
+
+def _existing_active(sessions: sessionmaker[Session], connection_id: int) -> JobView:
+    with sessions() as session:
+        active = _active_job(session, connection_id)
+        assert active is not None
+        return _view(active)
+
+
+def _active_job(session: Session, connection_id: int) -> CatalogRefreshJob | None:
+    return session.scalars(
+        select(CatalogRefreshJob).where(CatalogRefreshJob.connection_id == connection_id,
+                                        CatalogRefreshJob.finished_at.is_(None))
+    ).first()
+
+
+def request_due_refreshes(
+    sessions: sessionmaker[Session],
+    *,
+    providers: Iterable[str],
+    interval: timedelta,
+    now: datetime | None = None,
+) -> int:
+    """Queue a scheduled refresh for each catalog connection not refreshed within `interval`.
+
+    Connections whose token was rejected are skipped: only a reconnect can help them.
+    """
+    now = now or utcnow()
+    recent = select(CatalogRefreshJob.id).where(
+        CatalogRefreshJob.connection_id == Connection.id,
+        or_(CatalogRefreshJob.finished_at.is_(None), CatalogRefreshJob.requested_at > now - interval),
+    )
+    with sessions() as session:
+        due = session.scalars(
+            select(Connection.id).where(Connection.provider.in_(list(providers)),
+                                        Connection.status != Status.RECONNECT, ~exists(recent))
+        ).all()
+    for connection_id in due:
+        request_refresh(sessions, connection_id, store_id=None, source=RefreshSource.SCHEDULE)
+    return len(due)
+
+
+def latest_job(session: Session, connection_id: int) -> JobView | None:
+    job = session.scalars(
+        select(CatalogRefreshJob).where(CatalogRefreshJob.connection_id == connection_id)
+        .order_by(CatalogRefreshJob.requested_at.desc(), CatalogRefreshJob.id.desc()).limit(1)
+    ).first()
+    return None if job is None else _view(job)
+
+
+def last_finished_job(session: Session, connection_id: int, store_id: str | None = None) -> JobView | None:
+    """The last job that finished (for «обновлено … по расписанию / пользователем»)."""
+    query = select(CatalogRefreshJob).where(CatalogRefreshJob.connection_id == connection_id,
+                                            CatalogRefreshJob.finished_at.is_not(None))
+    if store_id is not None:
+        query = query.where(or_(CatalogRefreshJob.store_id.is_(None), CatalogRefreshJob.store_id == store_id))
+    job = session.scalars(query.order_by(CatalogRefreshJob.finished_at.desc()).limit(1)).first()
+    return None if job is None else _view(job)
+
+
+# --- claiming --------------------------------------------------------------------------------
+
+
+def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | None = None) -> JobView | None:
+    """Take the oldest queued job, or one whose worker's lease ran out; None when there is none."""
+    now = now or utcnow()
+    claimable = or_(
+        CatalogRefreshJob.state == RefreshState.QUEUED,
+        and_(CatalogRefreshJob.state == RefreshState.RUNNING, CatalogRefreshJob.lease_expires_at < now),
+    )
+    query: Select[tuple[CatalogRefreshJob]] = (
+        select(CatalogRefreshJob).where(CatalogRefreshJob.finished_at.is_(None), claimable)
+        .order_by(CatalogRefreshJob.requested_at, CatalogRefreshJob.id).limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    with write_locked(sessions) as session:
+        job = session.scalars(query).first()
+        if job is None:
+            return None
+        if job.state == RefreshState.RUNNING:  # its worker died: drop what it left half-loaded
+            _drop_loading(session, job.id)
+        job.state = RefreshState.RUNNING
+        job.worker = worker
+        job.started_at = now
+        job.lease_expires_at = now + LEASE
+        job.requests = job.pages_read = job.items_read = 0
+        job.current_store_id = None
+        session.commit()
+        return _view(job)
+
+
+def _drop_loading(session: Session, job_id: int) -> None:
+    session.execute(delete(CatalogSnapshot).where(CatalogSnapshot.job_id == job_id,
+                                                  CatalogSnapshot.state == SnapshotState.LOADING))
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+class JobFailed(Exception):
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.reason = reason
+        self.code = code
+
+
+class _Runner:
+    def __init__(self, sessions: sessionmaker[Session], job: JobView, source: CatalogSource,
+                 wait: Callable[[float], Any], clock: Callable[[], float]) -> None:
+        self.sessions = sessions
+        self.job = job
+        self.source = source
+        self.wait = wait
+        self.clock = clock
+        self.requests = 0
+        self.pages = 0
+        self.items = 0
+        self.waited = 0.0
+
+    def call(self, request: Callable[[], T]) -> T:
+        """One provider request; a rate limit is waited out (within a budget) and retried."""
+        while True:
+            self.requests += 1
+            try:
+                return request()
+            except ProviderError as error:
+                if error.code != "http_429":
+                    raise JobFailed(error.reason, error.code) from None
+                pause = max(error.retry_after if error.retry_after is not None else 1.0, 0.1)
+                if self.waited + pause > MAX_RATE_LIMIT_WAIT_SECONDS:
+                    raise JobFailed("Эвотор ограничил частоту запросов; повторим позже", "http_429") from None
+                self.progress()
+                self.waited += pause
+                self.wait(pause)
+
+    def progress(self, store_id: str | None = None) -> None:
+        values: dict[str, Any] = {"requests": self.requests, "pages_read": self.pages,
+                                  "items_read": self.items, "lease_expires_at": utcnow() + LEASE}
+        if store_id is not None:
+            values["current_store_id"] = store_id
+        with self.sessions.begin() as session:
+            session.execute(update(CatalogRefreshJob).where(CatalogRefreshJob.id == self.job.id).values(**values))
+
+    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str) -> dict[str, T]:
+        """Every item of a paged series, de-duplicated by id (the last copy wins)."""
+        items: dict[str, T] = {}
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            page = self.call(lambda: fetch(cursor))
+            self.pages += 1
+            self.items += len(page.items)
+            for item in page.items:
+                items[item.id] = item  # type: ignore[attr-defined]
+            self.progress(store_id)
+            if page.next_cursor is None:
+                return items
+            if page.next_cursor in seen_cursors:
+                raise JobFailed("Эвотор вернул повторяющийся курсор страниц", "cursor_loop")
+            seen_cursors.add(page.next_cursor)
+            cursor = page.next_cursor
+
+    def run(self) -> None:
+        stores = self.call(self.source.stores)
+        self.progress()
+        _save_stores(self.sessions, self.job.connection_id, stores)
+        listed = [store.id for store in stores]
+        if self.job.store_id is not None:
+            if self.job.store_id not in listed:
+                raise JobFailed("Магазин больше не найден в Эвоторе", "store_gone")
+            listed = [self.job.store_id]
+        for store_id in listed:
+            self.refresh_store(store_id)
+
+    def refresh_store(self, store_id: str) -> None:
+        groups = self.pages_of(lambda cursor: self.source.groups_page(store_id, cursor), store_id)
+        products = self.pages_of(lambda cursor: self.source.products_page(store_id, cursor), store_id)
+        snapshot_id = _write_snapshot(self.sessions, self.job, store_id, groups.values(), products.values())
+        _swap(self.sessions, self.job.connection_id, store_id, snapshot_id)
+
+
+def run_job(
+    sessions: sessionmaker[Session],
+    job: JobView,
+    source: CatalogSource,
+    *,
+    wait: Callable[[float], Any] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> JobView:
+    """Run a claimed job to the end and record how it went. Never raises for provider trouble."""
+    runner = _Runner(sessions, job, source, wait, clock)
+    started = clock()
+    state, reason, code = RefreshState.SUCCEEDED, "", ""
+    try:
+        runner.run()
+    except JobFailed as failure:
+        state, reason, code = RefreshState.FAILED, failure.reason, failure.code
+    except Exception:
+        log.exception("catalog refresh job %s failed", job.id)
+        state, reason, code = RefreshState.FAILED, "Внутренняя ошибка при обновлении каталога", "internal"
+    finished = utcnow()
+    with write_locked(sessions) as session:
+        if state == RefreshState.FAILED:
+            _drop_loading(session, job.id)
+        record = session.get(CatalogRefreshJob, job.id)
+        assert record is not None
+        record.state = state
+        record.finished_at = finished
+        record.duration_ms = int((clock() - started) * 1000)
+        record.requests = runner.requests
+        record.pages_read = runner.pages
+        record.items_read = runner.items
+        record.error = reason[:500]
+        record.error_code = code[:64]
+        record.lease_expires_at = None
+        session.commit()
+        result = _view(record)
+    log.info("catalog refresh job %s of connection %s: %s, %d requests, %d items, %d ms%s", job.id,
+             job.connection_id, state, runner.requests, runner.items, result.duration_ms or 0,
+             f" ({code})" if code else "")
+    return result
+
+
+def run_pending(
+    sessions: sessionmaker[Session],
+    worker: str,
+    open_source: Callable[[int], CatalogSource],
+    *,
+    limit: int | None = None,
+    wait: Callable[[float], Any] = time.sleep,
+) -> list[JobView]:
+    """Claim and run jobs until none is left (or `limit` ran). `open_source(connection_id)`
+    gives the account's catalog; a ProviderError from it fails that job alone."""
+    done: list[JobView] = []
+    while limit is None or len(done) < limit:
+        job = claim_next(sessions, worker)
+        if job is None:
+            break
+        try:
+            source = open_source(job.connection_id)
+        except ProviderError as error:
+            done.append(_fail_unstarted(sessions, job, error.reason, error.code))
+            continue
+        done.append(run_job(sessions, job, source, wait=wait))
+    return done
+
+
+def _fail_unstarted(sessions: sessionmaker[Session], job: JobView, reason: str, code: str) -> JobView:
+    with write_locked(sessions) as session:
+        record = session.get(CatalogRefreshJob, job.id)
+        assert record is not None
+        record.state = RefreshState.FAILED
+        record.finished_at = utcnow()
+        record.duration_ms = 0
+        record.error = reason[:500]
+        record.error_code = code[:64]
+        session.commit()
+        return _view(record)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _save_stores(sessions: sessionmaker[Session], connection_id: int, stores: Sequence[StoreRecord]) -> None:
+    """The account's store list as listed now; a store no longer listed goes with its snapshots."""
+    now = utcnow()
+    with write_locked(sessions) as session:
+        existing = {row.store_id: row for row in session.scalars(
+            select(CatalogStore).where(CatalogStore.connection_id == connection_id))}
+        for position, store in enumerate(stores):
+            row = existing.pop(store.id, None)
+            if row is None:
+                row = CatalogStore(connection_id=connection_id, store_id=store.id)
+                session.add(row)
+            row.name = store.name[:255]
+            row.address = store.address[:500] if store.address else None
+            row.position = position
+            row.listed_at = now
+        for gone in existing.values():
+            session.execute(delete(CatalogSnapshot).where(CatalogSnapshot.connection_id == connection_id,
+                                                          CatalogSnapshot.store_id == gone.store_id))
+            session.delete(gone)
+        session.commit()
+
+
+def _group_row(snapshot_id: int, group: GroupRecord) -> dict[str, Any]:
+    return {"snapshot_id": snapshot_id, "id": group.id, "parent_id": group.parent_id,
+            "name": group.name[:255], "is_modification_group": group.is_modification_group,
+            "attributes": group.attributes, "barcodes": group.barcodes}
+
+
+def _product_row(snapshot_id: int, product: ProductRecord) -> dict[str, Any]:
+    return {"snapshot_id": snapshot_id, "id": product.id, "group_id": product.group_id,
+            "name": product.name[:255], "code": product.code, "article": product.article,
+            "barcodes": product.barcodes, "price": product.price, "cost_price": product.cost_price,
+            "quantity": product.quantity, "measure": product.measure, "type": product.type,
+            "allow_to_sell": product.allow_to_sell, "tax": product.tax,
+            "attributes_choices": product.attributes_choices, "description": product.description,
+            "updated_at": product.updated_at}
+
+
+def _write_snapshot(sessions: sessionmaker[Session], job: JobView, store_id: str,
+                    groups: Iterable[GroupRecord], products: Iterable[ProductRecord]) -> int:
+    group_list, product_list = list(groups), list(products)
+    with sessions.begin() as session:
+        snapshot = CatalogSnapshot(connection_id=job.connection_id, store_id=store_id, job_id=job.id,
+                                   state=SnapshotState.LOADING, created_at=utcnow(),
+                                   group_count=len(group_list), product_count=len(product_list))
+        session.add(snapshot)
+        session.flush()
+        snapshot_id = snapshot.id
+    # Loading rows are invisible to readers; write them in chunks so no transaction runs long.
+    for chunk in _chunks([_group_row(snapshot_id, g) for g in group_list]):
+        with sessions.begin() as session:
+            session.execute(insert(CatalogGroup), chunk)
+    for chunk in _chunks([_product_row(snapshot_id, p) for p in product_list]):
+        with sessions.begin() as session:
+            session.execute(insert(CatalogProduct), chunk)
+    return snapshot_id
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        yield rows[start:start + INSERT_CHUNK]
+
+
+def _swap(sessions: sessionmaker[Session], connection_id: int, store_id: str, snapshot_id: int) -> None:
+    """Make the new snapshot current and retire the old one in one transaction; then delete it."""
+    same_store = and_(CatalogSnapshot.connection_id == connection_id, CatalogSnapshot.store_id == store_id)
+    with write_locked(sessions) as session:
+        session.execute(update(CatalogSnapshot).where(same_store, CatalogSnapshot.state == SnapshotState.CURRENT)
+                        .values(state=SnapshotState.RETIRED))
+        session.execute(update(CatalogSnapshot).where(CatalogSnapshot.id == snapshot_id)
+                        .values(state=SnapshotState.CURRENT, completed_at=utcnow()))
+        session.commit()
+    with write_locked(sessions) as session:
+        session.execute(delete(CatalogSnapshot).where(same_store, CatalogSnapshot.state == SnapshotState.RETIRED))
+        session.commit()
