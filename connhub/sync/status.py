@@ -1,0 +1,84 @@
+"""Everything known about one user's sync, from the database alone (no provider is called).
+
+The page, `run/read_config.py` and (next) the sync engine read the same `SyncStatus`: the
+saved configuration, the two connections, the selection the catalog's rules make, the
+readiness checklist, and what changed since the sync was confirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from connhub import connections
+from connhub.connections import ConnectionView
+from connhub.models import utcnow
+from connhub.sync import roles
+from connhub.sync.config import SyncConfigView, changes_since_confirmation, get_config, make_snapshot
+from connhub.sync.readiness import ConnectionFacts, Readiness, ReadinessFacts, evaluate
+from connhub.sync.selection import Selection, catalog_refreshed_at, selection_for
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    config: SyncConfigView
+    source: ConnectionView | None
+    target: ConnectionView | None
+    target_rights: frozenset[str] | None
+    catalog_refreshed_at: datetime | None
+    selection: Selection | None
+    readiness: Readiness
+    snapshot: dict[str, Any]  # what a confirmation now would cover
+    changes: list[str]  # since the last confirmation, while the sync is on
+
+    @property
+    def product_ids(self) -> tuple[str, ...]:
+        return self.selection.product_ids if self.selection is not None else ()
+
+
+def rights_of(view: ConnectionView | None) -> frozenset[str] | None:
+    """The rights the target's token was last probed to have; None if never probed."""
+    if view is None:
+        return None
+    rights = view.profile.get("rights")
+    if not isinstance(rights, Iterable) or isinstance(rights, (str, bytes, dict)):
+        return None
+    return frozenset(str(right) for right in rights)
+
+
+def _facts(title: str, view: ConnectionView | None) -> ConnectionFacts:
+    if view is None:
+        return ConnectionFacts(title)
+    return ConnectionFacts(title, connected=True, status=view.status, reason=view.status_reason)
+
+
+def sync_status(session: Session, user_id: int, *, now: datetime | None = None) -> SyncStatus:
+    now = now or utcnow()
+    config = get_config(session, user_id)
+    settings = config.settings
+    source = connections.get_for_user(session, user_id, roles.SOURCE)
+    target = connections.get_for_user(session, user_id, roles.TARGET)
+    refreshed_at = None
+    selection = None
+    if source is not None:
+        refreshed_at = catalog_refreshed_at(session, user_id, source.id, settings.store_id or None)
+        if settings.store_id:
+            selection = selection_for(session, user_id, source.id, settings.store_id)
+    rights = rights_of(target)
+    readiness = evaluate(ReadinessFacts(
+        source=_facts(roles.source_title(), source),
+        target=_facts(roles.target_title(), target),
+        settings=settings,
+        catalog_refreshed_at=refreshed_at,
+        target_rights=rights,
+        selected_products=selection.count if selection is not None else None,
+    ), now=now)
+    snapshot = make_snapshot(settings, selection.product_ids if selection is not None else ())
+    changes = changes_since_confirmation(config.confirmed_snapshot, snapshot) if config.is_on else []
+    return SyncStatus(config=config, source=source, target=target, target_rights=rights,
+                      catalog_refreshed_at=refreshed_at, selection=selection, readiness=readiness,
+                      snapshot=snapshot, changes=changes)
