@@ -11,6 +11,7 @@ and never to a terminal.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
@@ -263,7 +264,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        args = parser().parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage and the error
         return EXIT_USAGE if exit_.code not in (0, None) else 0
     if args.with_tokens and out.isatty():
