@@ -1,1 +1,1 @@
-"""The Evotor → VK goods sync: its configuration, its readiness, and (later) the engine."""
+"""The Evotor → VK goods sync: mapping, photos (and later its configuration, engine and runs)."""
