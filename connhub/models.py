@@ -383,27 +383,6 @@ class CatalogRule(Base):
 # ---------------------------------------------------------------------------------------------
 
 
-class RemovedPolicy(StrEnum):
-    """What happens on VK to an item whose product left the selection or was deleted in Evotor."""
-
-    HIDE = "hide"
-    DELETE = "delete"
-
-
-class NotForSalePolicy(StrEnum):
-    """What happens on VK to an item whose product is not for sale (`allow_to_sell` false)."""
-
-    HIDE = "hide"
-    PUBLISH = "publish"
-
-
-class ZeroPricePolicy(StrEnum):
-    """What happens to a product whose price is zero."""
-
-    SKIP = "skip"
-    PUBLISH = "publish"
-
-
 class SyncConfig(Base):
     """One user's sync: what goes where, how, and whether it was switched on deliberately.
 
@@ -426,9 +405,10 @@ class SyncConfig(Base):
     vk_category_id: Mapped[int | None] = mapped_column(Integer)
     vk_category_name: Mapped[str] = mapped_column(String(255), default="")
 
-    on_removed: Mapped[str] = mapped_column(String(16), default=RemovedPolicy.HIDE)
-    on_not_for_sale: Mapped[str] = mapped_column(String(16), default=NotForSalePolicy.HIDE)
-    on_zero_price: Mapped[str] = mapped_column(String(16), default=ZeroPricePolicy.SKIP)
+    # The policies (connhub.sync.config): hide|delete, hide|publish, skip|publish.
+    on_removed: Mapped[str] = mapped_column(String(16), default="hide")
+    on_not_for_sale: Mapped[str] = mapped_column(String(16), default="hide")
+    on_zero_price: Mapped[str] = mapped_column(String(16), default="skip")
     # An exact decimal with two places, kept as text ("1.00") so SQLite and PostgreSQL agree.
     price_multiplier: Mapped[str] = mapped_column(String(16), default="1.00")
     description_template: Mapped[str] = mapped_column(Text, default="{name} (цена за {measure})")

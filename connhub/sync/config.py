@@ -13,12 +13,12 @@ what was confirmed. Switching off takes effect at once.
 from __future__ import annotations
 
 import hashlib
-import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -26,20 +26,35 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connhub.db import begin_write
-from connhub.models import NotForSalePolicy, RemovedPolicy, SyncConfig, ZeroPricePolicy, utcnow
+from connhub.models import SyncConfig, utcnow
+from connhub.sync import mapping
 
-DEFAULT_TEMPLATE = "{name} (цена за {measure})"
-# The product fields a description template may name, with what each one means.
-PLACEHOLDERS: dict[str, str] = {
+DEFAULT_TEMPLATE = mapping.DEFAULT_TEMPLATE
+# The product fields a description template may name (the mapping's list), with what each means.
+PLACEHOLDER_HELP: dict[str, str] = {
     "name": "название товара",
     "measure": "единица измерения",
     "article": "артикул",
     "description": "описание из Эвотор",
     "price": "цена в рублях (с множителем)",
 }
+PLACEHOLDERS: dict[str, str] = {name: PLACEHOLDER_HELP.get(name, name) for name in mapping.TEMPLATE_FIELDS}
 TEMPLATE_MAX_LENGTH = 1000
 MULTIPLIER_MAX = Decimal("1000")
 CENT = Decimal("0.01")
+
+
+
+class RemovedPolicy(StrEnum):
+    """What happens on VK to an item whose product left the selection or was deleted in Evotor."""
+
+    HIDE = "hide"  # market.edit deleted=1: reversible
+    DELETE = "delete"  # market.delete
+
+
+# Not for sale (hide|publish) and zero price (skip|publish) are the mapping's own enums.
+NotForSalePolicy = mapping.NotForSale
+ZeroPricePolicy = mapping.ZeroPrice
 
 REMOVED_LABELS = {RemovedPolicy.HIDE: "скрывать", RemovedPolicy.DELETE: "удалять"}
 NOT_FOR_SALE_LABELS = {NotForSalePolicy.HIDE: "скрывать", NotForSalePolicy.PUBLISH: "всё равно публиковать"}
@@ -49,13 +64,6 @@ ZERO_PRICE_LABELS = {ZeroPricePolicy.SKIP: "не выгружать", ZeroPriceP
 FIELDS = ("store_id", "vk_group_id", "vk_category_id", "on_removed", "on_not_for_sale", "on_zero_price",
           "price_multiplier", "description_template")
 
-# A link as VK sees one in a description (error 1408): a scheme, "www.", or a host with a known TLD.
-_LINK = re.compile(
-    r"(?:[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|"
-    r"\b[\w-]+(?:\.[\w-]+)*\.(?:ru|com|net|org|su|info|biz|pro|io|me|cc|ly|to|su|by|kz|ua|рф|online|shop|"
-    r"store|site|club|link|app|dev)\b(?:/\S*)?)",
-    re.IGNORECASE,
-)
 
 
 # ----------------------------------------------------------------------------- values
@@ -219,35 +227,23 @@ def template_fields(template: str) -> list[str]:
 
 
 def find_link(text: str) -> str | None:
-    match = _LINK.search(text)
+    """A link as VK sees one in a description (error 1408), by the mapping's definition."""
+    match = mapping.LINK.search(text)
     return match[0] if match else None
 
 
 def parse_template(raw: object) -> str:
-    """A description template: only the known placeholders, no links, within the length limit."""
+    """A description template: only the mapping's placeholders, no links, within the length limit."""
     template = str(raw if raw is not None else "").strip()
-    allowed = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
     if not template:
         raise ValueError(f"Шаблон описания не может быть пустым. Пример: {DEFAULT_TEMPLATE}")
     if len(template) > TEMPLATE_MAX_LENGTH:
         raise ValueError(f"Шаблон описания длиннее {TEMPLATE_MAX_LENGTH} символов ({len(template)})")
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError:
-        raise ValueError("В шаблоне непарная фигурная скобка. Поле пишется так: {name}; "
-                         "сама скобка — двойной: {{ или }}") from None
-    literal = []
-    for text, name, spec, conversion in parts:
-        literal.append(text)
-        if name is None:
-            continue
-        if name == "":
-            raise ValueError(f"Пустые скобки {{}} в шаблоне: укажите поле. Доступны: {allowed}")
-        if name not in PLACEHOLDERS:
-            raise ValueError(f"Неизвестное поле {{{name}}} в шаблоне. Доступны: {allowed}")
-        if spec or conversion:
-            raise ValueError(f"Поле {{{name}}} пишется без «:» и «!» — просто {{{name}}}")
-    link = find_link(" ".join(literal))
+    problems = mapping.template_problems(template)
+    if problems:
+        raise ValueError("; ".join(problems))
+    literal = " ".join(text for text, _name, _spec, _conv in string.Formatter().parse(template))
+    link = find_link(literal)
     if link:
         raise ValueError(f"В шаблоне ссылка «{link}»: ВКонтакте не принимает ссылки в описании товара")
     return template

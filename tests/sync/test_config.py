@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from connhub.models import NotForSalePolicy, RemovedPolicy, ZeroPricePolicy
 from connhub.sync import config
 from connhub.sync.config import (
     CannotEnable,
+    NotForSalePolicy,
+    RemovedPolicy,
+    ZeroPricePolicy,
     Choices,
     Community,
     ConfirmationOutdated,
@@ -94,12 +96,12 @@ def test_a_multiplier_keeps_two_exact_decimals(raw, value):
 
 @pytest.mark.parametrize(("template", "message"), [
     ("", "Шаблон описания не может быть пустым"),
-    ("{name} за {unit}", r"Неизвестное поле \{unit\}"),
-    ("{name.upper}", r"Неизвестное поле \{name.upper\}"),
-    ("{name[0]} товар", r"Неизвестное поле"),
-    ("{} товар", r"Пустые скобки"),
-    ("{name:>20} товар", "пишется без"),
-    ("{name!r} товар", "пишется без"),
+    ("{name} за {unit}", r"неизвестная подстановка \{unit\}; можно \{name\}, \{measure\}"),
+    ("{name.upper}", r"неизвестная подстановка \{name.upper\}"),
+    ("{name[0]} товар", r"неизвестная подстановка"),
+    ("{} товар", r"неизвестная подстановка \{\}"),
+    ("{name:>20} товар", r"неизвестная подстановка \{name:>20\}"),
+    ("{name!r} товар", r"неизвестная подстановка \{name!r\}"),
     ("{name товар", "непарная фигурная скобка"),
     ("{name} подробнее на https://example.com/x", "ссылка «https://example.com/x»"),
     ("{name}, заказ на shop.example.ru", "ссылка «shop.example.ru»"),
