@@ -8,7 +8,7 @@ message and, when red, how to fix it. Gathering the facts from the database is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from connhub.models import Status
 from connhub.sync.config import SyncSettings, plural
 
 # The VK rights the sync needs (providers.md §10), with the words the page uses for them.
-REQUIRED_RIGHTS: dict[str, str] = {"market": "товары", "photos": "фотографии", "groups": "сообщества"}
+REQUIRED_RIGHTS: dict[str, str] = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}
 
 # The checks, in the order shown.
 CHECKS = ("source_connection", "catalog", "target_connection", "target_rights", "community", "category",
@@ -37,7 +37,8 @@ class ReadinessFacts:
     target: ConnectionFacts
     settings: SyncSettings
     catalog_refreshed_at: datetime | None = None  # of the chosen store, or of any store if none chosen
-    target_rights: frozenset[str] | None = None  # None: never probed
+    target_rights: Mapping[str, bool | None] | None = None  # right → has it (None: unknown); None: never probed
+    target_rights_note: str = ""  # why a right stayed unknown, as the probe said
     selected_products: int | None = None  # None: not known (no store chosen or no catalog)
 
 
@@ -122,12 +123,19 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
         lines.append(Line("target_rights", False, "not_probed", "Права токена ещё не проверены",
                           f"Нажмите «Проверить сейчас» на странице {target_page}."))
     else:
-        missing = [label for right, label in REQUIRED_RIGHTS.items() if right not in rights]
+        missing = [label for right, label in REQUIRED_RIGHTS.items() if rights.get(right) is False]
+        unknown = [label for right, label in REQUIRED_RIGHTS.items() if rights.get(right) is None]
         if missing:
             lines.append(Line("target_rights", False, "missing",
                               f"У токена {facts.target.title} нет прав: {', '.join(missing)}",
                               "Подключите заново с правами market, photos, groups (переменная VK_SCOPES) "
                               f"или вставьте токен пользователя с этими правами на странице {target_page}."))
+        elif unknown:
+            note = f" ({facts.target_rights_note})" if facts.target_rights_note else ""
+            lines.append(Line("target_rights", False, "unknown",
+                              f"Не удалось проверить права: {', '.join(unknown)}{note}",
+                              f"Нажмите «Проверить сейчас» на странице {target_page}; если в сообществе "
+                              "выключены товары, сначала включите их."))
         else:
             lines.append(Line("target_rights", True, "ok", "Права на товары, фотографии и сообщества есть"))
 

@@ -138,7 +138,7 @@ def build_report(rt: Runtime, user: User, status: SyncStatus, *, with_tokens: bo
         "category_id": settings.vk_category_id,
         "category_name": settings.vk_category_name or None,
         "status": _status(status.target),
-        "rights": sorted(status.target_rights or ()),
+        "rights": sorted(name for name, present in (status.target_rights or {}).items() if present),
     }
     if with_tokens:
         for section, view, check in ((source, status.source, "source_connection"),

@@ -19,7 +19,7 @@ from connhub.connections import ConnectionView
 from connhub.models import utcnow
 from connhub.sync import roles
 from connhub.sync.config import SyncConfigView, changes_since_confirmation, get_config, make_snapshot
-from connhub.sync.readiness import ConnectionFacts, Readiness, ReadinessFacts, evaluate
+from connhub.sync.readiness import REQUIRED_RIGHTS, ConnectionFacts, Readiness, ReadinessFacts, evaluate
 from connhub.sync.selection import Selection, catalog_refreshed_at, selection_for
 
 
@@ -28,7 +28,7 @@ class SyncStatus:
     config: SyncConfigView
     source: ConnectionView | None
     target: ConnectionView | None
-    target_rights: frozenset[str] | None
+    target_rights: dict[str, bool | None] | None
     catalog_refreshed_at: datetime | None
     selection: Selection | None
     readiness: Readiness
@@ -40,14 +40,20 @@ class SyncStatus:
         return self.selection.product_ids if self.selection is not None else ()
 
 
-def rights_of(view: ConnectionView | None) -> frozenset[str] | None:
-    """The rights the target's token was last probed to have; None if never probed."""
+def rights_of(view: ConnectionView | None) -> dict[str, bool | None] | None:
+    """The target token's rights as last probed (`profile["rights"]`: right → True, False or None
+    for unknown); None if they were never probed."""
     if view is None:
         return None
-    rights = view.profile.get("rights")
-    if not isinstance(rights, Iterable) or isinstance(rights, (str, bytes, dict)):
+    raw = view.profile.get("rights")
+    if not isinstance(raw, dict) or not raw.get("checked_at"):
         return None
-    return frozenset(str(right) for right in rights)
+    return {name: raw.get(name) if isinstance(raw.get(name), bool) else None for name in REQUIRED_RIGHTS}
+
+
+def rights_note(view: ConnectionView | None) -> str:
+    raw = view.profile.get("rights") if view is not None else None
+    return str(raw.get("note") or "") if isinstance(raw, dict) else ""
 
 
 def _facts(title: str, view: ConnectionView | None) -> ConnectionFacts:
@@ -75,6 +81,7 @@ def sync_status(session: Session, user_id: int, *, now: datetime | None = None) 
         settings=settings,
         catalog_refreshed_at=refreshed_at,
         target_rights=rights,
+        target_rights_note=rights_note(target),
         selected_products=selection.count if selection is not None else None,
     ), now=now)
     snapshot = make_snapshot(settings, selection.product_ids if selection is not None else ())

@@ -58,7 +58,9 @@ def set_rights(rt: Runtime, connection_id: int, rights: list[str]) -> None:
     with rt.sessions() as session:
         row = session.get(Connection, connection_id)
         assert row is not None
-        row.profile = {**row.profile, "rights": rights}
+        row.profile = {**row.profile, "rights": {
+            **{name: name in rights for name in ("groups", "market", "photos")},
+            "checked_at": "2026-03-06T09:00:00+00:00", "note": ""}}
         session.commit()
 
 

@@ -23,7 +23,7 @@ def facts(**changes: object) -> ReadinessFacts:
         target=ConnectionFacts("ВКонтакте", True, Status.ONLINE),
         settings=GOOD_SETTINGS,
         catalog_refreshed_at=NOW - timedelta(hours=3),
-        target_rights=frozenset({"market", "photos", "groups"}),
+        target_rights={"market": True, "photos": True, "groups": True},
         selected_products=12,
     )
     values.update(changes)
@@ -57,8 +57,11 @@ RED = [
     ("catalog", "not_loaded", dict(catalog_refreshed_at=None), "Каталог ещё не загружен", "Обновить каталог"),
     ("target_connection", "offline", dict(target=ConnectionFacts("ВКонтакте", True, Status.OFFLINE)),
      "Нет связи с ВКонтакте", "Проверить сейчас"),
-    ("target_rights", "missing", dict(target_rights=frozenset({"groups"})),
+    ("target_rights", "missing", dict(target_rights={"groups": True, "market": False, "photos": False}),
      "У токена ВКонтакте нет прав: товары, фотографии", "VK_SCOPES"),
+    ("target_rights", "unknown", dict(target_rights={"groups": True, "market": None, "photos": None},
+                                      target_rights_note="нет сообщества с включёнными товарами"),
+     "Не удалось проверить права: товары, фотографии (нет сообщества с включёнными товарами)", "включите их"),
     ("target_rights", "not_probed", dict(target_rights=None), "Права токена ещё не проверены", "Проверить сейчас"),
     ("community", "not_chosen", dict(settings=SyncSettings(store_id="s1", store_name="Чайная", vk_category_id=5)),
      "Сообщество не выбрано", "Выберите сообщество"),
