@@ -71,6 +71,7 @@ APP_PAGES = (
     (common.ADD_PAGE, "Добавить подключение", ":material/add_link:", "add"),
     (common.SERVICE_PAGES["evotor"], "Эвотор", ":material/storefront:", "evotor"),
     (common.SERVICE_PAGES["vk"], "ВКонтакте", ":material/forum:", "vk"),
+    ("pages/sync.py", "Синхронизация", ":material/sync:", "sync"),
 )
 app_pages = [st.Page(script, title=title, icon=icon, url_path=path, default=index == 0)
              for index, (script, title, icon, path) in enumerate(APP_PAGES)]

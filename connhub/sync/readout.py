@@ -24,14 +24,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from connhub.connections import ConnectionView
-from connhub.crypto import Secret
-from connhub.health import refresh_tokens
-from connhub.models import Connection, User, utcnow
+from connhub.models import User
 from connhub.providers import ProviderError
 from connhub.runtime import Runtime
 from connhub.sync import roles
 from connhub.sync.config import Policies
 from connhub.sync.status import SyncStatus, sync_status
+from connhub.sync.tokens import fresh_token
 from connhub.users import OIDC_PREFIX
 
 EXIT_READY = 0
@@ -78,24 +77,6 @@ def find_user(session: Session, wanted: str | None) -> User | None:
     if len(matches) > 1:
         raise UsageError(f"Адрес «{name}» есть у нескольких пользователей — укажите subject")
     return matches[0]
-
-
-# ----------------------------------------------------------------------------- tokens
-
-
-def fresh_token(rt: Runtime, view: ConnectionView) -> Secret:
-    """The connection's access token, refreshed first if it is about to expire."""
-    with rt.sessions() as session:
-        row = session.get(Connection, view.id)
-        if row is None:
-            raise ProviderError("Подключение удалено", permanent=True, code="gone")
-        access = rt.cipher.open(row.access_token_sealed)
-        expires_at, version, refreshable = row.token_expires_at, row.token_version, bool(row.refresh_token_sealed)
-    provider = rt.providers.get(view.provider)
-    if refreshable and provider.token_is_stale(expires_at, utcnow()):
-        tokens, _version = refresh_tokens(rt, provider, view.id, version)
-        return tokens.access_token
-    return access
 
 
 # ----------------------------------------------------------------------------- the report

@@ -25,6 +25,7 @@ from connhub.models import (
     SnapshotState,
 )
 from connhub.sync.config import plural
+from connhub.sync.mapping import ProductFacts
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,22 @@ def selection_for(session: Session, user_id: int, connection_id: int, store_id: 
     included = tuple(pid for (pid, _), decision in zip(products, decisions, strict=True) if decision.included)
     return Selection(store_id=store_id, refreshed_at=snapshot.completed_at or snapshot.created_at,
                      product_ids=included, total=len(products), rules=tuple(rules))
+
+
+def preview_facts(session: Session, user_id: int, connection_id: int, store_id: str,
+                  product_ids: tuple[str, ...]) -> ProductFacts | None:
+    """A real product to preview the description template on: the first one in the sync (or in the
+    store when none is selected), as the mapping reads products."""
+    snapshot = _current_snapshot(session, user_id, connection_id, store_id)
+    if snapshot is None:
+        return None
+    query = select(CatalogProduct).where(CatalogProduct.snapshot_id == snapshot.id)
+    if product_ids:
+        query = query.where(CatalogProduct.id == product_ids[0])
+    row = session.scalars(query.order_by(CatalogProduct.name, CatalogProduct.id).limit(1)).first()
+    if row is None:
+        return None
+    return ProductFacts(id=row.id, name=row.name, measure=row.measure or "", article=row.article,
+                        description=row.description, price=row.price, quantity=row.quantity,
+                        allow_to_sell=row.allow_to_sell if row.allow_to_sell is not None else True,
+                        type=row.type or "")
