@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from connhub.providers import PROVIDER_INFO
 from pages import common
 
 st.set_page_config(page_title="connhub", page_icon=":material/hub:", layout="wide")
@@ -25,7 +26,7 @@ callback_page = st.Page(common.CALLBACK_PAGE, title="Завершение под
 
 def sign_in_page() -> None:
     st.title("connhub", anchor=False)
-    st.write("Подключения к Эвотор и ВКонтакте и их состояние. Войдите рабочей учётной записью.")
+    st.write(f"Подключения к {common.provider_titles('и')} и их состояние. Войдите рабочей учётной записью.")
     st.button("Войти", type="primary", icon=":material/login:", on_click=st.login)
 
 
@@ -63,22 +64,19 @@ with st.sidebar:
     if access.oidc and access.kind in ("ok", "bad_identity"):
         st.button("Выйти", icon=":material/logout:", on_click=st.logout, key="sign-out")
 
-# The signed-in app: (script, title, icon, url path). Its url paths are also served to everyone
-# else, by the page they should see instead, so that a bookmarked /add shows the sign-in page
-# rather than "Page not found".
-APP_PAGES = (
-    (common.DASHBOARD, "Подключения", ":material/hub:", "connections"),
-    (common.ADD_PAGE, "Добавить подключение", ":material/add_link:", "add"),
-    (common.SERVICE_PAGES["evotor"], "Эвотор", ":material/storefront:", "evotor"),
-    (common.SERVICE_PAGES["vk"], "ВКонтакте", ":material/forum:", "vk"),
-    ("pages/sync.py", "Синхронизация", ":material/sync:", "sync"),
-)
-app_pages = [st.Page(script, title=title, icon=icon, url_path=path, default=index == 0)
-             for index, (script, title, icon, path) in enumerate(APP_PAGES)]
+# The signed-in app: the dashboard, the add page and one service page per registered provider.
+# Its url paths are also served to everyone else, by the page they should see instead, so that a
+# bookmarked /add shows the sign-in page rather than "Page not found".
+app_pages = [
+    st.Page(common.DASHBOARD, title="Подключения", icon=":material/hub:", url_path="connections", default=True),
+    st.Page(common.ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
+    *(common.service_page(info) for info in PROVIDER_INFO.values()),
+    st.Page("pages/sync.py", title="Синхронизация", icon=":material/sync:", url_path="sync"),
+]
 
 
 def instead_of_the_app(render, title: str, icon: str, *, extra_paths: tuple[str, ...] = ()) -> list:
-    paths = ["", *(path for *_, path in APP_PAGES[1:]), *extra_paths]  # "" is the default page
+    paths = ["", *(page.url_path for page in app_pages[1:]), *extra_paths]  # "" is the default page
     return [st.Page(render, title=title, icon=icon, url_path=path, default=index == 0,
                     visibility="visible" if index == 0 else "hidden")
             for index, path in enumerate(paths)]

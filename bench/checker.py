@@ -3,11 +3,12 @@
     python bench/checker.py [--connections 10000] [--latency-ms 50] [--sample 200]
                             [--concurrency 32] [--database-url URL]
 
-1. Starts the sandbox providers as their own process and mints N grants (half Evotor cloud
-   tokens, half VK ID grants) through its control API.
-2. Seeds N connections (N/2 users, each with one Evotor and one VK connection) into a fresh
-   database, tokens sealed as the product seals them.
-3. Injects the latency into both provider APIs.
+1. Starts the sandbox providers as their own process and mints N grants, an equal share for
+   every registered provider (an installation token where the provider has them, else an OAuth
+   grant), through its control API.
+2. Seeds N connections (N/P users for P providers, each with one connection per provider) into
+   a fresh database, tokens sealed as the product seals them.
+3. Injects the latency into every provider's API.
 4. Baseline: `checker.py --once` with CHECKER_CONCURRENCY=1 over a sample of due connections.
 5. Full cycle: `checker.py --once` with the default (or given) concurrency over all N.
 Each run is a separate process, so its peak RSS is its own (os.wait4).
@@ -34,7 +35,9 @@ from sqlalchemy import insert, update  # noqa: E402
 from connhub.crypto import Secret, TokenCipher  # noqa: E402
 from connhub.db import make_engine  # noqa: E402
 from connhub.models import Base, Connection, Status, User, utcnow  # noqa: E402
-from connhub.sandbox import SandboxControl  # noqa: E402
+from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
+from connhub.sandbox.emulation import Emulation, registered  # noqa: E402
+from connhub.sandbox.state import CLOUD, OAUTH  # noqa: E402
 
 CYCLE_LINE = re.compile(r"cycle: checked=(\d+) written=(\d+).* in ([\d.]+)s")
 
@@ -51,39 +54,54 @@ def start_sandbox(port: int) -> tuple[subprocess.Popen[str], str]:
     return process, match.group(1)
 
 
-def seed(database_url: str, key: str, control: SandboxControl, count: int) -> None:
+def api_target(emulation: Emulation) -> str:
+    """The emulation's API target: the one that is not an OAuth server."""
+    return next(target for _, target in emulation.targets if target not in emulation.oauth_targets)
+
+
+def seed(database_url: str, key: str, control: SandboxControl, count: int) -> list[tuple[int, int]]:
+    """Seed `count` connections, an equal share per provider; the (first, last) id of each share."""
     cipher = TokenCipher([key.encode()])
-    half = count // 2
-    evotor = control.mint_tokens("evotor", count=half, kind="cloud")["tokens"]
-    vk = control.mint_tokens("vk", count=count - half)["tokens"]
+    emulations = registered()
+    users = count // len(emulations)
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
     later = utcnow() + timedelta(days=1)
+    spans = []
     with engine.begin() as connection:
-        connection.execute(insert(User), [{"subject": f"bench-{n}", "email": "", "name": ""} for n in range(half)])
-        rows = []
-        for n, grant in enumerate(evotor):
-            rows.append(dict(user_id=n + 1, provider="evotor", auth_method="token", account_id="", display_name="",
-                             profile={}, access_token_sealed=cipher.seal(Secret(grant["access_token"])),
-                             auth_params={}, status=Status.ONLINE, next_check_at=later))
-        for n, grant in enumerate(vk):
-            rows.append(dict(user_id=n % half + 1, provider="vk", auth_method="oauth", account_id="", display_name="",
-                             profile={}, access_token_sealed=cipher.seal(Secret(grant["access_token"])),
-                             refresh_token_sealed=cipher.seal(Secret(grant["refresh_token"])),
-                             token_expires_at=utcnow() + timedelta(seconds=grant["expires_in"]),
-                             auth_params={"device_id": grant["device_id"]}, status=Status.ONLINE,
-                             next_check_at=later))
-        connection.execute(insert(Connection), rows)
+        connection.execute(insert(User), [{"subject": f"bench-{n}", "email": "", "name": ""} for n in range(users)])
+        next_id = 1
+        for position, emulation in enumerate(emulations):
+            share = users if position < len(emulations) - 1 else count - users * (len(emulations) - 1)
+            kind = CLOUD if CLOUD in emulation.kinds else OAUTH
+            grants = control.mint_tokens(emulation.provider, count=share, kind=kind)["tokens"]
+            rows = []
+            for n, grant in enumerate(grants):
+                extra = {name: value for name, value in grant.items() if name == "device_id"}
+                refresh = grant.get("refresh_token")
+                rows.append(dict(
+                    user_id=n % users + 1, provider=emulation.provider,
+                    auth_method="token" if kind == CLOUD else "oauth", account_id="", display_name="", profile={},
+                    access_token_sealed=cipher.seal(Secret(grant["access_token"])),
+                    refresh_token_sealed=cipher.seal(Secret(refresh)) if refresh else None,
+                    token_expires_at=(utcnow() + timedelta(seconds=grant["expires_in"])
+                                      if grant.get("expires_in") else None),
+                    auth_params=extra, status=Status.ONLINE, next_check_at=later,
+                ))
+            connection.execute(insert(Connection), rows)
+            spans.append((next_id, next_id + share - 1))
+            next_id += share
     engine.dispose()
+    return spans
 
 
-def make_due(database_url: str, sample: int | None = None, total: int = 0) -> None:
+def make_due(database_url: str, sample: int | None = None, spans: list[tuple[int, int]] | None = None) -> None:
     engine = make_engine(database_url)
     with engine.begin() as connection:
         query = update(Connection).values(next_check_at=utcnow() - timedelta(seconds=1))
-        if sample is not None:  # ids 1..N/2 are Evotor and the rest VK: sample both halves
-            first_vk = total // 2 + 1
-            ids = [*range(1, sample // 2 + 1), *range(first_vk, first_vk + sample - sample // 2)]
+        if sample is not None and spans:  # sample every provider's share alike
+            each = max(1, sample // len(spans))
+            ids = [n for first, last in spans for n in range(first, min(last, first + each - 1) + 1)]
             query = query.where(Connection.id.in_(ids))
         connection.execute(query)
     engine.dispose()
@@ -121,21 +139,21 @@ def main() -> int:
     sandbox, base = start_sandbox(args.sandbox_port)
     try:
         control = SandboxControl(base, timeout=120)
-        control.configure(vk_access_ttl=24 * 3600)  # no refreshes: measure checks, not VK ID
+        # No refreshes: measure checks, not token endpoints.
+        control.configure(**{emulation.access_ttl[0]: 24 * 3600 for emulation in registered()})
         started = time.perf_counter()
-        seed(database_url, key, control, args.connections)
+        spans = seed(database_url, key, control, args.connections)
         print(f"seeded {args.connections} connections in {time.perf_counter() - started:.1f}s ({database_url})")
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("EVOTOR_", "VK_", "CHECKER_"))}
+        provider_env = sandbox_env(base)
+        env = {k: v for k, v in os.environ.items() if k not in provider_env and not k.startswith("CHECKER_")}
+        env.update(provider_env)
         env.update(DATABASE_URL=database_url, CONNHUB_SECRET_KEY=key, CONNHUB_DATA_DIR=str(workdir),
-                   EVOTOR_OAUTH_URL=f"{base}/evotor", EVOTOR_API_URL=f"{base}/evotor/api",
-                   VK_ID_URL=f"{base}/vkid", VK_API_URL=f"{base}/vk", EVOTOR_CLIENT_ID="sandbox-evotor-client",
-                   EVOTOR_CLIENT_SECRET="sandbox-evotor-secret", VK_CLIENT_ID="sandbox-vk-client",
                    LOG_LEVEL="INFO", PYTHONPATH=str(ROOT))
-        for target in ("evotor-api", "vk-api"):
-            control.set_fault(target, latency_ms=args.latency_ms)
+        for emulation in registered():
+            control.set_fault(api_target(emulation), latency_ms=args.latency_ms)
 
-        make_due(database_url, args.sample, args.connections)
+        make_due(database_url, args.sample, spans)
         base_checks, base_seconds, base_rss = run_once({**env, "CHECKER_CONCURRENCY": "1"})
         baseline = base_checks / base_seconds
 

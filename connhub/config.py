@@ -2,47 +2,83 @@
 
 The variable names are a public contract: deployments, `make run` and the tests set them.
 A bad value stops the process at start with an error that names the variable.
+
+`Settings` holds what connhub itself needs. Each provider declares its own variables in a
+`ProviderSettings` subclass next to its client (`connhub/providers/<key>/settings.py`);
+`load_settings` reads those too, from the same sources and overrides, and `Settings.of(cls)`
+hands them out.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from functools import cached_property
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+_MODEL_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=True,
+    frozen=True,
+)
 
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names the variable."""
 
 
+def http_url(value: str) -> str:
+    """Validate an absolute http(s) URL without query or fragment; drop a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query string or fragment")
+    return value.rstrip("/")
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ProviderSettings(BaseSettings):
+    """Base of a provider's own settings (its variables keep their public names)."""
+
+    model_config = _MODEL_CONFIG
+
+    def urls(self) -> tuple[str, ...]:
+        """Every provider URL; all on this machine means the sandbox."""
+        return ()
+
+    def client_id(self) -> str:
+        """The OAuth client id configured for connhub ("" when none)."""
+        return ""
+
+
+SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=True,
-        frozen=True,
-    )
+    model_config = _MODEL_CONFIG
 
     DATABASE_URL: str = Field(default="", repr=False)  # may carry a password
     HEALTH_CHECK_INTERVAL_SECONDS: int = Field(default=600, ge=2, le=7 * 24 * 3600)
     PUBLIC_URL: str = "http://localhost:8501"
-
-    EVOTOR_CLIENT_ID: str = ""
-    EVOTOR_CLIENT_SECRET: SecretStr = SecretStr("")
-    EVOTOR_OAUTH_URL: str = "https://oauth.evotor.ru"
-    EVOTOR_API_URL: str = "https://api.evotor.ru"
-
-    VK_CLIENT_ID: str = ""
-    VK_ID_URL: str = "https://id.vk.com"
-    VK_API_URL: str = "https://api.vk.com"
 
     CONNHUB_SECRET_KEY: SecretStr = SecretStr("")
     CONNHUB_DATA_DIR: Path = DEFAULT_DATA_DIR
@@ -51,15 +87,14 @@ class Settings(BaseSettings):
     CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
 
-    @field_validator("PUBLIC_URL", "EVOTOR_OAUTH_URL", "EVOTOR_API_URL", "VK_ID_URL", "VK_API_URL")
+    # The overrides given to load_settings, and the provider settings read so far.
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _providers: dict[type[ProviderSettings], ProviderSettings] = PrivateAttr(default_factory=dict)
+
+    @field_validator("PUBLIC_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an absolute http(s) URL")
-        if parts.query or parts.fragment:
-            raise ValueError("must not carry a query string or fragment")
-        return value.rstrip("/")
+        return http_url(value)
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -79,40 +114,62 @@ class Settings(BaseSettings):
         """What to register with each provider as the redirect URI."""
         return f"{self.PUBLIC_URL}/oauth_callback"
 
-    @cached_property
+    def of(self, cls: type[SettingsT]) -> SettingsT:
+        """A provider's settings, read from the same sources and overrides as these."""
+        found = self._providers.get(cls)
+        if found is None:
+            found = self._providers[cls] = _read(cls, self._overrides)
+        assert isinstance(found, cls)
+        return found
+
+    def provider_settings(self) -> list[ProviderSettings]:
+        """The settings of every registered provider."""
+        from connhub.providers.registry import settings_classes  # the registry imports this module
+
+        return [self.of(cls) for cls in settings_classes()]
+
+    @property
     def uses_sandbox(self) -> bool:
         """True when every provider URL points at this machine: the sandbox providers."""
-        return all(
-            _is_loopback(url)
-            for url in (self.EVOTOR_OAUTH_URL, self.EVOTOR_API_URL, self.VK_ID_URL, self.VK_API_URL)
-        )
+        urls = [url for settings in self.provider_settings() for url in settings.urls()]
+        return bool(urls) and all(is_loopback_url(url) for url in urls)
+
+    def env(self) -> dict[str, str]:
+        """Every variable, core and providers', as text: what a child process needs to see the same."""
+        values: dict[str, str] = {}
+        for model in (self, *self.provider_settings()):
+            for name, value in model.model_dump().items():
+                values[name] = str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+        return values
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+def _problems(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(f"{name}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def _read(cls: type[SettingsT], overrides: Mapping[str, Any]) -> SettingsT:
+    fields = set(cls.model_fields)
+    mine = {name: value for name, value in overrides.items() if name in fields or name.startswith("_")}
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return cls(**mine)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc)) from None
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings; raise ConfigError naming the first bad variable."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "settings"
-            problems.append(f"{name}: {error['msg']}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    """Read the settings (connhub's and every registered provider's); raise ConfigError naming
+    the first bad variable."""
+    settings = _read(Settings, overrides)
+    settings._overrides = dict(overrides)
+    settings.provider_settings()  # a bad provider variable stops the process now, not at first use
+    return settings
 
 
 def ensure_data_dir(settings: Settings) -> Path:
     path = settings.CONNHUB_DATA_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-

@@ -1,4 +1,6 @@
-"""What the pages ask about connections. Every query is scoped to the signed-in user."""
+"""The pages' services for connections: what they ask and «Проверить сейчас».
+
+Every query is scoped to the signed-in user."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connhub.db import begin_write
+from connhub.health.check import CheckTarget, check_connection
+from connhub.health.results import apply_results
 from connhub.models import CheckRecord, Connection, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
-
-PROVIDER_ORDER = {key: position for position, key in enumerate(PROVIDER_INFO)}
+from connhub.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,9 @@ def to_view(row: Connection) -> ConnectionView:
 def list_for_user(session: Session, user_id: int) -> list[ConnectionView]:
     """The user's connections in the fixed card order, in one query."""
     rows = session.scalars(select(Connection).where(Connection.user_id == user_id)).all()
+    order = {key: position for position, key in enumerate(PROVIDER_INFO)}
     views = [to_view(row) for row in rows if row.provider in PROVIDER_INFO]
-    return sorted(views, key=lambda view: PROVIDER_ORDER[view.provider])
+    return sorted(views, key=lambda view: order[view.provider])
 
 
 def get_for_user(session: Session, user_id: int, provider: str) -> ConnectionView | None:
@@ -130,3 +134,18 @@ def recent_checks(session: Session, user_id: int, connection_id: int, limit: int
         )
         for row in rows
     ]
+
+
+def check_now(rt: Runtime, *, user_id: int, connection_id: int) -> ConnectionView | None:
+    """«Проверить сейчас»: the checker's check and write path, for one of the user's connections."""
+    with rt.sessions() as session:
+        row = session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id))
+        if row is None:
+            return None
+        target = CheckTarget.of(row)
+    result = check_connection(rt, target)
+    if result is not None:
+        apply_results(rt, [result], source="manual")
+    with rt.sessions() as session:
+        row = session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id))
+        return to_view(row) if row is not None else None

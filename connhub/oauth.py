@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from connhub.crypto import Secret
 from connhub.db import write_locked
-from connhub.health import Outcome, initial_health, record_check, regular_check_at
+from connhub.health.policy import Outcome, initial_health, regular_check_at
+from connhub.health.results import record_check
 from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
 from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
 from connhub.runtime import Runtime

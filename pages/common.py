@@ -23,13 +23,13 @@ from connhub.connections import ConnectionView
 from connhub.models import Status, utcnow
 from connhub.oauth import ConnectResult
 from connhub.providers import PROVIDER_INFO, ProviderInfo
+from connhub.providers.presentation import AccountPresentation
 from connhub.runtime import Runtime
 from connhub.users import LOCAL_SUBJECT, UserView, ensure_user, oidc_subject
 
 DASHBOARD = "pages/connections.py"
 ADD_PAGE = "pages/add_connection.py"
 CALLBACK_PAGE = "pages/oauth_callback.py"
-SERVICE_PAGES = {"evotor": "pages/evotor.py", "vk": "pages/vk.py"}
 
 LOCAL_NAME = "Локальный оператор"
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -188,9 +188,24 @@ def back_to_dashboard_link() -> None:
     st.page_link(DASHBOARD, label="Вернуться к подключениям", icon=":material/arrow_back:")
 
 
+def provider_titles(conjunction: str) -> str:
+    """The registered providers' titles in one phrase: «Эвотор и ВКонтакте»."""
+    titles = [info.title for info in PROVIDER_INFO.values()]
+    return f" {conjunction} ".join(filter(None, [", ".join(titles[:-1]), *titles[-1:]]))
+
+
 def sandbox_badge() -> None:
     st.badge("Песочница", color="orange", icon=":material/science:",
-             help="Сервисы Эвотор и ВКонтакте эмулируются локально")
+             help=f"Сервисы {provider_titles('и')} эмулируются локально")
+
+
+def service_page(info: ProviderInfo) -> st.Page:
+    """The provider's service page (its url path is the provider key)."""
+    def render() -> None:
+        render_service_page(info.key)
+
+    render.__name__ = f"service_{info.key}"
+    return st.Page(render, title=info.title, icon=info.icon, url_path=info.key)
 
 
 # ----------------------------------------------------------------------------- status
@@ -217,7 +232,7 @@ def run_check(rt: Runtime, user: UserView, view: ConnectionView) -> ConnectionVi
     """«Проверить сейчас»: the checker's own check, for this user's connection; toasts the result."""
     st.session_state.pop(CHECKING_KEY, None)
     with st.spinner(f"Проверяем {view.title}…"):
-        updated = health.check_now(rt, user_id=user.id, connection_id=view.id)
+        updated = connections.check_now(rt, user_id=user.id, connection_id=view.id)
     if updated is None:
         st.toast("Подключение не найдено — возможно, его уже отключили", icon=":material/error:")
         return None
@@ -329,12 +344,11 @@ def token_form(rt: Runtime, user: UserView, info: ProviderInfo, *, title: str,
                on_success: Callable[[ConnectResult], None]) -> None:
     """Paste a token: checked live by connhub and stored only when the provider accepts it."""
     with st.expander(title, icon=":material/key:"):
-        st.caption(
-            "Токен приложения из Личного кабинета Эвотор, вида f46b89a5-8e80-4591-b0aa-94551790444b. "
-            "Мы сразу проверим его в Эвотор и сохраним, только если он работает."
-        )
-        if rt.settings.uses_sandbox:
-            st.caption(f"Песочница: токен показан на [странице приложения в маркете]({rt.settings.EVOTOR_OAUTH_URL}/market).")
+        if info.token_hint:
+            st.caption(info.token_hint)
+        token_page = rt.providers.get(info.key).sandbox_token_page() if rt.settings.uses_sandbox else None
+        if token_page:
+            st.caption(f"Песочница: токен показан на [странице приложения в маркете]({token_page}).")
         with st.form(key=f"token-form-{info.key}", border=False):
             raw = st.text_input("Токен", type="password", key=f"token-{info.key}")
             submitted = st.form_submit_button("Подключить по токену", type="primary", icon=":material/key:")
@@ -353,7 +367,7 @@ def token_form(rt: Runtime, user: UserView, info: ProviderInfo, *, title: str,
 # ----------------------------------------------------------------------------- service pages
 
 def render_service_page(provider: str) -> None:
-    """Эвотор / ВКонтакте: the account, its health and history, check, reconnect."""
+    """A provider's service page: the account, its health and history, check, reconnect."""
     user = require_user()
     rt = runtime()
     info = PROVIDER_INFO[provider]
@@ -401,7 +415,7 @@ def _service_details(user: UserView, provider: str) -> None:
             _service_summary(view)
 
     st.subheader("Аккаунт", anchor=False)
-    ACCOUNT_RENDERERS.get(provider, _generic_account)(view)
+    render_account(rt.providers.get(provider).present_account(view.account_id, view.details, view.profile))
 
     st.subheader("Последние проверки", anchor=False)
     with rt.sessions() as session:
@@ -439,31 +453,17 @@ def _service_summary(view: ConnectionView, *, checking: bool = False) -> None:
     st.caption("  \n".join(lines))
 
 
-def _evotor_account(view: ConnectionView) -> None:
-    stores = view.profile.get("stores") or []
-    if not stores:
-        st.caption("В аккаунте Эвотор нет магазинов.")
-        return
-    st.dataframe(
-        [{"Название": store.get("name", ""), "Адрес": store.get("address", ""), "ID": store.get("id", "")}
-         for store in stores],
-        hide_index=True,
-    )
-
-
-def _vk_account(view: ConnectionView) -> None:
-    profile = view.profile
-    name = f"{profile.get('first_name', '')} {profile.get('last_name', '')}".strip() or view.details
-    st.markdown(f"**{md(name)}**")
-    user_id = str(profile.get("user_id") or view.account_id)
-    if user_id.isdigit():
-        st.markdown(f"ID: {user_id} · [vk.com/id{user_id}](https://vk.com/id{user_id})")
-    elif user_id:
-        st.markdown(f"ID: {md(user_id)}")
-
-
-def _generic_account(view: ConnectionView) -> None:
-    st.markdown(md(view.details or view.account_id))
-
-
-ACCOUNT_RENDERERS: dict[str, Callable[[ConnectionView], None]] = {"evotor": _evotor_account, "vk": _vk_account}
+def render_account(account: AccountPresentation) -> None:
+    """A provider's account presentation: heading, facts, tables."""
+    if account.heading:
+        st.markdown(f"**{md(account.heading)}**")
+    for fact in account.facts:
+        line = f"{md(fact.label)}: {md(fact.value)}"
+        if fact.link is not None:
+            line += f" · [{md(fact.link.text)}]({fact.link.url})"
+        st.markdown(line)
+    for table in account.tables:
+        if not table.rows:
+            st.caption(md(table.empty))
+            continue
+        st.dataframe([dict(zip(table.columns, row, strict=True)) for row in table.rows], hide_index=True)

@@ -64,7 +64,7 @@ def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
             card_body(view, checking=checking)
         actions = st.container(horizontal=True)
         if actions.button("Настроить", key=f"settings-{view.provider}", icon=":material/tune:"):
-            st.switch_page(common.SERVICE_PAGES[view.provider])
+            st.switch_page(common.service_page(PROVIDER_INFO[view.provider]))
         # The dialog must open outside this fragment: remember what to ask, then rerun the page.
         if actions.button("Отключить", key=f"disconnect-{view.provider}", icon=":material/link_off:",
                           on_click=ask_disconnect, args=(view.id, view.provider)):

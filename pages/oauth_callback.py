@@ -1,4 +1,4 @@
-"""Where Evotor and VK send the browser back: finish the flow for the signed-in user.
+"""Where a provider sends the browser back: finish the flow for the signed-in user.
 
 This runs in a new browser session (the provider opened it), so nothing is taken from session
 state: the flow row in the database says which user and provider it belongs to, and connhub
@@ -30,7 +30,7 @@ if access.user is None:
 params = {name: st.query_params[name] for name in oauth.CALLBACK_PARAMS if name in st.query_params}
 if not params:
     st.info(
-        "Сюда попадают сами после подтверждения доступа на сайте Эвотор или ВКонтакте. "
+        f"Сюда попадают сами после подтверждения доступа на сайте {common.provider_titles('или')}. "
         "Чтобы подключить сервис, начните со страницы «Добавить подключение».",
         icon=":material/info:",
     )

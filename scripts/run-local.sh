@@ -10,11 +10,11 @@ pids=()
 stop_all() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap stop_all EXIT INT TERM
 
-credentials=$($PY -c 'from connhub.config import load_settings as l; s = l(); print("real" if (s.EVOTOR_CLIENT_ID and not s.EVOTOR_CLIENT_ID.startswith("sandbox-")) or (s.VK_CLIENT_ID and not s.VK_CLIENT_ID.startswith("sandbox-")) else "none")')
+credentials=$($PY -c 'from connhub.config import load_settings; from connhub.providers.registry import uses_real_credentials; print("real" if uses_real_credentials(load_settings()) else "none")')
 if [ "$credentials" = "none" ]; then
   base="http://127.0.0.1:${SANDBOX_PORT}"
-  export EVOTOR_OAUTH_URL="$base/evotor" EVOTOR_API_URL="$base/evotor/api" VK_ID_URL="$base/vkid" VK_API_URL="$base/vk"
-  export EVOTOR_CLIENT_ID=sandbox-evotor-client EVOTOR_CLIENT_SECRET=sandbox-evotor-secret VK_CLIENT_ID=sandbox-vk-client
+  # Every registered provider's variables, pointed at the sandbox.
+  eval "$($PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --print-env)"
   export PUBLIC_URL="${PUBLIC_URL:-http://localhost:${APP_PORT}}"
   echo "No provider credentials configured: using the sandbox providers at $base"
   $PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" & pids+=($!)

@@ -12,25 +12,23 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from connhub.config import PROJECT_ROOT
-from connhub.health import check_now
+from connhub.connections import check_now
 from connhub.models import Connection, Status, utcnow
 from connhub.oauth import connect_with_token
 from tests.conftest import connect, make_user
 
 
 def checker_env(rt) -> dict[str, str]:
-    settings = rt.settings
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("EVOTOR_", "VK_"))}
+    settings = rt.settings.env()
+    env = {key: value for key, value in os.environ.items() if key not in settings}
     env.update({
         "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-        "CONNHUB_SECRET_KEY": settings.CONNHUB_SECRET_KEY.get_secret_value(),
-        "CONNHUB_DATA_DIR": str(settings.CONNHUB_DATA_DIR),
-        "HEALTH_CHECK_INTERVAL_SECONDS": str(settings.HEALTH_CHECK_INTERVAL_SECONDS),
-        "EVOTOR_OAUTH_URL": settings.EVOTOR_OAUTH_URL, "EVOTOR_API_URL": settings.EVOTOR_API_URL,
-        "EVOTOR_CLIENT_ID": settings.EVOTOR_CLIENT_ID, "EVOTOR_CLIENT_SECRET": settings.EVOTOR_CLIENT_SECRET.get_secret_value(),
-        "VK_ID_URL": settings.VK_ID_URL, "VK_API_URL": settings.VK_API_URL, "VK_CLIENT_ID": settings.VK_CLIENT_ID,
+        "CONNHUB_SECRET_KEY": settings["CONNHUB_SECRET_KEY"],
+        "CONNHUB_DATA_DIR": settings["CONNHUB_DATA_DIR"],
+        "HEALTH_CHECK_INTERVAL_SECONDS": settings["HEALTH_CHECK_INTERVAL_SECONDS"],
         "PYTHONPATH": str(PROJECT_ROOT),
     })
+    env.update({name: value for name, value in settings.items() if name.startswith(("EVOTOR_", "VK_"))})
     return env
 
 

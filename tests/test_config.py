@@ -7,10 +7,11 @@ def test_defaults_match_the_public_contract(tmp_path):
     settings = load_settings(_env_file=None, CONNHUB_DATA_DIR=tmp_path)
     assert settings.HEALTH_CHECK_INTERVAL_SECONDS == 600
     assert settings.PUBLIC_URL == "http://localhost:8501"
-    assert settings.EVOTOR_OAUTH_URL == "https://oauth.evotor.ru"
-    assert settings.EVOTOR_API_URL == "https://api.evotor.ru"
-    assert settings.VK_ID_URL == "https://id.vk.com"
-    assert settings.VK_API_URL == "https://api.vk.com"
+    env = settings.env()
+    assert env["EVOTOR_OAUTH_URL"] == "https://oauth.evotor.ru"
+    assert env["EVOTOR_API_URL"] == "https://api.evotor.ru"
+    assert env["VK_ID_URL"] == "https://id.vk.com"
+    assert env["VK_API_URL"] == "https://api.vk.com"
     assert settings.database_url == f"sqlite:///{tmp_path / 'connhub.db'}"
     assert settings.oauth_redirect_uri == "http://localhost:8501/oauth_callback"
     assert not settings.uses_sandbox

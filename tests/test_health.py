@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from connhub.connections import check_now
 from connhub.health import (
-    CheckTarget, Outcome, apply_results, beat, check_connection, check_now, checker_status, claim_due,
-    refresh_tokens, run_cycle,
+    CheckTarget, Outcome, apply_results, beat, check_connection, checker_status, claim_due, refresh_tokens, run_cycle,
 )
 from connhub.models import CheckRecord, Connection, Status, utcnow
 from connhub.oauth import connect_with_token
@@ -292,7 +292,7 @@ def test_when_no_provider_is_reachable_nothing_is_marked_and_checks_are_deferred
 
 def test_a_stop_request_mid_cycle_writes_in_flight_checks_and_releases_unstarted_claims(rt, sandbox_control,
                                                                                          monkeypatch):
-    import connhub.health as health
+    import connhub.health.check as health
 
     ids = seed_tokens(rt, sandbox_control, 20)
     make_due(rt, *ids)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from connhub.health import check_now, run_cycle
+from connhub.connections import check_now
+from connhub.health import run_cycle
 from connhub.models import Connection
 from tests.conftest import connect
 

@@ -1,7 +1,7 @@
 """The provider interface and the types every provider speaks in.
 
-A provider module (evotor.py, vk.py, ...) subclasses `Provider` and registers itself in
-`connhub.providers.REGISTRY`. Everything a provider can go wrong with is a `ProviderError`:
+A provider package (`connhub/providers/<key>/`) subclasses `Provider` and is listed in
+`connhub.providers.registry`. Everything a provider can go wrong with is a `ProviderError`:
 `permanent=True` means the provider rejected the credentials (only the user can fix that by
 reconnecting), `permanent=False` means provider trouble (retry later, never a dead token).
 """
@@ -12,10 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from connhub.config import Settings
+from connhub.config import ProviderSettings, Settings
 from connhub.crypto import Secret
+from connhub.providers.presentation import AccountPresentation
 
 
 class ProviderError(Exception):
@@ -43,6 +44,7 @@ class ProviderInfo:
     icon: str  # a Material icon name, e.g. ":material/storefront:"
     description: str
     supports_token_paste: bool = False
+    token_hint: str = ""  # how the pasted token looks and where to find it, for the token form
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,31 @@ class TokenSet:
 
 
 class Provider(ABC):
-    info: ProviderInfo
+    info: ClassVar[ProviderInfo]
+    # The provider's own environment variables.
+    settings_class: ClassVar[type[ProviderSettings]]
+    # The module holding its sandbox emulation (an `EMULATION` attribute), imported only by the
+    # sandbox: the app and the checker never load emulation code.
+    emulation: ClassVar[str]
     # Refresh this long before the access token expires, so a check never uses a dying token.
     refresh_margin = timedelta(minutes=5)
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.timeout = settings.HTTP_TIMEOUT_SECONDS
+
+    @abstractmethod
+    def probe_url(self) -> str:
+        """An unauthenticated URL of the provider's API: any HTTP answer proves that the provider is
+        reachable, which tells "our network is down" from "the provider is down"."""
+
+    def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
+        """The account as the service page shows it; by default its name."""
+        return AccountPresentation(heading=display_name or account_id)
+
+    def sandbox_token_page(self) -> str | None:
+        """Where the sandbox shows a token to paste (only asked when running on the sandbox)."""
+        return None
 
     @abstractmethod
     def authorization_url(self, *, state: str, code_verifier: str, redirect_uri: str) -> str:

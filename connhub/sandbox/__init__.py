@@ -1,8 +1,10 @@
-"""A local emulation of the providers' side of Evotor and VK, for demos and every test.
+"""A local emulation of the providers' side, for demos and every test.
 
-It speaks the providers' protocols as shared/reference/providers.md describes them (OAuth consent
-and token endpoints, GET /stores, users.get) and adds a control API under /_sandbox for revoking,
-expiring, minting tokens and injecting faults. It never imports the connhub client code.
+This package is the generic plumbing: the HTTP server and its route table, the shared state
+(codes, grants, tokens, faults, counters), the consent screen, and a control API under /_sandbox
+for revoking, expiring, minting tokens and injecting faults. Each provider's emulation lives in
+its own package (`connhub/providers/<key>/sandbox.py`, an `Emulation`) and speaks that
+provider's protocol as docs/providers.md describes it; the server hosts every registered one.
 
     with SandboxServer() as sandbox:
         control = SandboxControl(sandbox.base_url)
@@ -11,17 +13,16 @@ expiring, minting tokens and injecting faults. It never imports the connhub clie
 Run it on its own with `python -m connhub.sandbox`.
 """
 
-from connhub.sandbox.accounts import EVOTOR_CLIENT_ID, EVOTOR_CLIENT_SECRET, VK_CLIENT_ID
 from connhub.sandbox.control import SandboxControl, SandboxControlError
-from connhub.sandbox.server import SandboxServer
+from connhub.sandbox.emulation import Emulation
+from connhub.sandbox.server import SandboxServer, sandbox_env
 from connhub.sandbox.state import SandboxState
 
 __all__ = [
-    "EVOTOR_CLIENT_ID",
-    "EVOTOR_CLIENT_SECRET",
-    "VK_CLIENT_ID",
+    "Emulation",
     "SandboxControl",
     "SandboxControlError",
     "SandboxServer",
     "SandboxState",
+    "sandbox_env",
 ]

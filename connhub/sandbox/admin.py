@@ -7,22 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connhub.sandbox.accounts import ACCOUNTS, EVOTOR, PROVIDERS, VK, default_account
-from connhub.sandbox.state import (
-    ALL_TARGETS,
-    CLOUD,
-    DEFAULT_CONFIG,
-    OAUTH,
-    REVOKE_MODES,
-    TARGETS,
-    Fault,
-    SandboxState,
-)
+from connhub.sandbox.state import ALL_TARGETS, CLOUD, OAUTH, Fault, SandboxState
 from connhub.sandbox.web import BadRequest, Request, Response, json_response
 
 MAX_MINT = 20000
 MAX_LATENCY_MS = 120_000
-KINDS = {EVOTOR: (OAUTH, CLOUD), VK: (OAUTH,)}
 
 
 def _int(body: dict[str, Any], name: str, *, minimum: int, maximum: int, default: int | None = None) -> int | None:
@@ -38,17 +27,18 @@ def _choice(body: dict[str, Any], name: str, choices: tuple[str, ...], default: 
     value = body.get(name, default)
     if value not in choices:
         raise BadRequest(f"{name} must be one of: {', '.join(choices)}")
-    return value
+    return str(value)
 
 
-def _account(body: dict[str, Any], provider: str) -> str | None:
-    """The optional account_id, as a string (VK user ids may come as numbers)."""
+def _account(state: SandboxState, body: dict[str, Any], provider: str) -> str | None:
+    """The optional account_id, as a string (numeric user ids may come as numbers)."""
     value = body.get("account_id")
     if value is None:
         return None
     account_id = str(value)
-    if isinstance(value, bool) or account_id not in ACCOUNTS[provider]:
-        raise BadRequest(f"unknown {provider} account_id {value!r}; known: {', '.join(ACCOUNTS[provider])}")
+    accounts = state.emulations[provider].accounts
+    if isinstance(value, bool) or account_id not in accounts:
+        raise BadRequest(f"unknown {provider} account_id {value!r}; known: {', '.join(accounts)}")
     return account_id
 
 
@@ -59,17 +49,17 @@ def reset(state: SandboxState, request: Request) -> Response:
 
 def revoke(state: SandboxState, request: Request) -> Response:
     body = request.json()
-    provider = _choice(body, "provider", PROVIDERS)
-    mode = _choice(body, "mode", REVOKE_MODES[provider], default="revoke")
+    provider = _choice(body, "provider", state.providers)
+    mode = _choice(body, "mode", state.emulations[provider].revoke_modes, default="revoke")
     token = body.get("token")
     if token is not None and not isinstance(token, str):
         raise BadRequest("token must be a string")
-    affected = state.revoke(provider, mode, account_id=_account(body, provider), token=token)
+    affected = state.revoke(provider, mode, account_id=_account(state, body, provider), token=token)
     return json_response({"affected": affected})
 
 
 def expire(state: SandboxState, request: Request) -> Response:
-    provider = _choice(request.json(), "provider", PROVIDERS)
+    provider = _choice(request.json(), "provider", state.providers)
     return json_response({"affected": state.expire(provider)})
 
 
@@ -79,17 +69,23 @@ def list_faults(state: SandboxState, request: Request) -> Response:
 
 def set_fault(state: SandboxState, request: Request) -> Response:
     body = request.json()
-    target = _choice(body, "target", (*TARGETS, ALL_TARGETS))
-    vk_error = _int(body, "vk_error", minimum=1, maximum=100_000)
-    if vk_error is not None and target != "vk-api":
-        raise BadRequest("vk_error applies to target vk-api only")
+    target = _choice(body, "target", (*state.targets, ALL_TARGETS))
+    api_error = None
+    for emulation in state.emulations.values():
+        special = emulation.api_error_fault
+        if special is None:
+            continue
+        code = _int(body, special.param, minimum=1, maximum=100_000)
+        if code is not None and target != special.target:
+            raise BadRequest(f"{special.param} applies to target {special.target} only")
+        api_error = code if code is not None else api_error
     drop = body.get("drop", False)
     if not isinstance(drop, bool):
         raise BadRequest("drop must be true or false")
     fault = Fault(
         latency_ms=_int(body, "latency_ms", minimum=0, maximum=MAX_LATENCY_MS, default=0),
         status=_int(body, "status", minimum=200, maximum=599),
-        vk_error=vk_error,
+        api_error=api_error,
         drop=drop,
         count=_int(body, "count", minimum=1, maximum=1_000_000_000),
     )
@@ -104,27 +100,34 @@ def clear_faults(state: SandboxState, request: Request) -> Response:
 
 def mint_tokens(state: SandboxState, request: Request) -> Response:
     body = request.json()
-    provider = _choice(body, "provider", PROVIDERS)
-    kind = _choice(body, "kind", KINDS[provider], default=OAUTH)
+    provider = _choice(body, "provider", state.providers)
+    emulation = state.emulations[provider]
+    kind = _choice(body, "kind", emulation.kinds, default=OAUTH)
     count = _int(body, "count", minimum=1, maximum=MAX_MINT, default=1)
     tokens = []
-    for issued in state.mint(provider, count, _account(body, provider), kind):
+    for issued in state.mint(provider, count, _account(state, body, provider), kind):
         entry = {
             "access_token": issued.access_token,
             "refresh_token": issued.refresh_token,
             "expires_in": issued.expires_in,
             "account_id": issued.account_id,
+            **emulation.minted(issued),
         }
-        if provider == VK:
-            entry.update(device_id=issued.device_id, user_id=int(issued.account_id))
         tokens.append(entry)
     return json_response({"tokens": tokens})
 
 
 def cloud_token(state: SandboxState, request: Request) -> Response:
-    """The account's current Evotor cloud token: the same one the market page shows."""
-    account_id = _account(request.json(), EVOTOR) or default_account(EVOTOR)
-    return json_response({"token": state.cloud_token(account_id)})
+    """An account's current installation (cloud) token: the same one the provider's page shows.
+
+    `provider` defaults to the first provider that has installation tokens."""
+    body = request.json()
+    installable = tuple(key for key, emulation in state.emulations.items() if CLOUD in emulation.kinds)
+    if not installable:
+        raise BadRequest("no provider has installation tokens")
+    provider = _choice(body, "provider", installable, default=installable[0])
+    account_id = _account(state, body, provider) or state.emulations[provider].default_account()
+    return json_response({"token": state.cloud_token(provider, account_id)})
 
 
 def get_config(state: SandboxState, request: Request) -> Response:
@@ -137,7 +140,7 @@ def set_config(state: SandboxState, request: Request) -> Response:
     try:
         return json_response(state.configure(**values))
     except ValueError as exc:
-        raise BadRequest(f"{exc}; known: {', '.join(DEFAULT_CONFIG)}") from None
+        raise BadRequest(f"{exc}; known: {', '.join(state.default_config)}") from None
 
 
 def stats(state: SandboxState, request: Request) -> Response:

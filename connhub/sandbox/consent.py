@@ -1,4 +1,4 @@
-"""The browser side of an authorization-code flow, shared by Evotor and VK ID.
+"""The browser side of an authorization-code flow, shared by every emulated provider.
 
 GET shows the consent screen; the screen POSTs back to the same path with the original request in
 hidden fields plus the user's choice, and every field is validated again on that POST. Problems
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connhub.sandbox.accounts import ACCOUNTS, account_label
 from connhub.sandbox.pages import consent_page, error_page
 from connhub.sandbox.state import SandboxState
 from connhub.sandbox.web import Request, Response, add_query, html_response, redirect
@@ -29,6 +28,8 @@ class ConsentFlow:
     """Provider rules for the request: None when it is acceptable, else (error, description)."""
     scopes: Callable[[dict[str, str]], list[str]]
     """What the consent screen says is requested."""
+    scope_text: dict[str, str]
+    """How the consent screen words each of the provider's scopes."""
     approve: Callable[[SandboxState, dict[str, str], str], dict[str, str]]
     """Issue a code for the chosen account; returns the parameters of the success redirect."""
 
@@ -53,15 +54,16 @@ def handle(flow: ConsentFlow, state: SandboxState, request: Request) -> Response
         return fail(*problem)
     if request.method == "GET":
         hidden = {name: params[name] for name in flow.fields if name in params}
-        accounts = [(account_id, account_label(flow.provider, account_id)) for account_id in ACCOUNTS[flow.provider]]
+        emulation = state.emulations[flow.provider]
+        accounts = [(account_id, emulation.label(account_id)) for account_id in emulation.accounts]
         page = consent_page(provider_title=flow.title, action=request.path, hidden=hidden,
-                            accounts=accounts, scopes=flow.scopes(params))
+                            accounts=accounts, scopes=flow.scopes(params), scope_text=flow.scope_text)
         return html_response(page)
 
     decision = params.get("decision")
     if decision == "deny":
         return fail("access_denied", "User denied access")
     account_id = params.get("account", "")
-    if decision != "allow" or account_id not in ACCOUNTS[flow.provider]:
+    if decision != "allow" or account_id not in state.emulations[flow.provider].accounts:
         return html_response(error_page("Выберите аккаунт и нажмите «Разрешить» или «Отказать»."), 400)
     return redirect(add_query(redirect_uri, flow.approve(state, params, account_id)))

@@ -43,7 +43,7 @@ class SandboxControl:
 
     def revoke(self, provider: str, account_id: str | int | None = None, token: str | None = None,
                mode: str = "revoke") -> dict:
-        """Mark grants: `revoke` (both providers), `uninstall`/`unpaid` (Evotor), `banned`/`deleted` (VK).
+        """Mark grants: `revoke` (every provider) or a provider's own mode (Emulation.revoke_modes).
 
         Returns {"affected": n}.
         """
@@ -58,11 +58,14 @@ class SandboxControl:
         """Expire every access token of the provider now. Returns {"affected": n}."""
         return self._call("POST", "expire", {"provider": provider})
 
-    def set_fault(self, target: str, latency_ms: int = 0, status: int | None = None, vk_error: int | None = None,
-                  drop: bool = False, count: int | None = None) -> dict:
-        """Set (replace) the fault of a target: evotor-api, evotor-oauth, vk-api, vk-id or all."""
-        payload = {"target": target, "latency_ms": latency_ms, "status": status, "vk_error": vk_error,
-                   "drop": drop, "count": count}
+    def set_fault(self, target: str, latency_ms: int = 0, status: int | None = None, drop: bool = False,
+                  count: int | None = None, **api_error: int) -> dict:
+        """Set (replace) the fault of a target (an emulation's, such as vk-api, or all).
+
+        `api_error` is a provider's own error fault by its parameter name (Emulation.api_error_fault),
+        e.g. `vk_error=6`."""
+        payload: dict[str, Any] = {"target": target, "latency_ms": latency_ms, "status": status, "drop": drop,
+                                   "count": count, **api_error}
         return self._call("POST", "faults", payload)
 
     def faults(self) -> dict:
@@ -79,12 +82,15 @@ class SandboxControl:
             payload["account_id"] = str(account_id)
         return self._call("POST", "tokens", payload)
 
-    def cloud_token(self, account_id: str | None = None) -> dict:
-        """The Evotor account's current cloud token (the one the market page shows): {"token": ...}."""
-        return self._call("POST", "cloud-token", {} if account_id is None else {"account_id": account_id})
+    def cloud_token(self, account_id: str | None = None, provider: str | None = None) -> dict:
+        """An account's current installation (cloud) token, the one the provider's page shows: {"token": ...}.
+
+        The provider defaults to the first one that has installation tokens."""
+        payload = {name: value for name, value in (("account_id", account_id), ("provider", provider)) if value}
+        return self._call("POST", "cloud-token", payload)
 
     def configure(self, **settings: int) -> dict:
-        """Change vk_access_ttl, evotor_access_ttl and/or code_ttl for what is issued from now on."""
+        """Change code_ttl and/or a provider's access-token lifetime (e.g. vk_access_ttl) from now on."""
         return self._call("POST", "config", settings)
 
     def config(self) -> dict:

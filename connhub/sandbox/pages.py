@@ -1,4 +1,5 @@
-"""The HTML the sandbox shows to a browser: index, consent screens, the Evotor market page, errors.
+"""The HTML the sandbox shows to a browser: index, consent screens, errors, and `page` for the
+pages an emulation adds (such as Evotor's market page, in its own module).
 
 Every value echoed into a page goes through `html.escape`. Element ids used by the end-to-end
 browser tests (`account`, `allow`, `deny`, `cloud-token`, `reissue`) are part of the contract.
@@ -7,7 +8,6 @@ browser tests (`account`, `allow`, `deny`, `cloud-token`, `reissue`) are part of
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f3f4f6;color:#1f2937}
@@ -23,16 +23,14 @@ nav a{margin-right:1rem}
 .muted{color:#6b7280;font-size:.9rem}
 """
 
-# How the consent screen names a requested scope.
+# How the consent screen names a common requested scope; an emulation passes its own texts.
 SCOPE_TEXT = {
-    "store:read": "списку ваших магазинов",
-    "vkid.personal_info": "вашим имени, фамилии и фото профиля",
     "email": "адресу электронной почты",
     "phone": "номеру телефона",
 }
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="ru"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -41,31 +39,31 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def index_page(endpoints: list[tuple[str, str]]) -> str:
-    """`endpoints` are (method and path, what it is) pairs."""
+def index_page(endpoints: list[tuple[str, str]], links: list[tuple[str, str]]) -> str:
+    """`endpoints` are (method and path, what it is) pairs; `links` (path, text) pairs."""
     rows = "".join(f"<li><code>{escape(route)}</code> — {escape(text)}</li>" for route, text in endpoints)
-    return _page(
+    shortcuts = "".join(f'<p><a href="{escape(path)}">{escape(text)}</a></p>' for path, text in links)
+    return page(
         "Песочница провайдеров connhub",
         "<h1>Песочница провайдеров connhub</h1>"
-        "<p>Локальная эмуляция Эвотор и VK для демонстраций и тестов.</p>"
-        '<p><a href="/evotor/market">Личный кабинет Эвотор: токен приложения</a></p>'
-        f"<h2>Адреса</h2><ul>{rows}</ul>",
+        "<p>Локальная эмуляция провайдеров для демонстраций и тестов.</p>"
+        f"{shortcuts}<h2>Адреса</h2><ul>{rows}</ul>",
     )
 
 
 def error_page(message: str) -> str:
-    return _page("Ошибка", f"<h1>Ошибка запроса</h1><p>{escape(message)}</p>")
+    return page("Ошибка", f"<h1>Ошибка запроса</h1><p>{escape(message)}</p>")
 
 
 def consent_page(*, provider_title: str, action: str, hidden: dict[str, str],
-                 accounts: list[tuple[str, str]], scopes: list[str]) -> str:
+                 accounts: list[tuple[str, str]], scopes: list[str], scope_text: dict[str, str]) -> str:
     """The consent screen: pick a demo account, then «Разрешить» or «Отказать».
 
     `hidden` carries the authorization request through the form POST; `accounts` are
     (account id, label) pairs, the first one preselected.
     """
     wanted = ", ".join(
-        f"{escape(SCOPE_TEXT.get(scope, scope))} ({escape(scope)})" for scope in scopes
+        f"{escape(scope_text.get(scope) or SCOPE_TEXT.get(scope, scope))} ({escape(scope)})" for scope in scopes
     )
     fields = "".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in hidden.items()
@@ -74,7 +72,7 @@ def consent_page(*, provider_title: str, action: str, hidden: dict[str, str],
         f'<option value="{escape(account_id)}"{" selected" if index == 0 else ""}>{escape(label)}</option>'
         for index, (account_id, label) in enumerate(accounts)
     )
-    return _page(
+    return page(
         provider_title,
         f"<h1>{escape(provider_title)}</h1>"
         f"<p>Приложение «connhub» запрашивает доступ к {wanted}.</p>"
@@ -84,28 +82,4 @@ def consent_page(*, provider_title: str, action: str, hidden: dict[str, str],
         '<button type="submit" id="allow" class="primary" name="decision" value="allow">Разрешить</button>'
         '<button type="submit" id="deny" name="decision" value="deny">Отказать</button>'
         "</form>",
-    )
-
-
-def market_page(*, account_id: str, token: str, accounts: list[tuple[str, str]]) -> str:
-    """The Evotor app page, «Настройки» tab, where a user copies the app's cloud token."""
-    switcher = " · ".join(
-        f'<a href="/evotor/market?account={escape(quote(other))}" data-account="{escape(other)}">'
-        + (f"<b>{escape(label)}</b>" if other == account_id else escape(label))
-        + "</a>"
-        for other, label in accounts
-    )
-    return _page(
-        "Эвотор · connhub",
-        '<p class="muted">Эвотор · Личный кабинет · Мои приложения</p>'
-        "<h1>connhub</h1>"
-        '<nav><span class="muted">Описание</span> <b>Настройки</b></nav>'
-        "<h2>Токен приложения</h2>"
-        f'<p><code id="cloud-token">{escape(token)}</code></p>'
-        '<p class="muted">Скопируйте токен и вставьте его в connhub.</p>'
-        '<form method="post" action="/evotor/market">'
-        f'<input type="hidden" name="account" value="{escape(account_id)}">'
-        '<button type="submit" id="reissue">Выпустить новый токен</button>'
-        "</form>"
-        f'<p class="muted">Аккаунт ({escape(account_id)}): {switcher}</p>',
     )

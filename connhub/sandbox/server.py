@@ -1,8 +1,10 @@
 """HTTP plumbing: the route table, faults and accounting around every provider request, the server.
 
-Each request is read whole, turned into a `Request`, counted against its target (evotor-api,
-evotor-oauth, vk-api, vk-id), put through that target's fault if one is set, and handed to a
-route handler. Control routes, /healthz, / and the market page are never counted or faulted.
+The routes are the generic ones (/, /healthz, the control API under /_sandbox) plus each
+registered provider's emulation (`connhub.sandbox.emulation`). Each request is read whole, turned
+into a `Request`, counted against its target (an emulation's part of the URL space, such as
+`vk-api`), put through that target's fault if one is set, and handed to a route handler. Control
+routes, /healthz, / and pages outside every target are never counted or faulted.
 """
 
 from __future__ import annotations
@@ -14,111 +16,98 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from connhub.sandbox import admin, evotor, vk
-from connhub.sandbox.accounts import EVOTOR_CLIENT_ID, EVOTOR_CLIENT_SECRET, VK_CLIENT_ID
+from connhub.sandbox import admin
+from connhub.sandbox.emulation import Emulation, Route, registered
 from connhub.sandbox.pages import index_page
 from connhub.sandbox.state import Fault, SandboxState
 from connhub.sandbox.web import BadRequest, Request, Response, html_response, json_response, text_response
 
-Handler = Callable[[SandboxState, Request], Response]
-
 MAX_BODY = 1 << 20
-
-
-@dataclass(frozen=True)
-class Route:
-    path: str
-    methods: dict[str, Handler]
-    description: str
-    prefix: bool = False  # match every path below `path`
-
-
-def _index(state: SandboxState, request: Request) -> Response:
-    endpoints = [(f"{' | '.join(route.methods)} {route.path}{'<имя>' if route.prefix else ''}", route.description)
-                 for route in ROUTES]
-    return html_response(index_page(endpoints))
 
 
 def _healthz(state: SandboxState, request: Request) -> Response:
     return text_response("ok")
 
 
-ROUTES = (
-    Route("/", {"GET": _index}, "эта страница"),
+CONTROL_ROUTES = (
     Route("/healthz", {"GET": _healthz}, "проверка, что песочница жива"),
-    Route("/evotor/oauth/authorize", {"GET": evotor.authorize, "POST": evotor.authorize},
-          "Эвотор: экран согласия OAuth"),
-    Route("/evotor/oauth/token", {"POST": evotor.token}, "Эвотор: обмен кода и обновление токенов"),
-    Route("/evotor/api/stores", {"GET": evotor.stores}, "Эвотор: список магазинов"),
-    Route("/evotor/market", {"GET": evotor.market, "POST": evotor.market},
-          "Эвотор: настройки приложения, токен приложения"),
-    Route("/vkid/authorize", {"GET": vk.authorize, "POST": vk.authorize}, "VK ID: экран согласия"),
-    Route("/vkid/oauth2/auth", {"POST": vk.token}, "VK ID: обмен кода и обновление токенов"),
-    Route("/vkid/oauth2/user_info", {"POST": vk.user_info}, "VK ID: данные пользователя"),
-    Route("/vkid/oauth2/revoke", {"POST": vk.revoke}, "VK ID: отзыв доступа"),
-    Route("/vk/method/", {"GET": vk.api_method, "POST": vk.api_method}, "VK API (есть users.get)", prefix=True),
     Route("/_sandbox/reset", {"POST": admin.reset}, "управление: сбросить всё"),
     Route("/_sandbox/revoke", {"POST": admin.revoke}, "управление: отозвать доступ"),
     Route("/_sandbox/expire", {"POST": admin.expire}, "управление: просрочить токены доступа"),
     Route("/_sandbox/faults", {"GET": admin.list_faults, "POST": admin.set_fault, "DELETE": admin.clear_faults},
           "управление: сбои"),
     Route("/_sandbox/tokens", {"POST": admin.mint_tokens}, "управление: выпустить токены без браузера"),
-    Route("/_sandbox/cloud-token", {"POST": admin.cloud_token}, "управление: токен приложения Эвотор"),
+    Route("/_sandbox/cloud-token", {"POST": admin.cloud_token}, "управление: токен установки приложения"),
     Route("/_sandbox/config", {"GET": admin.get_config, "POST": admin.set_config}, "управление: сроки жизни"),
     Route("/_sandbox/stats", {"GET": admin.stats}, "управление: счётчики"),
 )
-_EXACT = {route.path: route for route in ROUTES if not route.prefix}
-_PREFIXED = tuple(route for route in ROUTES if route.prefix)
-
-_TARGET_PREFIXES = (
-    ("/evotor/api/", "evotor-api"),
-    ("/evotor/oauth/", "evotor-oauth"),
-    ("/vkid/", "vk-id"),
-    ("/vk/", "vk-api"),
-)
 
 
-def target_for(path: str) -> str | None:
-    """The fault/counter target a path belongs to; None for paths that are never faulted."""
-    return next((target for prefix, target in _TARGET_PREFIXES if path.startswith(prefix)), None)
+class Router:
+    """The route table and the target map of one sandbox, built from its emulations."""
+
+    def __init__(self, emulations: Sequence[Emulation]) -> None:
+        self.emulations = tuple(emulations)
+        index = Route("/", {"GET": self._index}, "эта страница")
+        self.routes = (index, CONTROL_ROUTES[0], *(r for e in self.emulations for r in e.routes), *CONTROL_ROUTES[1:])
+        self._exact = {route.path: route for route in self.routes if not route.prefix}
+        self._prefixed = tuple(route for route in self.routes if route.prefix)
+        self._targets = tuple(pair for emulation in self.emulations for pair in emulation.targets)
+        self._owners = {target: emulation for emulation in self.emulations for _, target in emulation.targets}
+
+    def _index(self, state: SandboxState, request: Request) -> Response:
+        endpoints = [(f"{' | '.join(route.methods)} {route.path}{'<имя>' if route.prefix else ''}", route.description)
+                     for route in self.routes]
+        links = [link for emulation in self.emulations for link in emulation.links]
+        return html_response(index_page(endpoints, links))
+
+    def target_for(self, path: str) -> str | None:
+        """The fault/counter target a path belongs to; None for paths that are never faulted."""
+        return next((target for prefix, target in self._targets if path.startswith(prefix)), None)
+
+    def dispatch(self, state: SandboxState, request: Request) -> Response:
+        route = self._exact.get(request.path) or next(
+            (route for route in self._prefixed if request.path.startswith(route.path)), None
+        )
+        if route is None:
+            return json_response({"error": "not_found", "message": f"no such path: {request.path}"}, 404)
+        handler = route.methods.get(request.method)
+        if handler is None:
+            return json_response({"error": "method_not_allowed", "message": f"{request.method} is not allowed here"},
+                                 405, {"Allow": ", ".join(route.methods)})
+        try:
+            return handler(state, request)
+        except BadRequest as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    def fault_answer(self, target: str, fault: Fault, request: Request) -> Response | None:
+        """What a fault answers in place of the real answer; None: serve normally (after its latency)."""
+        owner = self._owners[target]
+        if fault.status is not None:
+            return fault_answer(owner, target, fault.status)
+        special = owner.api_error_fault
+        if fault.api_error is not None and special is not None and special.target == target:
+            return special.answer(request, fault.api_error)
+        return None
 
 
-def dispatch(state: SandboxState, request: Request) -> Response:
-    route = _EXACT.get(request.path) or next(
-        (route for route in _PREFIXED if request.path.startswith(route.path)), None
-    )
-    if route is None:
-        return json_response({"error": "not_found", "message": f"no such path: {request.path}"}, 404)
-    handler = route.methods.get(request.method)
-    if handler is None:
-        return json_response({"error": "method_not_allowed", "message": f"{request.method} is not allowed here"},
-                             405, {"Allow": ", ".join(route.methods)})
-    try:
-        return handler(state, request)
-    except BadRequest as exc:
-        return json_response({"error": str(exc)}, 400)
-
-
-def fault_answer(target: str, status: int) -> Response:
+def fault_answer(owner: Emulation, target: str, status: int) -> Response:
     """The answer a `status` fault gives in place of the real one, shaped like the provider's errors."""
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Error"
-    headers = {}
+    headers: dict[str, str] = {}
     if status == 429:
-        headers = {"Retry-After": "30", "X-RateLimit-Reset": "30"}
-        if target == "evotor-api":
-            headers.update({"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0"})
+        headers = {"Retry-After": "30", "X-RateLimit-Reset": "30", **owner.fault_headers.get(target, {})}
     if status in (204, 304):  # these may not carry a body
         return Response(status, headers=headers)
-    if target in ("evotor-oauth", "vk-id"):
+    if target in owner.oauth_targets:
         error = {429: "slow_down", 503: "temporarily_unavailable"}.get(status)
         error = error or ("server_error" if status >= 500 else re.sub(r"\W+", "_", reason.lower()))
         return json_response({"error": error, "error_description": reason}, status, headers)
@@ -150,7 +139,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if request is None:
             return
         state = self.server.state
-        target = target_for(request.path)
+        target = self.server.router.target_for(request.path)
         if target is None:
             self._answer(self._dispatch(request))
             return
@@ -169,16 +158,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault.drop:
             self.close_connection = True  # the connection closes with nothing written
             self.log_message('"%s" dropped by a fault', self.requestline)
-        elif fault.status is not None:
-            self._answer(fault_answer(target, fault.status))
-        elif fault.vk_error is not None and target == "vk-api":
-            self._answer(vk.api_error(request, vk.method_name(request), fault.vk_error))
-        else:
-            self._answer(self._dispatch(request))
+            return
+        answer = self.server.router.fault_answer(target, fault, request)
+        self._answer(answer if answer is not None else self._dispatch(request))
 
     def _dispatch(self, request: Request) -> Response:
         try:
-            return dispatch(self.server.state, request)
+            return self.server.router.dispatch(self.server.state, request)
         except Exception:  # a sandbox bug: say so loudly, keep serving
             traceback.print_exc(file=sys.stderr)
             return json_response({"error": "internal_error", "message": "sandbox bug; see its stderr"}, 500)
@@ -223,8 +209,9 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], state: SandboxState, verbose: bool):
+    def __init__(self, address: tuple[str, int], state: SandboxState, router: Router, verbose: bool):
         self.state = state
+        self.router = router
         self.verbose = verbose
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -260,6 +247,14 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def sandbox_env(base_url: str, emulations: Sequence[Emulation] | None = None) -> dict[str, str]:
+    """Environment variables that point connhub at a sandbox serving at `base_url`."""
+    env: dict[str, str] = {}
+    for emulation in registered() if emulations is None else emulations:
+        env.update(emulation.env(base_url))
+    return env
+
+
 class SandboxServer:
     """The emulated providers on one port. Binds at construction, serves after `start()`, and is
     done after `stop()` (make a new one to serve again).
@@ -267,9 +262,12 @@ class SandboxServer:
     Usable as a context manager: `with SandboxServer() as sandbox: ... sandbox.base_url ...`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False):
-        self.state = SandboxState()
-        self._httpd = _HTTPServer((host, port), self.state, verbose)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
+                 emulations: Sequence[Emulation] | None = None):
+        """`emulations` defaults to those of every registered provider."""
+        self.emulations = tuple(registered() if emulations is None else emulations)
+        self.state = SandboxState(self.emulations)
+        self._httpd = _HTTPServer((host, port), self.state, Router(self.emulations), verbose)
         self._thread: threading.Thread | None = None
         self._stopped = False
         bound_host, bound_port = self._httpd.server_address[:2]
@@ -282,16 +280,7 @@ class SandboxServer:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the connhub client at this sandbox."""
-        base = self.base_url
-        return {
-            "EVOTOR_OAUTH_URL": f"{base}/evotor",
-            "EVOTOR_API_URL": f"{base}/evotor/api",
-            "VK_ID_URL": f"{base}/vkid",
-            "VK_API_URL": f"{base}/vk",
-            "EVOTOR_CLIENT_ID": EVOTOR_CLIENT_ID,
-            "EVOTOR_CLIENT_SECRET": EVOTOR_CLIENT_SECRET,
-            "VK_CLIENT_ID": VK_CLIENT_ID,
-        }
+        return sandbox_env(self.base_url, self.emulations)
 
     def start(self) -> SandboxServer:
         """Serve on a daemon thread; returns at once (the socket already accepts connections)."""

@@ -16,29 +16,20 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-from connhub.sandbox.accounts import CLIENT_IDS, EVOTOR, PROVIDERS, VK, default_account
+from connhub.sandbox.emulation import Emulation
 
-# Fault and counter targets, by the part of the URL space they cover.
-TARGETS = ("evotor-api", "evotor-oauth", "vk-api", "vk-id")
 ALL_TARGETS = "all"
-
-DEFAULT_CONFIG = {"vk_access_ttl": 3600, "evotor_access_ttl": 604799, "code_ttl": 600}
+CODE_TTL = "code_ttl"
 
 ACTIVE = "active"
 REVOKED = "revoked"
-# What POST /_sandbox/revoke may do to a grant of each provider; "revoke" marks it REVOKED.
-REVOKE_MODES = {EVOTOR: ("revoke", "uninstall", "unpaid"), VK: ("revoke", "banned", "deleted")}
 
 OAUTH = "oauth"
-CLOUD = "cloud"  # an Evotor app-installation token: no refresh token, no expiry
-
-# Evotor's rate-limit headers describe a per-user window; the sandbox reports it but never enforces
-# it (a 429 comes only from a fault), so load tests and health checks stay deterministic.
-EVOTOR_RATE_LIMIT = 100
-EVOTOR_RATE_WINDOW = 60
+CLOUD = "cloud"  # an app-installation token (Evotor's cloud token): no refresh token, no expiry
 
 
 class GrantRejected(Exception):
@@ -56,7 +47,7 @@ class Fault:
 
     latency_ms: int = 0
     status: int | None = None
-    vk_error: int | None = None
+    api_error: int | None = None  # a provider-specific error code (Emulation.api_error_fault)
     drop: bool = False
     count: int | None = None  # matching requests left before the fault clears itself; None: forever
 
@@ -68,8 +59,8 @@ class AuthCode:
     redirect_uri: str
     account_id: str
     expires_at: float
-    code_challenge: str | None = None  # VK ID only
-    device_id: str | None = None  # VK ID only
+    code_challenge: str | None = None  # PKCE providers only
+    device_id: str | None = None  # device-bound providers only
 
 
 @dataclass(eq=False)
@@ -105,24 +96,23 @@ class Issued:
 class TokenCheck:
     """What an access token is worth right now.
 
-    verdict: "ok", "unknown", "expired", "revoked", or the grant's revoke mode ("uninstall",
-    "unpaid", "banned", "deleted"). A revoke mark outranks expiry.
+    verdict: "ok", "unknown", "expired", "revoked", or the grant's provider-specific revoke mode
+    (Emulation.revoke_modes). A revoke mark outranks expiry.
     """
 
     verdict: str
     account_id: str | None = None
 
 
-def _new_token(provider: str) -> str:
-    # Evotor tokens are UUIDs; VK ID tokens are long opaque strings.
-    if provider == EVOTOR:
-        return str(uuid.uuid4())
-    return "vk2.a." + secrets.token_urlsafe(64)
-
-
 class SandboxState:
-    def __init__(self) -> None:
+    def __init__(self, emulations: Sequence[Emulation]) -> None:
         self._lock = threading.Lock()
+        self.emulations = {emulation.provider: emulation for emulation in emulations}
+        self.providers = tuple(self.emulations)
+        self.targets = tuple(target for emulation in emulations for _, target in emulation.targets)
+        self.default_config = {
+            **{emulation.access_ttl[0]: emulation.access_ttl[1] for emulation in emulations}, CODE_TTL: 600,
+        }
         self.reset()
 
     # ----- lifecycle, config, stats -----
@@ -130,18 +120,19 @@ class SandboxState:
     def reset(self) -> None:
         """Forget every code, grant, fault and counter; restore the default lifetimes."""
         with self._lock:
-            self._config = dict(DEFAULT_CONFIG)
+            self._config = dict(self.default_config)
             self._codes: dict[str, AuthCode] = {}
-            self._grants: dict[str, list[Grant]] = {provider: [] for provider in PROVIDERS}
+            self._grants: dict[str, list[Grant]] = {provider: [] for provider in self.providers}
             self._access: dict[str, AccessToken] = {}
             self._refresh: dict[str, Grant] = {}
-            self._cloud: dict[str, Grant] = {}  # account -> the grant the market page shows
+            # (provider, account) -> the installation grant whose token the provider's pages show
+            self._cloud: dict[tuple[str, str], Grant] = {}
             self._faults: dict[str, Fault] = {}
-            self._requests = dict.fromkeys(TARGETS, 0)
-            self._in_flight = dict.fromkeys(TARGETS, 0)
-            self._in_flight_max = dict.fromkeys(TARGETS, 0)
-            self._refreshes = dict.fromkeys(PROVIDERS, 0)
-            self._rate_windows: dict[str, tuple[int, int]] = {}
+            self._requests = dict.fromkeys(self.targets, 0)
+            self._in_flight = dict.fromkeys(self.targets, 0)
+            self._in_flight_max = dict.fromkeys(self.targets, 0)
+            self._refreshes = dict.fromkeys(self.providers, 0)
+            self._rate_windows: dict[tuple[str, str], tuple[int, int]] = {}
 
     def config(self) -> dict[str, int]:
         with self._lock:
@@ -149,14 +140,14 @@ class SandboxState:
 
     def configure(self, **values: int) -> dict[str, int]:
         """Change lifetimes (seconds) for codes and tokens issued from now on."""
-        unknown = set(values) - set(DEFAULT_CONFIG)
+        unknown = set(values) - set(self.default_config)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         with self._lock:
             self._config.update(values)
             return dict(self._config)
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "requests": dict(self._requests),
@@ -202,7 +193,7 @@ class SandboxState:
         with self._lock:
             self._faults.clear()
 
-    def faults(self) -> dict[str, dict]:
+    def faults(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {target: asdict(fault) for target, fault in self._faults.items()}
 
@@ -217,7 +208,7 @@ class SandboxState:
                 client_id=client_id,
                 redirect_uri=redirect_uri,
                 account_id=account_id,
-                expires_at=time.monotonic() + self._config["code_ttl"],
+                expires_at=time.monotonic() + self._config[CODE_TTL],
                 code_challenge=code_challenge,
                 device_id=device_id,
             )
@@ -265,14 +256,14 @@ class SandboxState:
                 raise GrantRejected("refresh token is unknown or already used")
             if grant.client_id != client_id:
                 raise GrantRejected("refresh token was issued to another client")
-            if provider == VK and grant.device_id != device_id:
+            emulation = self.emulations[provider]
+            if emulation.binds_device and grant.device_id != device_id:
                 raise GrantRejected("device_id does not match the refresh token")
             if grant.status == REVOKED:
                 raise GrantRejected("refresh token has been revoked")
-            if grant.status == "uninstall":
-                raise GrantRejected("application is not installed")
-            if grant.status in ("banned", "deleted"):
-                raise GrantRejected("user was deleted or banned", error="access_denied")
+            refusal = emulation.refresh_refusals.get(grant.status)
+            if refusal is not None:
+                raise GrantRejected(refusal[0], error=refusal[1])
             del self._refresh[refresh_token]
             return self._issue(grant)
 
@@ -290,30 +281,33 @@ class SandboxState:
 
     def mint(self, provider: str, count: int, account_id: str | None = None, kind: str = OAUTH) -> list[Issued]:
         """Issue `count` independent grants as if each had gone through consent (or installation)."""
-        account_id = account_id or default_account(provider)
-        device_ids = [secrets.token_urlsafe(32) if provider == VK else None for _ in range(count)]
+        emulation = self.emulations[provider]
+        account_id = account_id or emulation.default_account()
+        device_ids = [secrets.token_urlsafe(32) if emulation.binds_device else None for _ in range(count)]
         with self._lock:
             return [
-                self._issue(self._new_grant(provider, account_id, kind, CLIENT_IDS[provider], device_id))
+                self._issue(self._new_grant(provider, account_id, kind, emulation.client_id, device_id))
                 for device_id in device_ids
             ]
 
-    def cloud_token(self, account_id: str) -> str:
-        """The account's current Evotor cloud token, issued on first use and stable until revoked."""
+    def cloud_token(self, provider: str, account_id: str) -> str:
+        """The account's current installation (cloud) token, issued on first use and stable until revoked."""
         with self._lock:
-            grant = self._cloud.get(account_id)
+            grant = self._cloud.get((provider, account_id))
             if grant is None or grant.status == REVOKED:
-                grant = self._cloud[account_id] = self._new_grant(EVOTOR, account_id, CLOUD, CLIENT_IDS[EVOTOR])
+                grant = self._cloud[(provider, account_id)] = self._new_grant(
+                    provider, account_id, CLOUD, self.emulations[provider].client_id)
                 self._issue(grant)
             return grant.access_tokens[-1]
 
-    def reissue_cloud_token(self, account_id: str) -> str:
-        """Revoke the account's cloud token (if any) and issue a new one."""
+    def reissue_cloud_token(self, provider: str, account_id: str) -> str:
+        """Revoke the account's installation token (if any) and issue a new one."""
         with self._lock:
-            old = self._cloud.get(account_id)
+            old = self._cloud.get((provider, account_id))
             if old is not None:
                 old.status = REVOKED
-            grant = self._cloud[account_id] = self._new_grant(EVOTOR, account_id, CLOUD, CLIENT_IDS[EVOTOR])
+            grant = self._cloud[(provider, account_id)] = self._new_grant(
+                provider, account_id, CLOUD, self.emulations[provider].client_id)
             return self._issue(grant).access_token
 
     def revoke(self, provider: str, mode: str = "revoke", *, account_id: str | None = None,
@@ -355,15 +349,17 @@ class SandboxState:
                         changed += 1
         return changed
 
-    def evotor_rate(self, account_id: str) -> tuple[int, int]:
-        """Count one API call against the account's window: (remaining, seconds until reset)."""
+    def rate(self, provider: str, account_id: str, *, limit: int, window_seconds: int) -> tuple[int, int]:
+        """Count one API call against the account's fixed window: (remaining, seconds until reset).
+
+        Reported, never enforced (a 429 comes only from a fault), so load tests stay deterministic."""
         now = int(time.time())
-        window = now - now % EVOTOR_RATE_WINDOW
+        window = now - now % window_seconds
         with self._lock:
-            start, used = self._rate_windows.get(account_id, (window, 0))
+            start, used = self._rate_windows.get((provider, account_id), (window, 0))
             used = used + 1 if start == window else 1
-            self._rate_windows[account_id] = (window, used)
-        return max(EVOTOR_RATE_LIMIT - used, 0), window + EVOTOR_RATE_WINDOW - now
+            self._rate_windows[(provider, account_id)] = (window, used)
+        return max(limit - used, 0), window + window_seconds - now
 
     # ----- helpers; the caller holds the lock -----
 
@@ -376,12 +372,14 @@ class SandboxState:
 
     def _issue(self, grant: Grant) -> Issued:
         """A new access token for the grant and, unless it is a cloud grant, a new refresh token."""
-        access = _new_token(grant.provider)
+        emulation = self.emulations[grant.provider]
+        access = emulation.new_token()
+        ttl: int | None
         if grant.kind == CLOUD:
             ttl = None
         else:
-            ttl = self._config["evotor_access_ttl" if grant.provider == EVOTOR else "vk_access_ttl"]
-            grant.refresh_token = _new_token(grant.provider)
+            ttl = self._config[emulation.access_ttl[0]]
+            grant.refresh_token = emulation.new_token()
             self._refresh[grant.refresh_token] = grant
         self._access[access] = AccessToken(grant, None if ttl is None else time.monotonic() + ttl)
         grant.access_tokens.append(access)

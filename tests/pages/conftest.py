@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 import streamlit as st
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from connhub.runtime import Runtime
 from connhub.users import OIDC_PREFIX, UserView
@@ -65,8 +65,8 @@ def server_address() -> Iterator[Callable[[str | None], None]]:
 
 
 def export_settings(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in rt.settings.model_dump().items():
-        monkeypatch.setenv(name, str(value.get_secret_value() if isinstance(value, SecretStr) else value))
+    for name, value in rt.settings.env().items():
+        monkeypatch.setenv(name, value)
 
 
 def app_opener(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
@@ -102,7 +102,11 @@ def app_opener(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ap
         if page is not None:
             for key, value in (query_params or {}).items():
                 at.query_params[key] = value
-            at.switch_page(page).run()
+            if page.endswith(".py"):
+                at.switch_page(page)
+            else:  # a page without a file of its own (a provider's service page): by its url path
+                at._page_hash = calc_hash(page)
+            at.run()
         return at
 
     return open_app

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 
+from connhub.providers.evotor.settings import EvotorSettings
 from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from tests.pages.helpers import (
     add_connection,
@@ -127,7 +128,7 @@ def test_vk_offers_no_token_paste(open_app, alice):
 def test_sandbox_mode_links_to_the_sandbox_market_page_for_the_token(open_app, app_rt, alice):
     at = open_app(alice, page=ADD)
     hint = page_text(at.expander[0])
-    assert f"({app_rt.settings.EVOTOR_OAUTH_URL}/market)" in hint
+    assert f"({app_rt.settings.of(EvotorSettings).EVOTOR_OAUTH_URL}/market)" in hint
 
 
 def paste_token(at, token: str):

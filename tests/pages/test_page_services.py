@@ -18,8 +18,8 @@ from tests.pages.helpers import (
     toasts,
 )
 
-EVOTOR = "pages/evotor.py"
-VK = "pages/vk.py"
+EVOTOR = "evotor"  # service pages are opened by their url path
+VK = "vk"
 CALLBACK = "pages/oauth_callback.py"
 
 
@@ -32,7 +32,7 @@ def test_evotor_page_shows_the_stores_status_and_history(open_app, app_rt, alice
     at = open_app(alice, page=EVOTOR)
     assert not at.exception
     assert titles(at) == ["Эвотор"]
-    assert badges(at) == [("green", "В сети")]
+    assert badges(at.main) == [("green", "В сети")]
     stores = at.dataframe[0].value
     assert list(stores.columns) == ["Название", "Адрес", "ID"]
     assert list(stores["Название"]) == ["Чайная", "Кофейня на Садовой"]
@@ -60,7 +60,7 @@ def test_service_page_shows_the_reason_of_a_bad_status(open_app, app_rt, alice):
     add_connection(app_rt, alice, "vk", status=Status.RECONNECT, reason="ВКонтакте отклонил токен — подключите заново",
                    last_checked_at=datetime(2026, 3, 6, 11, 30, tzinfo=UTC))
     at = open_app(alice, page=VK)
-    assert badges(at) == [("red", "Требуется переподключение")]
+    assert badges(at.main) == [("red", "Требуется переподключение")]
     text = page_text(at)
     assert "ВКонтакте отклонил токен — подключите заново" in text
     assert "Последняя проверка: 06.03.2026 14:30" in text
@@ -95,7 +95,7 @@ def test_check_now_shows_provider_trouble_in_the_history(open_app, app_rt, alice
     assert checks["Результат"][0] == "Сбой у сервиса"
     assert "503" in checks["Причина"][0]
     # One failure does not paint the card red (hysteresis), but the reason is shown.
-    assert badges(at) == [("green", "В сети")]
+    assert badges(at.main) == [("green", "В сети")]
     assert "Проверка не удалась (1 из 3)" in page_text(at)
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from connhub.providers import ProviderError
 from connhub.providers.evotor import EvotorProvider
+from connhub.providers.evotor.settings import EvotorSettings
 from tests.conftest import consent
 
 
@@ -84,7 +85,7 @@ def test_a_revoked_or_uninstalled_app_is_a_rejection(evotor, cloud_token, sandbo
 
 def test_the_code_flow_yields_tokens_that_work_and_refresh_rotates_them(evotor, rt):
     url = evotor.authorization_url(state="s" * 43, code_verifier="v" * 86, redirect_uri=rt.settings.oauth_redirect_uri)
-    assert url.startswith(f"{rt.settings.EVOTOR_OAUTH_URL}/oauth/authorize?")
+    assert url.startswith(f"{rt.settings.of(EvotorSettings).EVOTOR_OAUTH_URL}/oauth/authorize?")
     params = consent(url)
     assert params["state"] == "s" * 43
     tokens = evotor.exchange_code(code=params["code"], code_verifier="", redirect_uri=rt.settings.oauth_redirect_uri,

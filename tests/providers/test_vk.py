@@ -5,6 +5,7 @@ import pytest
 from connhub.crypto import Secret
 from connhub.providers import ProviderError, TokenSet
 from connhub.providers.vk import VkProvider
+from connhub.providers.vk.settings import VkSettings
 from tests.conftest import consent
 
 
@@ -66,7 +67,7 @@ def test_a_revoked_token_is_error_5_and_a_banned_user_error_18(vk, grant, sandbo
 def test_the_authorize_url_carries_an_s256_challenge_and_never_the_verifier(vk, rt):
     verifier = "v" * 86
     url = vk.authorization_url(state="s" * 43, code_verifier=verifier, redirect_uri=rt.settings.oauth_redirect_uri)
-    assert url.startswith(f"{rt.settings.VK_ID_URL}/authorize?")
+    assert url.startswith(f"{rt.settings.of(VkSettings).VK_ID_URL}/authorize?")
     assert "code_challenge_method=S256" in url and "code_challenge=" in url
     assert verifier not in url
 

@@ -20,14 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from connhub.sandbox import (
-    EVOTOR_CLIENT_ID,
-    EVOTOR_CLIENT_SECRET,
-    VK_CLIENT_ID,
-    SandboxControl,
-    SandboxControlError,
-    SandboxServer,
-)
+from connhub.providers.evotor.sandbox import EVOTOR_CLIENT_ID, EVOTOR_CLIENT_SECRET
+from connhub.providers.vk.sandbox import VK_CLIENT_ID
+from connhub.sandbox import SandboxControl, SandboxControlError, SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 

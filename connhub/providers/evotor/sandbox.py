@@ -1,29 +1,77 @@
-"""Evotor's side: OAuth at oauth.evotor.ru, `GET /stores` at api.evotor.ru, the app's market page.
+"""Evotor's side, emulated: OAuth at oauth.evotor.ru, `GET /stores` at api.evotor.ru, the app's
+market page, and the demo accounts.
 
-Shapes follow shared/reference/providers.md §1–5: Spring-OAuth style token answers, v2 paginated
+Shapes follow docs/providers.md («Evotor»): Spring-OAuth style token answers, v2 paginated
 `{"items", "paging"}`, both `Authorization: Bearer` and the legacy `X-Authorization` header.
+The sandbox hosts it (`connhub.sandbox`); it never imports connhub's Evotor client.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import uuid
+from html import escape
+from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from connhub.sandbox import consent
-from connhub.sandbox.accounts import (
-    EVOTOR,
-    EVOTOR_ACCOUNTS,
-    EVOTOR_CLIENT_ID,
-    EVOTOR_CLIENT_SECRET,
-    EVOTOR_SCOPE,
-    account_label,
-    default_account,
-    evotor_stores,
-)
-from connhub.sandbox.pages import error_page, market_page
-from connhub.sandbox.state import EVOTOR_RATE_LIMIT, GrantRejected, Issued, SandboxState
+from connhub.sandbox.emulation import Emulation, Route
+from connhub.sandbox.pages import error_page, page
+from connhub.sandbox.state import CLOUD, OAUTH, GrantRejected, Issued, SandboxState
 from connhub.sandbox.web import Request, Response, html_response, json_response, redirect
+
+EVOTOR = "evotor"
+EVOTOR_CLIENT_ID = "sandbox-evotor-client"
+EVOTOR_CLIENT_SECRET = "sandbox-evotor-secret"
+EVOTOR_SCOPE = "store:read"
+
+# Demo accounts; never mutated (grants carry the marks set by /_sandbox/revoke).
+EVOTOR_ACCOUNTS: dict[str, tuple[dict[str, str], ...]] = {
+    "01-000000000000001": (
+        {
+            "id": "20170228-F4F1-401B-80FA-9ECCA8451FFB",
+            "name": "Чайная",
+            "address": "Россия, г. Москва, ул. Тимура Фрунзе, 24",
+        },
+        {
+            "id": "20190412-A1B2-4C3D-8E9F-0A1B2C3D4E5F",
+            "name": "Кофейня на Садовой",
+            "address": "Россия, г. Москва, Садовая ул., 5",
+        },
+    ),
+    "01-000000000000002": (
+        {
+            "id": "20200101-1111-4222-8333-444455556666",
+            "name": "Пекарня",
+            "address": "Россия, г. Казань, ул. Баумана, 10",
+        },
+    ),
+}
+STORE_CREATED_AT = "2018-04-17T10:11:49.393+0000"
+STORE_UPDATED_AT = "2018-07-16T16:00:10.663+0000"
+
+# Evotor's rate-limit headers describe a per-user window; the sandbox reports it but never enforces
+# it (a 429 comes only from a fault), so load tests and health checks stay deterministic.
+EVOTOR_RATE_LIMIT = 100
+EVOTOR_RATE_WINDOW = 60
+
+
+def account_label(account_id: str) -> str:
+    """How the consent screen and the market page name an account: its stores."""
+    return ", ".join(store["name"] for store in EVOTOR_ACCOUNTS[account_id])
+
+
+def evotor_stores(account_id: str) -> list[dict[str, Any]]:
+    """The account's stores in the shape of a GET /stores item."""
+    return [
+        {**store, "user_id": account_id, "created_at": STORE_CREATED_AT, "updated_at": STORE_UPDATED_AT}
+        for store in EVOTOR_ACCOUNTS[account_id]
+    ]
+
+
+def default_account() -> str:
+    return next(iter(EVOTOR_ACCOUNTS))
 
 MAX_PAGE = 1000  # also the default page size, as documented for v2 lists
 
@@ -62,6 +110,7 @@ CONSENT = consent.ConsentFlow(
     fields=("client_id", "response_type", "redirect_uri", "state", "scope"),
     check=_check_authorize,
     scopes=lambda params: [EVOTOR_SCOPE],  # scope is fixed on the client, whatever the URL says
+    scope_text={EVOTOR_SCOPE: "списку ваших магазинов"},
     approve=_approve,
 )
 
@@ -189,7 +238,7 @@ def stores(state: SandboxState, request: Request) -> Response:
     items = evotor_stores(owner)
     paging = {"next_cursor": _encode_cursor(end)} if end < len(items) else {}
 
-    remaining, reset = state.evotor_rate(owner)
+    remaining, reset = state.rate(EVOTOR, owner, limit=EVOTOR_RATE_LIMIT, window_seconds=EVOTOR_RATE_WINDOW)
     headers = {
         "X-RateLimit-Limit": str(EVOTOR_RATE_LIMIT),
         "X-RateLimit-Remaining": str(remaining),
@@ -202,12 +251,72 @@ def stores(state: SandboxState, request: Request) -> Response:
 
 def market(state: SandboxState, request: Request) -> Response:
     """GET shows the account's cloud token; POST («Выпустить новый токен») replaces it."""
-    account_id = request.params.get("account") or default_account(EVOTOR)
+    account_id = request.params.get("account") or default_account()
     if account_id not in EVOTOR_ACCOUNTS:
         return html_response(error_page("Нет такого аккаунта Эвотор."), 404)
     if request.method == "POST":
-        state.reissue_cloud_token(account_id)
+        state.reissue_cloud_token(EVOTOR, account_id)
         return redirect(f"/evotor/market?account={quote(account_id)}", 303)
-    accounts = [(other, account_label(EVOTOR, other)) for other in EVOTOR_ACCOUNTS]
-    page = market_page(account_id=account_id, token=state.cloud_token(account_id), accounts=accounts)
-    return html_response(page)
+    accounts = [(other, account_label(other)) for other in EVOTOR_ACCOUNTS]
+    return html_response(market_page(account_id=account_id, token=state.cloud_token(EVOTOR, account_id),
+                                     accounts=accounts))
+
+
+def market_page(*, account_id: str, token: str, accounts: list[tuple[str, str]]) -> str:
+    """The Evotor app page, «Настройки» tab, where a user copies the app's cloud token."""
+    switcher = " · ".join(
+        f'<a href="/evotor/market?account={escape(quote(other))}" data-account="{escape(other)}">'
+        + (f"<b>{escape(label)}</b>" if other == account_id else escape(label))
+        + "</a>"
+        for other, label in accounts
+    )
+    return page(
+        "Эвотор · connhub",
+        '<p class="muted">Эвотор · Личный кабинет · Мои приложения</p>'
+        "<h1>connhub</h1>"
+        '<nav><span class="muted">Описание</span> <b>Настройки</b></nav>'
+        "<h2>Токен приложения</h2>"
+        f'<p><code id="cloud-token">{escape(token)}</code></p>'
+        '<p class="muted">Скопируйте токен и вставьте его в connhub.</p>'
+        '<form method="post" action="/evotor/market">'
+        f'<input type="hidden" name="account" value="{escape(account_id)}">'
+        '<button type="submit" id="reissue">Выпустить новый токен</button>'
+        "</form>"
+        f'<p class="muted">Аккаунт ({escape(account_id)}): {switcher}</p>',
+    )
+
+
+def env(base_url: str) -> dict[str, str]:
+    return {
+        "EVOTOR_OAUTH_URL": f"{base_url}/evotor",
+        "EVOTOR_API_URL": f"{base_url}/evotor/api",
+        "EVOTOR_CLIENT_ID": EVOTOR_CLIENT_ID,
+        "EVOTOR_CLIENT_SECRET": EVOTOR_CLIENT_SECRET,
+    }
+
+
+EMULATION = Emulation(
+    provider=EVOTOR,
+    title="Эвотор",
+    client_id=EVOTOR_CLIENT_ID,
+    client_secret=EVOTOR_CLIENT_SECRET,
+    accounts=EVOTOR_ACCOUNTS,
+    label=account_label,
+    routes=(
+        Route("/evotor/oauth/authorize", {"GET": authorize, "POST": authorize}, "Эвотор: экран согласия OAuth"),
+        Route("/evotor/oauth/token", {"POST": token}, "Эвотор: обмен кода и обновление токенов"),
+        Route("/evotor/api/stores", {"GET": stores}, "Эвотор: список магазинов"),
+        Route("/evotor/market", {"GET": market, "POST": market}, "Эвотор: настройки приложения, токен приложения"),
+    ),
+    targets=(("/evotor/api/", "evotor-api"), ("/evotor/oauth/", "evotor-oauth")),
+    env=env,
+    new_token=lambda: str(uuid.uuid4()),  # Evotor tokens are UUIDs
+    access_ttl=("evotor_access_ttl", 604799),
+    oauth_targets=frozenset({"evotor-oauth"}),
+    fault_headers={"evotor-api": {"X-RateLimit-Limit": str(EVOTOR_RATE_LIMIT), "X-RateLimit-Remaining": "0"}},
+    revoke_modes=("revoke", "uninstall", "unpaid"),
+    refresh_refusals={"uninstall": ("application is not installed", "invalid_grant")},
+    kinds=(OAUTH, CLOUD),
+    links=(("/evotor/market", "Личный кабинет Эвотор: токен приложения"),),
+)
+

@@ -1,6 +1,6 @@
-"""VK's side: VK ID (OAuth 2.1 with PKCE and `device_id`) at id.vk.com, `users.get` at api.vk.com.
+"""VK's side, emulated: VK ID (OAuth 2.1 with PKCE and `device_id`) at id.vk.com, `users.get` at api.vk.com.
 
-Shapes follow shared/reference/providers.md §6–9. The gotchas are reproduced on purpose: API
+Shapes follow docs/providers.md («VK»). The gotchas are reproduced on purpose: API
 errors are HTTP 200 with an `error` object, `v` is mandatory, refresh tokens are single-use,
 every exchange and refresh must present the `device_id` the authorize redirect handed out.
 """
@@ -13,11 +13,27 @@ import json
 import re
 import secrets
 import time
+from typing import Any
 
 from connhub.sandbox import consent
-from connhub.sandbox.accounts import VK, VK_ACCOUNTS, VK_CLIENT_ID, VK_SCOPE
+from connhub.sandbox.emulation import ApiErrorFault, Emulation, Route
 from connhub.sandbox.state import GrantRejected, Issued, SandboxState
 from connhub.sandbox.web import Request, Response, json_response
+
+VK = "vk"
+VK_CLIENT_ID = "sandbox-vk-client"
+VK_SCOPE = "vkid.personal_info"
+
+# VK users keyed by their id as a string, the form every account id takes inside the sandbox.
+VK_ACCOUNTS: dict[str, dict[str, Any]] = {
+    "743784474": {"id": 743784474, "first_name": "Иван", "last_name": "Иванов"},
+    "100200300": {"id": 100200300, "first_name": "Мария", "last_name": "Петрова"},
+}
+
+
+def account_label(account_id: str) -> str:
+    user = VK_ACCOUNTS[account_id]
+    return f"{user['first_name']} {user['last_name']}"
 
 PKCE_VALUE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -106,6 +122,7 @@ CONSENT = consent.ConsentFlow(
             "scope"),
     check=_check_authorize,
     scopes=lambda params: params.get("scope", "").split() or [VK_SCOPE],
+    scope_text={VK_SCOPE: "вашим имени, фамилии и фото профиля"},
     approve=_approve,
 )
 
@@ -284,3 +301,38 @@ def _user(user: dict, fields: list[str]) -> dict:
     answer = {**user, "can_access_closed": True, "is_closed": False}
     answer.update({name: _EXTRA_FIELDS[name](user) for name in fields})
     return answer
+
+
+def env(base_url: str) -> dict[str, str]:
+    return {"VK_ID_URL": f"{base_url}/vkid", "VK_API_URL": f"{base_url}/vk", "VK_CLIENT_ID": VK_CLIENT_ID}
+
+
+def _api_error_fault(request: Request, code: int) -> Response:
+    return api_error(request, method_name(request), code)
+
+
+EMULATION = Emulation(
+    provider=VK,
+    title="VK ID",
+    client_id=VK_CLIENT_ID,
+    accounts=VK_ACCOUNTS,
+    label=account_label,
+    routes=(
+        Route("/vkid/authorize", {"GET": authorize, "POST": authorize}, "VK ID: экран согласия"),
+        Route("/vkid/oauth2/auth", {"POST": token}, "VK ID: обмен кода и обновление токенов"),
+        Route("/vkid/oauth2/user_info", {"POST": user_info}, "VK ID: данные пользователя"),
+        Route("/vkid/oauth2/revoke", {"POST": revoke}, "VK ID: отзыв доступа"),
+        Route("/vk/method/", {"GET": api_method, "POST": api_method}, "VK API (есть users.get)", prefix=True),
+    ),
+    targets=(("/vkid/", "vk-id"), ("/vk/", "vk-api")),
+    env=env,
+    new_token=lambda: "vk2.a." + secrets.token_urlsafe(64),  # VK ID tokens are long opaque strings
+    access_ttl=("vk_access_ttl", 3600),
+    oauth_targets=frozenset({"vk-id"}),
+    revoke_modes=("revoke", "banned", "deleted"),
+    refresh_refusals={"banned": ("user was deleted or banned", "access_denied"),
+                      "deleted": ("user was deleted or banned", "access_denied")},
+    binds_device=True,
+    minted=lambda issued: {"device_id": issued.device_id, "user_id": int(issued.account_id)},
+    api_error_fault=ApiErrorFault(param="vk_error", target="vk-api", answer=_api_error_fault),
+)

@@ -1,44 +1,53 @@
 """Evotor cloud: OAuth authorization code (client Basic auth), pasted cloud tokens, `GET /stores`.
 
-Status codes (see shared/reference/providers.md §3): 401 and 403 mean the token is dead or the
-app was uninstalled, 402 that the app is not installed or paid; all three need the user.
-429, 5xx and transport failures are provider trouble. Only the status code is trusted, never
-the error body.
+The facts relied on are in docs/providers.md («Evotor»); what each status means is in errors.py.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
+from authlib.integrations.requests_client import OAuth2Session
+
+from connhub.config import Settings
 from connhub.crypto import Secret
 from connhub.providers import http
-from connhub.providers.base import Account, Provider, ProviderError, ProviderInfo, TokenSet
+from connhub.providers.base import Account, Provider, ProviderError, TokenSet
+from connhub.providers.evotor import presentation
+from connhub.providers.evotor.errors import BAD_BODY, RATE_LIMITED, REJECTIONS, unavailable
+from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
+from connhub.providers.presentation import AccountPresentation
 
 SERVICE = "Эвотор"
 ACCEPT_V2 = "application/vnd.evotor.v2+json"
 
-REJECTIONS = {
-    401: "Эвотор отклонил токен — подключите заново",
-    402: "Приложение не установлено или не оплачено в Эвотор",
-    403: "Нет доступа: приложение удалено из Личного кабинета Эвотор или не хватает прав — подключите заново",
-}
 
 
 class EvotorProvider(Provider):
-    info = ProviderInfo(
-        key="evotor",
-        title="Эвотор",
-        icon=":material/storefront:",
-        description="Подключите кассу Эвотор для синхронизации каталога товаров.",
-        supports_token_paste=True,
-    )
+    info = presentation.INFO
+    settings_class = EvotorSettings
+    emulation = "connhub.providers.evotor.sandbox"
 
-    def _client(self, redirect_uri: str | None = None):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.config = settings.of(EvotorSettings)
+
+    def probe_url(self) -> str:
+        return f"{self.config.EVOTOR_API_URL}/stores"
+
+    def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
+        return presentation.account(profile)
+
+    def sandbox_token_page(self) -> str | None:
+        return f"{self.config.EVOTOR_OAUTH_URL}/market"
+
+    def _client(self, redirect_uri: str | None = None) -> OAuth2Session:
         return oauth_session(
-            client_id=self.settings.EVOTOR_CLIENT_ID,
-            client_secret=self.settings.EVOTOR_CLIENT_SECRET.get_secret_value(),
+            client_id=self.config.EVOTOR_CLIENT_ID,
+            client_secret=self.config.EVOTOR_CLIENT_SECRET.get_secret_value(),
             token_endpoint_auth_method="client_secret_basic",
             redirect_uri=redirect_uri,
             default_timeout=self.timeout,
@@ -48,7 +57,7 @@ class EvotorProvider(Provider):
         # Evotor documents no PKCE; the verifier stays unused and the state guards the flow.
         with self._client(redirect_uri) as client:
             url, _ = client.create_authorization_url(
-                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/authorize", state=state
+                f"{self.config.EVOTOR_OAUTH_URL}/oauth/authorize", state=state
             )
         return url
 
@@ -56,7 +65,7 @@ class EvotorProvider(Provider):
                       callback: Mapping[str, str]) -> TokenSet:
         with self._client(redirect_uri) as client:
             payload = token_request(SERVICE, lambda: client.fetch_token(
-                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/token",
+                f"{self.config.EVOTOR_OAUTH_URL}/oauth/token",
                 grant_type="authorization_code",
                 code=code,
             ))
@@ -68,7 +77,7 @@ class EvotorProvider(Provider):
         refresh_token = tokens.refresh_token
         with self._client() as client:
             payload = token_request(SERVICE, lambda: client.refresh_token(
-                f"{self.settings.EVOTOR_OAUTH_URL}/oauth/token", refresh_token=refresh_token.reveal()
+                f"{self.config.EVOTOR_OAUTH_URL}/oauth/token", refresh_token=refresh_token.reveal()
             ))
         return token_set(payload, service=SERVICE, previous_refresh=refresh_token)
 
@@ -87,7 +96,7 @@ class EvotorProvider(Provider):
 
     def fetch_account(self, access_token: Secret) -> Account:
         response = http.get(
-            f"{self.settings.EVOTOR_API_URL}/stores",
+            f"{self.config.EVOTOR_API_URL}/stores",
             headers={"Authorization": f"Bearer {access_token.reveal()}", "Accept": ACCEPT_V2},
             params=None,
             timeout=self.timeout,
@@ -99,15 +108,15 @@ class EvotorProvider(Provider):
         if status == 429:
             wait = http.retry_after_seconds(response, "X-RateLimit-Reset", "Retry-After")
             raise ProviderError(
-                "Эвотор ограничил частоту запросов, повторим позже", permanent=False, code="http_429",
+                RATE_LIMITED, permanent=False, code="http_429",
                 retry_after=wait,
             )
         if status != 200:
-            raise ProviderError(f"Эвотор недоступен (ошибка {status})", permanent=False, code=f"http_{status}")
+            raise ProviderError(unavailable(status), permanent=False, code=f"http_{status}")
         body = http.json_body(response, SERVICE)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise ProviderError("Эвотор прислал непонятный ответ", permanent=False, code="bad_body_200")
+            raise ProviderError(BAD_BODY, permanent=False, code="bad_body_200")
         stores = [
             {"id": str(item.get("id", "")), "name": str(item.get("name") or ""), "address": str(item.get("address") or "")}
             for item in items

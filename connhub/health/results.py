@@ -1,0 +1,143 @@
+"""Claiming due connections and writing check results back.
+
+Claiming (`claim_due`) takes due connections with a lease (UPDATE ... WHERE id IN (SELECT ...
+FOR UPDATE SKIP LOCKED) on PostgreSQL, one atomic UPDATE on SQLite), so several checkers can
+share one database without checking a connection twice.
+
+Writing (`apply_results`) reads the rows locked and updates them in the same transaction, and
+keeps only results whose token version still matches: a connection deleted or reconnected while
+its check was in flight is left alone, and a concurrent write is never overwritten with a
+decision made from stale counters. `apply_results` is the only code that writes a check's result.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from connhub.db import write_locked
+from connhub.health.check import CheckTarget
+from connhub.health.policy import CheckResult, Outcome, decide, jittered, retry_delay_seconds
+from connhub.models import CheckRecord, Connection, Status, utcnow
+from connhub.runtime import Runtime
+
+LEASE = timedelta(minutes=5)
+
+
+def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) -> list[CheckTarget]:
+    """Lease up to `limit` connections due by `due_before` (and not leased by anyone) to `worker_id`."""
+    now = utcnow()
+    due = (
+        select(Connection.id)
+        .where(or_(Connection.next_check_at.is_(None), Connection.next_check_at <= due_before),
+               or_(Connection.lease_expires_at.is_(None), Connection.lease_expires_at < now))
+        .order_by(Connection.next_check_at)
+        .limit(limit)
+    )
+    if rt.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    table = Connection.__table__
+    with rt.sessions() as session:
+        rows = session.execute(
+            update(table).where(table.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=worker_id, lease_expires_at=now + LEASE)
+            .returning(table.c.id, table.c.provider, table.c.token_version, table.c.access_token_sealed,
+                       table.c.refresh_token_sealed, table.c.token_expires_at, table.c.auth_params)
+        ).all()
+        session.commit()
+    return [CheckTarget.of(row) for row in rows]
+
+
+def record_check(session: Session, connection_id: int, when: datetime, *, source: str, outcome: Outcome,
+                 status_after: str, reason: str, latency_ms: int | None) -> None:
+    session.add(CheckRecord(connection_id=connection_id, checked_at=when, source=source, outcome=outcome,
+                            status_after=status_after, reason=reason, latency_ms=latency_ms))
+
+
+@dataclass(frozen=True)
+class Applied:
+    written: int
+    dropped: int  # results for connections deleted or reconnected meanwhile
+    statuses: Counter[str]  # the status each written connection ended in
+
+
+def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
+                  rng: random.Random | None = None) -> Applied:
+    """Write check results in one transaction.
+
+    The rows are read locked (FOR UPDATE on PostgreSQL, the write lock on SQLite), decided
+    from their current state and updated in the same transaction, so no other write can slip
+    in between. A result whose token version no longer matches is dropped.
+    """
+    if not results:
+        return Applied(0, 0, Counter())
+    rng = rng or random.Random()
+    interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
+    table = Connection.__table__
+    by_id = {result.connection_id: result for result in results}
+    ok_updates: list[dict[str, Any]] = []
+    other_updates: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    with write_locked(rt.sessions) as session:
+        current = session.execute(
+            select(table.c.id, table.c.token_version, table.c.status, table.c.status_reason,
+                   table.c.consecutive_failures, table.c.consecutive_successes)
+            .where(table.c.id.in_(list(by_id))).order_by(table.c.id).with_for_update()
+        ).all()
+        for row in current:
+            result = by_id[row.id]
+            if row.token_version != result.token_version:
+                continue
+            decision = decide(Status(row.status), row.consecutive_failures, row.consecutive_successes, result,
+                              interval=interval, rng=rng)
+            reason = (row.status_reason if decision.reason is None else decision.reason)[:500]
+            values: dict[str, Any] = dict(
+                b_id=row.id, status=decision.status, status_reason=reason,
+                is_online=decision.status is Status.ONLINE,
+                consecutive_failures=decision.consecutive_failures,
+                consecutive_successes=decision.consecutive_successes,
+                next_check_at=decision.next_check_at, last_checked_at=result.checked_at,
+                lease_owner=None, lease_expires_at=None,
+            )
+            if result.outcome is Outcome.OK and result.account is not None:
+                values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms,
+                              account_id=result.account.account_id, display_name=result.account.display_name,
+                              profile=result.account.profile)
+                ok_updates.append(values)
+            else:
+                other_updates.append(values)
+            records.append(dict(connection_id=row.id, checked_at=result.checked_at, source=source,
+                                outcome=result.outcome, status_after=decision.status, reason=reason,
+                                latency_ms=result.latency_ms))
+        for updates in (ok_updates, other_updates):
+            if updates:
+                columns = {key: bindparam(key) for key in updates[0] if key != "b_id"}
+                session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns), updates)
+        if records:
+            session.execute(insert(CheckRecord.__table__), records)
+        session.commit()
+    return Applied(len(records), len(results) - len(records), Counter(str(r["status_after"]) for r in records))
+
+
+def defer(rt: Runtime, connection_ids: Iterable[int], *, rng: random.Random) -> None:
+    """Release claimed connections unchecked, to be retried soon; their health is untouched."""
+    ids = list(connection_ids)
+    if not ids:
+        return
+    delay = retry_delay_seconds(1, rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
+    with rt.sessions() as session:
+        session.execute(
+            update(Connection).where(Connection.id.in_(ids))
+            .values(lease_owner=None, lease_expires_at=None, next_check_at=utcnow() + jittered(delay, rng))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+

@@ -1,5 +1,0 @@
-"""ВКонтакте: the profile, health, check history and reconnect."""
-
-from pages import common
-
-common.render_service_page("vk")
