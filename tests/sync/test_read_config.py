@@ -235,3 +235,24 @@ def test_the_script_runs_as_a_command(rt, alice):
                           cwd=str(rt.settings.CONNHUB_DATA_DIR))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ready"] is True
+
+
+def test_an_expiring_vk_token_is_refreshed_before_it_is_handed_out(rt, alice):
+    from datetime import timedelta
+
+    from connhub.models import Connection, utcnow
+    from tests.pages.helpers import oauth_connect
+
+    connection_id = oauth_connect(rt, alice, "vk")
+    with rt.sessions() as session:
+        row = session.get(Connection, connection_id)
+        old_token = rt.cipher.open(row.access_token_sealed).reveal()
+        row.token_expires_at = utcnow() + timedelta(minutes=1)  # inside the refresh margin
+        version = row.token_version
+        session.commit()
+    code, data = run_json(rt, "--with-tokens")
+    assert code == 3  # not configured: still printed
+    with rt.sessions() as session:
+        row = session.get(Connection, connection_id)
+        assert row.token_version == version + 1
+        assert data["vk"]["token"] == rt.cipher.open(row.access_token_sealed).reveal() != old_token
