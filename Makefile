@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test venv migrate browser bench clean
+.PHONY: run test lint venv migrate browser bench clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -20,8 +20,14 @@ migrate: venv
 run: venv
 	scripts/run-local.sh
 
-## Install what the tests need (including Debian's chromium for the browser suite) and run them all.
-test: venv browser
+## Lint (ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear) and type-check (mypy, strict on
+## connhub/ and checker.py); configuration in pyproject.toml. Zero findings is the bar.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## Lint first, then install what the tests need (including Debian's chromium) and run them all.
+test: lint browser
 	$(PY) -m pytest
 
 browser:

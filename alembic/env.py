@@ -5,7 +5,6 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-
 from connhub.config import load_settings
 from connhub.db import make_engine
 from connhub.models import Base

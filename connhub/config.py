@@ -71,6 +71,7 @@ class ProviderSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
+ModelT = TypeVar("ModelT", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -151,7 +152,7 @@ def _problems(exc: ValidationError) -> str:
     return "invalid configuration: " + "; ".join(problems)
 
 
-def _read(cls: type[SettingsT], overrides: Mapping[str, Any]) -> SettingsT:
+def _read(cls: type[ModelT], overrides: Mapping[str, Any]) -> ModelT:
     fields = set(cls.model_fields)
     mine = {name: value for name, value in overrides.items() if name in fields or name.startswith("_")}
     try:

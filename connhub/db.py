@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +40,7 @@ def _make_sqlite_engine(url: str) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy (below) emit BEGIN instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -50,7 +51,7 @@ def _make_sqlite_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         mode = "IMMEDIATE" if connection.get_execution_options().get("write_lock") else "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {mode}")
 
@@ -82,3 +83,8 @@ def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """
     with sessions() as session:
         yield begin_write(session)
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (0 when the driver cannot tell)."""
+    return (result.rowcount or 0) if isinstance(result, CursorResult) else 0

@@ -22,7 +22,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connhub.crypto import Secret
-from connhub.db import write_locked
+from connhub.db import affected, write_locked
 from connhub.health.policy import Outcome, initial_health, regular_check_at
 from connhub.health.results import record_check
 from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
@@ -76,7 +76,8 @@ def complete_authorization(rt: Runtime, *, user_id: int, params: Mapping[str, st
         provider = flow.provider if isinstance(flow, OAuthFlow) else None
         if error == "access_denied":
             return ConnectResult(False, "Вы отказались от подключения — ничего не сохранено.", provider)
-        return ConnectResult(False, f"Провайдер отказал в доступе (ошибка «{_short(error)}») — ничего не сохранено.", provider)
+        message = f"Провайдер отказал в доступе (ошибка «{_short(error)}») — ничего не сохранено."
+        return ConnectResult(False, message, provider)
 
     code = params.get("code", "")
     if not state or not code:
@@ -128,19 +129,19 @@ def prune_flows(rt: Runtime, *, now: datetime | None = None) -> int:
             OAuthFlow.consumed_at < now - timedelta(days=1),
         )))
         session.commit()
-        return result.rowcount or 0
+        return affected(result)
 
 
 def _consume_flow(rt: Runtime, state: str, user_id: int) -> OAuthFlow | str:
     """Take the flow exactly once; a string says why it cannot be taken."""
     now = utcnow()
     with rt.sessions() as session:
-        taken = session.execute(
+        taken = affected(session.execute(
             update(OAuthFlow)
             .where(OAuthFlow.state == state, OAuthFlow.user_id == user_id,
                    OAuthFlow.consumed_at.is_(None), OAuthFlow.expires_at > now)
             .values(consumed_at=now)
-        ).rowcount
+        ))
         flow = session.get(OAuthFlow, state)
         session.commit()
     if taken == 1 and flow is not None:

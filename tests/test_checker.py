@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 from connhub.config import PROJECT_ROOT
 from connhub.connections import check_now
 from connhub.models import Connection, Status, utcnow
-from connhub.oauth import connect_with_token
 from tests.conftest import connect, make_user
 
 

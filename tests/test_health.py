@@ -12,12 +12,20 @@ from sqlalchemy import select, update
 
 from connhub.connections import check_now
 from connhub.health import (
-    CheckTarget, Outcome, apply_results, beat, check_connection, checker_status, claim_due, refresh_tokens, run_cycle,
+    CheckTarget,
+    Outcome,
+    apply_results,
+    beat,
+    check_connection,
+    checker_status,
+    claim_due,
+    refresh_tokens,
+    run_cycle,
 )
 from connhub.models import CheckRecord, Connection, Status, utcnow
 from connhub.oauth import connect_with_token
 from connhub.runtime import Runtime
-from tests.conftest import connect, make_user, settings_for
+from tests.conftest import connect, make_user
 
 
 def row(rt, connection_id) -> Connection:
@@ -184,7 +192,8 @@ def assert_refresh_single_flight_across_processes(rt, user, sandbox, sandbox_con
     with context.Manager() as manager:
         barrier = manager.Barrier(3)
         with context.Pool(3) as pool:
-            args = [(rt.engine.url.render_as_string(hide_password=False), rt.settings.CONNHUB_SECRET_KEY.get_secret_value(), tmp_path,
+            args = [(rt.engine.url.render_as_string(hide_password=False),
+                     rt.settings.CONNHUB_SECRET_KEY.get_secret_value(), tmp_path,
                      sandbox.env(),
                      connection_id, seen, barrier)] * 3
             versions = set(pool.starmap(_refresh_in_another_process, args))

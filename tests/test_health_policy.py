@@ -4,10 +4,14 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from connhub.health import (
-    FAILURE_THRESHOLD, RECOVERY_THRESHOLD, CheckResult, Outcome, decide, regular_check_at, retry_delay_seconds,
+    FAILURE_THRESHOLD,
+    RECOVERY_THRESHOLD,
+    CheckResult,
+    Outcome,
+    decide,
+    regular_check_at,
+    retry_delay_seconds,
 )
 from connhub.models import Status
 

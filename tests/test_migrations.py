@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
+from alembic import command
 from connhub.config import PROJECT_ROOT
 from connhub.models import Base
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from connhub.db import write_locked
+from connhub.db import affected, write_locked
 from connhub.models import CheckerHeartbeat, CheckRecord, utcnow
 from connhub.runtime import Runtime
 
@@ -50,10 +50,10 @@ def prune_history(rt: Runtime, *, now: datetime | None = None, batch: int = 5000
     now = now or utcnow()
     with rt.sessions() as session:
         old = select(CheckRecord.id).where(CheckRecord.checked_at < now - HISTORY_RETENTION).limit(batch)
-        removed = session.execute(
+        removed = affected(session.execute(
             delete(CheckRecord).where(CheckRecord.id.in_(old.scalar_subquery()))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         session.execute(delete(CheckerHeartbeat).where(CheckerHeartbeat.last_beat_at < now - timedelta(days=7)))
         session.commit()
-    return removed or 0
+    return removed

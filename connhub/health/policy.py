@@ -79,7 +79,7 @@ def regular_check_at(connection_id: int, now: datetime, interval: float) -> date
 
 def retry_delay_seconds(failures: int, interval: float) -> float:
     """Backoff for provider trouble: interval/8, /4, /2, then the interval itself."""
-    return min(interval, interval / 8 * 2 ** max(0, failures - 1))
+    return min(interval, interval / 8 * 2.0 ** max(0, failures - 1))
 
 
 def decide(status: Status, failures: int, successes: int, result: CheckResult, *, interval: float,

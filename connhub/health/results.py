@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from connhub.db import write_locked
@@ -43,7 +43,7 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
     )
     if rt.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    table = Connection.__table__
+    table = cast(Table, Connection.__table__)
     with rt.sessions() as session:
         rows = session.execute(
             update(table).where(table.c.id.in_(due.scalar_subquery()))
@@ -80,7 +80,7 @@ def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
         return Applied(0, 0, Counter())
     rng = rng or random.Random()
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
-    table = Connection.__table__
+    table = cast(Table, Connection.__table__)
     by_id = {result.connection_id: result for result in results}
     ok_updates: list[dict[str, Any]] = []
     other_updates: list[dict[str, Any]] = []
@@ -118,10 +118,10 @@ def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
                                 latency_ms=result.latency_ms))
         for updates in (ok_updates, other_updates):
             if updates:
-                columns = {key: bindparam(key) for key in updates[0] if key != "b_id"}
+                columns: dict[str, Any] = {key: bindparam(key) for key in updates[0] if key != "b_id"}
                 session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns), updates)
         if records:
-            session.execute(insert(CheckRecord.__table__), records)
+            session.execute(insert(cast(Table, CheckRecord.__table__)), records)
         session.commit()
     return Applied(len(records), len(results) - len(records), Counter(str(r["status_after"]) for r in records))
 

@@ -56,7 +56,8 @@ def grant_error(service: str, error: str) -> ProviderError:
         return ProviderError(
             f"{service}: приложение connhub не принято — проверьте его настройки", permanent=False, code=error
         )
-    return ProviderError(f"{service}: ошибка авторизации ({error or 'без кода'})", permanent=False, code=error or "oauth")
+    return ProviderError(f"{service}: ошибка авторизации ({error or 'без кода'})", permanent=False,
+                         code=error or "oauth")
 
 
 def token_set(payload: dict[str, Any], *, service: str, auth_params: dict[str, Any] | None = None,

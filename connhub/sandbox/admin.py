@@ -14,11 +14,25 @@ MAX_MINT = 20000
 MAX_LATENCY_MS = 120_000
 
 
-def _int(body: dict[str, Any], name: str, *, minimum: int, maximum: int, default: int | None = None) -> int | None:
-    value = body.get(name, default)
+def _int(body: dict[str, Any], name: str, *, minimum: int, maximum: int) -> int | None:
+    """The optional integer `name`; None when absent or null."""
+    value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}")
+    return value
+
+
+def _int_or(body: dict[str, Any], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """The integer `name`, or `default` when absent or null."""
+    value = _int(body, name, minimum=minimum, maximum=maximum)
+    return default if value is None else value
+
+
+def _required_int(body: dict[str, Any], name: str, *, minimum: int, maximum: int) -> int:
+    value = _int(body, name, minimum=minimum, maximum=maximum)
+    if value is None:
         raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}")
     return value
 
@@ -83,7 +97,7 @@ def set_fault(state: SandboxState, request: Request) -> Response:
     if not isinstance(drop, bool):
         raise BadRequest("drop must be true or false")
     fault = Fault(
-        latency_ms=_int(body, "latency_ms", minimum=0, maximum=MAX_LATENCY_MS, default=0),
+        latency_ms=_int_or(body, "latency_ms", 0, minimum=0, maximum=MAX_LATENCY_MS),
         status=_int(body, "status", minimum=200, maximum=599),
         api_error=api_error,
         drop=drop,
@@ -103,7 +117,7 @@ def mint_tokens(state: SandboxState, request: Request) -> Response:
     provider = _choice(body, "provider", state.providers)
     emulation = state.emulations[provider]
     kind = _choice(body, "kind", emulation.kinds, default=OAUTH)
-    count = _int(body, "count", minimum=1, maximum=MAX_MINT, default=1)
+    count = _int_or(body, "count", 1, minimum=1, maximum=MAX_MINT)
     tokens = []
     for issued in state.mint(provider, count, _account(state, body, provider), kind):
         entry = {
@@ -136,7 +150,7 @@ def get_config(state: SandboxState, request: Request) -> Response:
 
 def set_config(state: SandboxState, request: Request) -> Response:
     body = request.json()
-    values = {name: _int(body, name, minimum=1, maximum=10 * 365 * 24 * 3600) for name in body}
+    values = {name: _required_int(body, name, minimum=1, maximum=10 * 365 * 24 * 3600) for name in body}
     try:
         return json_response(state.configure(**values))
     except ValueError as exc:

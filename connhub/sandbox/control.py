@@ -30,19 +30,20 @@ class SandboxControl:
     def close(self) -> None:
         self._session.close()
 
-    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self.base_url}/_sandbox/{path}"
         response = self._session.request(method, url, json=payload, timeout=self.timeout)
         if not 200 <= response.status_code < 300:
             raise SandboxControlError(method, f"/_sandbox/{path}", response.status_code, response.text)
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
 
-    def reset(self) -> dict:
+    def reset(self) -> dict[str, Any]:
         """Forget all grants, codes, faults and counters; restore default lifetimes."""
         return self._call("POST", "reset")
 
     def revoke(self, provider: str, account_id: str | int | None = None, token: str | None = None,
-               mode: str = "revoke") -> dict:
+               mode: str = "revoke") -> dict[str, Any]:
         """Mark grants: `revoke` (every provider) or a provider's own mode (Emulation.revoke_modes).
 
         Returns {"affected": n}.
@@ -54,12 +55,12 @@ class SandboxControl:
             payload["token"] = token
         return self._call("POST", "revoke", payload)
 
-    def expire(self, provider: str) -> dict:
+    def expire(self, provider: str) -> dict[str, Any]:
         """Expire every access token of the provider now. Returns {"affected": n}."""
         return self._call("POST", "expire", {"provider": provider})
 
     def set_fault(self, target: str, latency_ms: int = 0, status: int | None = None, drop: bool = False,
-                  count: int | None = None, **api_error: int) -> dict:
+                  count: int | None = None, **api_error: int) -> dict[str, Any]:
         """Set (replace) the fault of a target (an emulation's, such as vk-api, or all).
 
         `api_error` is a provider's own error fault by its parameter name (Emulation.api_error_fault),
@@ -68,33 +69,33 @@ class SandboxControl:
                                    "count": count, **api_error}
         return self._call("POST", "faults", payload)
 
-    def faults(self) -> dict:
+    def faults(self) -> dict[str, Any]:
         return self._call("GET", "faults")
 
-    def clear_faults(self) -> dict:
+    def clear_faults(self) -> dict[str, Any]:
         return self._call("DELETE", "faults")
 
     def mint_tokens(self, provider: str, count: int = 1, account_id: str | int | None = None,
-                    kind: str = "oauth") -> dict:
+                    kind: str = "oauth") -> dict[str, Any]:
         """Issue grants without a browser. Returns {"tokens": [...]}."""
         payload: dict[str, Any] = {"provider": provider, "count": count, "kind": kind}
         if account_id is not None:
             payload["account_id"] = str(account_id)
         return self._call("POST", "tokens", payload)
 
-    def cloud_token(self, account_id: str | None = None, provider: str | None = None) -> dict:
+    def cloud_token(self, account_id: str | None = None, provider: str | None = None) -> dict[str, Any]:
         """An account's current installation (cloud) token, the one the provider's page shows: {"token": ...}.
 
         The provider defaults to the first one that has installation tokens."""
         payload = {name: value for name, value in (("account_id", account_id), ("provider", provider)) if value}
         return self._call("POST", "cloud-token", payload)
 
-    def configure(self, **settings: int) -> dict:
+    def configure(self, **settings: int) -> dict[str, Any]:
         """Change code_ttl and/or a provider's access-token lifetime (e.g. vk_access_ttl) from now on."""
         return self._call("POST", "config", settings)
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return self._call("GET", "config")
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")

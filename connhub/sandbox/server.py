@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connhub.sandbox import admin
@@ -130,7 +131,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -220,14 +221,15 @@ class _HTTPServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind would resolve the host's FQDN, which may stall without DNS.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request) -> None:
+    def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
@@ -241,7 +243,7 @@ class _HTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer is normal under load and in drop tests.
         if self.verbose or not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
@@ -271,6 +273,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopped = False
         bound_host, bound_port = self._httpd.server_address[:2]
+        bound_host = bound_host.decode() if isinstance(bound_host, bytes | bytearray) else str(bound_host)
         self.host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         self.port = bound_port
 
@@ -305,5 +308,5 @@ class SandboxServer:
     def __enter__(self) -> SandboxServer:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

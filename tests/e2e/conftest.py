@@ -29,8 +29,19 @@ from cryptography.fernet import Fernet
 from connhub.sandbox import SandboxControl
 
 from .helpers import (
-    ARTIFACTS, CHECK_INTERVAL_SECONDS, OIDC_USERS, PYTHON, ROOT, AuthApp, Db, Proc, Stack, StepFailed, free_port,
-    http_text, wait_until,
+    ARTIFACTS,
+    CHECK_INTERVAL_SECONDS,
+    OIDC_USERS,
+    PYTHON,
+    ROOT,
+    AuthApp,
+    Db,
+    Proc,
+    Stack,
+    StepFailed,
+    free_port,
+    http_text,
+    wait_until,
 )
 
 STARTUP_TIMEOUT = 60
@@ -169,7 +180,8 @@ def stack(artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             db = Db(env["DATABASE_URL"])
 
             # 2. The sandbox providers.
-            sandbox = Proc("sandbox", [PYTHON, "-m", "connhub.sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port)],
+            sandbox = Proc("sandbox",
+                           [PYTHON, "-m", "connhub.sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port)],
                            env=env, cwd=run_dir, log_path=artifacts / "sandbox.log").start()
             procs.append(sandbox)
             sandbox.wait_for_line(r"connhub sandbox listening on http://\S+", timeout=STARTUP_TIMEOUT)

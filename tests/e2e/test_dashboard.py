@@ -21,7 +21,8 @@ from .helpers import CHECK_INTERVAL_SECONDS, OIDC_USERS, AuthApp, Stack, Steps, 
 pytestmark = [
     pytest.mark.e2e,
     # Third-party noise: pytest-base-url's session fixture style, oidc-provider-mock's authlib.jose import.
-    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"),
+    pytest.mark.filterwarnings(
+        "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"),
     pytest.mark.filterwarnings("ignore:authlib.jose module is deprecated:DeprecationWarning"),
 ]
 
@@ -378,7 +379,8 @@ def sign_in(page: Page, app_url: str, subject: str, shot: Callable[[Page], objec
     expect(page.get_by_test_id("stSidebar")).to_contain_text(OIDC_USERS[subject])
 
 
-def test_two_users_see_only_their_own_connections(stack: Stack, auth_app: AuthApp, browser, browser_context_args) -> None:
+def test_two_users_see_only_their_own_connections(stack: Stack, auth_app: AuthApp, browser,
+                                                  browser_context_args) -> None:
     db = stack.db
     alice_ctx = browser.new_context(**browser_context_args)
     bob_ctx = browser.new_context(**browser_context_args)

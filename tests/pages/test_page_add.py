@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 
-from connhub.providers.evotor.settings import EvotorSettings
 from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
+from connhub.providers.evotor.settings import EvotorSettings
 from tests.pages.helpers import (
     add_connection,
     card_order,

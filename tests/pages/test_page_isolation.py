@@ -33,8 +33,8 @@ def test_another_users_connections_do_not_hide_types_on_the_add_page(open_app, a
 
 def test_another_users_connection_is_not_on_the_service_page_whatever_the_url_says(open_app, app_rt, alice, bob):
     connection_id = add_connection(app_rt, alice, "evotor")
-    at = open_app(bob, page="evotor",
-                  query_params={"id": str(connection_id), "connection_id": str(connection_id), "user_id": str(alice.id)})
+    at = open_app(bob, page="evotor", query_params={"id": str(connection_id), "connection_id": str(connection_id),
+                                                    "user_id": str(alice.id)})
     assert not at.exception
     assert "Эвотор не подключён." in page_text(at)
     assert "Чайная" not in page_text(at)

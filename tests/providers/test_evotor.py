@@ -102,8 +102,9 @@ def test_the_code_flow_yields_tokens_that_work_and_refresh_rotates_them(evotor, 
 
 
 def test_a_used_code_cannot_be_exchanged_twice(evotor, rt):
-    params = consent(evotor.authorization_url(state="x" * 43, code_verifier="", redirect_uri=rt.settings.oauth_redirect_uri))
-    evotor.exchange_code(code=params["code"], code_verifier="", redirect_uri=rt.settings.oauth_redirect_uri, callback=params)
+    redirect_uri = rt.settings.oauth_redirect_uri
+    params = consent(evotor.authorization_url(state="x" * 43, code_verifier="", redirect_uri=redirect_uri))
+    evotor.exchange_code(code=params["code"], code_verifier="", redirect_uri=redirect_uri, callback=params)
     with pytest.raises(ProviderError) as raised:
         evotor.exchange_code(code=params["code"], code_verifier="", redirect_uri=rt.settings.oauth_redirect_uri,
                              callback=params)

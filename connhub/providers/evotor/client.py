@@ -59,7 +59,7 @@ class EvotorProvider(Provider):
             url, _ = client.create_authorization_url(
                 f"{self.config.EVOTOR_OAUTH_URL}/oauth/authorize", state=state
             )
-        return url
+        return str(url)
 
     def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str,
                       callback: Mapping[str, str]) -> TokenSet:
@@ -118,7 +118,8 @@ class EvotorProvider(Provider):
         if not isinstance(items, list):
             raise ProviderError(BAD_BODY, permanent=False, code="bad_body_200")
         stores = [
-            {"id": str(item.get("id", "")), "name": str(item.get("name") or ""), "address": str(item.get("address") or "")}
+            {"id": str(item.get("id", "")), "name": str(item.get("name") or ""),
+             "address": str(item.get("address") or "")}
             for item in items
             if isinstance(item, dict)
         ]

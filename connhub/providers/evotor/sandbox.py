@@ -229,11 +229,11 @@ def stores(state: SandboxState, request: Request) -> Response:
     limit_text = request.params.get("limit", str(MAX_PAGE))
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
         return _validation_failed("limit", f"must be between 1 and {MAX_PAGE}")
-    offset = 0
+    offset: int | None = 0
     if "cursor" in request.params:
         offset = _decode_cursor(request.params["cursor"])
-        if offset is None:
-            return _validation_failed("cursor", "invalid cursor")
+    if offset is None:
+        return _validation_failed("cursor", "invalid cursor")
     end = offset + int(limit_text)
     items = evotor_stores(owner)
     paging = {"next_cursor": _encode_cursor(end)} if end < len(items) else {}

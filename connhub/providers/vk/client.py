@@ -59,7 +59,7 @@ class VkProvider(Provider):
             url, _ = client.create_authorization_url(
                 f"{self.config.VK_ID_URL}/authorize", state=state, code_verifier=code_verifier
             )
-        return url
+        return str(url)
 
     def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str,
                       callback: Mapping[str, str]) -> TokenSet:

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from connhub.sandbox import consent
@@ -69,7 +70,7 @@ _TOKEN_ERRORS = {
     "deleted": (18, API_ERRORS[18]),
 }
 
-_EXTRA_FIELDS = {
+_EXTRA_FIELDS: dict[str, Callable[[dict[str, Any]], str]] = {
     "photo_50": lambda user: "https://vk.com/images/camera_50.png",
     "photo_100": lambda user: "https://vk.com/images/camera_100.png",
     "photo_200": lambda user: "https://vk.com/images/camera_200.png",
@@ -154,7 +155,7 @@ def _missing(params: dict[str, str], *names: str) -> Response | None:
 
 def _id_token(issued: Issued) -> str:
     """A JWT-shaped id_token. Clients must treat it as opaque; the signature is random bytes."""
-    def part(value: dict) -> str:
+    def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
     now = int(time.time())
@@ -163,7 +164,7 @@ def _id_token(issued: Issued) -> str:
 
 
 def _token_answer(issued: Issued, state: str, *, with_id_token: bool) -> Response:
-    answer = {"access_token": issued.access_token, "refresh_token": issued.refresh_token}
+    answer: dict[str, Any] = {"access_token": issued.access_token, "refresh_token": issued.refresh_token}
     if with_id_token:
         answer["id_token"] = _id_token(issued)
     answer.update({
@@ -221,7 +222,7 @@ def user_info(state: SandboxState, request: Request) -> Response:
         return _id_error("access_denied", "user was deleted or banned", 401)
     if check.verdict != "ok":
         return _id_error("invalid_token", f"access token is {check.verdict}", 401)
-    user = VK_ACCOUNTS[check.account_id]
+    user = VK_ACCOUNTS[check.account_id or ""]
     return json_response({"user": {
         "user_id": str(user["id"]),
         "first_name": user["first_name"],
@@ -292,12 +293,12 @@ def api_method(state: SandboxState, request: Request) -> Response:
     if wanted:
         users = [VK_ACCOUNTS[user_id] for user_id in wanted if user_id in VK_ACCOUNTS]
     else:
-        users = [VK_ACCOUNTS[check.account_id]]
+        users = [VK_ACCOUNTS[check.account_id or ""]]
     fields = [name.strip() for name in params.get("fields", "").split(",") if name.strip() in _EXTRA_FIELDS]
     return json_response({"response": [_user(user, fields) for user in users]})
 
 
-def _user(user: dict, fields: list[str]) -> dict:
+def _user(user: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     answer = {**user, "can_access_closed": True, "is_closed": False}
     answer.update({name: _EXTRA_FIELDS[name](user) for name in fields})
     return answer
