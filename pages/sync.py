@@ -9,7 +9,6 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.runtime import Runtime
 from connhub.sync import config, mapping, roles, selection, target
 from connhub.sync.config import (
     NOT_FOR_SALE_LABELS,
@@ -24,7 +23,6 @@ from connhub.sync.config import (
     ZeroPricePolicy,
 )
 from connhub.sync.status import SyncStatus, sync_status
-from connhub.users import UserView
 from pages import common
 
 CATALOG_PAGE = "pages/catalog.py"
@@ -288,7 +286,8 @@ def policies_section(status: SyncStatus) -> None:
         st.radio(title, options=list(by_value), key=KEY + name, horizontal=True, format_func=by_value.get)
         show_error(name)
     st.text_input("Множитель цены", key=KEY + "price_multiplier",
-                  help="Цена во ВКонтакте = цена в Эвотор × множитель; больше нуля, не больше двух знаков после запятой")
+                  help="Цена во ВКонтакте = цена в Эвотор × множитель; больше нуля, "
+                       "не больше двух знаков после запятой")
     show_error("price_multiplier")
     st.text_area("Шаблон описания", key=KEY + "description_template", height=80)
     st.caption("Поля: " + ", ".join(f"`{{{name}}}` — {meaning}" for name, meaning in config.PLACEHOLDERS.items()) +

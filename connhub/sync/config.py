@@ -499,14 +499,15 @@ def changes_since_confirmation(confirmed: Mapping[str, Any], current: Mapping[st
         changes.append(f"Категория товаров: была «{confirmed.get('vk_category_name') or '—'}», "
                        f"теперь «{current.get('vk_category_name') or '—'}»")
     then, now = confirmed.get("policies") or {}, current.get("policies") or {}
-    for key, what, labels in (
-        ("on_removed", "Товары вне выгрузки", REMOVED_LABELS),
-        ("on_not_for_sale", "Товары не для продажи", NOT_FOR_SALE_LABELS),
-        ("on_zero_price", "Товары с нулевой ценой", ZERO_PRICE_LABELS),
-    ):
+    policy_labels: tuple[tuple[str, str, Mapping[str, str]], ...] = (
+        ("on_removed", "Товары вне выгрузки", {str(k): v for k, v in REMOVED_LABELS.items()}),
+        ("on_not_for_sale", "Товары не для продажи", {str(k): v for k, v in NOT_FOR_SALE_LABELS.items()}),
+        ("on_zero_price", "Товары с нулевой ценой", {str(k): v for k, v in ZERO_PRICE_LABELS.items()}),
+    )
+    for key, what, labels in policy_labels:
         if then.get(key) != now.get(key):
-            before = labels.get(then.get(key), then.get(key) or "—")  # type: ignore[call-overload]
-            after = labels.get(now.get(key), now.get(key) or "—")  # type: ignore[call-overload]
+            before = labels.get(str(then.get(key)), str(then.get(key) or "—"))
+            after = labels.get(str(now.get(key)), str(now.get(key) or "—"))
             changes.append(f"{what}: было «{before}», теперь «{after}»")
     if then.get("price_multiplier") != now.get("price_multiplier"):
         changes.append(f"Множитель цены: был {then.get('price_multiplier')}, теперь {now.get('price_multiplier')}")

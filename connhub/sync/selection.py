@@ -69,7 +69,8 @@ def stores(session: Session, user_id: int, connection_id: int) -> dict[str, str]
     return {store_id: name for store_id, name in rows}
 
 
-def _current_snapshot(session: Session, user_id: int, connection_id: int, store_id: str | None) -> CatalogSnapshot | None:
+def _current_snapshot(session: Session, user_id: int, connection_id: int,
+                      store_id: str | None) -> CatalogSnapshot | None:
     query = (select(CatalogSnapshot).join(Connection, Connection.id == CatalogSnapshot.connection_id)
              .where(Connection.user_id == user_id, CatalogSnapshot.connection_id == connection_id,
                     CatalogSnapshot.state == SnapshotState.CURRENT))

@@ -7,7 +7,6 @@ readiness checklist, and what changed since the sync was confirmed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any

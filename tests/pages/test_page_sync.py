@@ -14,7 +14,6 @@ from tests.sync.helpers import (
     CATEGORIES,
     COMMUNITIES,
     GOODS_OFF_GROUP,
-    GROUP,
     STORE,
     add_rule,
     connect_both,

@@ -9,14 +9,14 @@ import pytest
 from connhub.sync import config
 from connhub.sync.config import (
     CannotEnable,
-    NotForSalePolicy,
-    RemovedPolicy,
-    ZeroPricePolicy,
     Choices,
     Community,
     ConfirmationOutdated,
     InvalidSettings,
+    NotForSalePolicy,
+    RemovedPolicy,
     SyncSettings,
+    ZeroPricePolicy,
 )
 
 STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"

@@ -12,6 +12,7 @@ import sys
 import pytest
 from pydantic import SecretStr
 
+from connhub.models import Status
 from connhub.runtime import Runtime
 from connhub.sync import readout
 from connhub.users import LOCAL_SUBJECT, ensure_user
@@ -25,7 +26,6 @@ from tests.sync.helpers import (
     save_config,
     switch_on,
 )
-from connhub.models import Status
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "run", "read_config.py")
