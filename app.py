@@ -70,6 +70,7 @@ with st.sidebar:
 app_pages = [
     st.Page(common.DASHBOARD, title="Подключения", icon=":material/hub:", url_path="connections", default=True),
     st.Page(common.ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
+    st.Page(common.CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
     *(common.service_page(info) for info in PROVIDER_INFO.values()),
     st.Page("pages/sync.py", title="Синхронизация", icon=":material/sync:", url_path="sync"),
 ]

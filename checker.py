@@ -26,6 +26,7 @@ import threading
 
 import schedule
 
+from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
 from connhub.config import ConfigError, load_settings
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
@@ -46,6 +47,7 @@ class Checker:
         self.checker_id = checker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.started_at = utcnow()
         self.stop = threading.Event()
+        self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
 
     def tick(self) -> None:
         try:
@@ -76,17 +78,20 @@ class Checker:
         jobs = schedule.Scheduler()
         jobs.every(every).seconds.do(self.tick)
         jobs.every(1).hours.do(self.housekeeping)
+        jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
             jobs.run_pending()
             idle = jobs.idle_seconds
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
+        self.catalog.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> None:
         log.info("checker %s: one cycle", self.checker_id)
         self.tick()
+        self.catalog.run_once()
         self.housekeeping()
 
 

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     # Tuning knobs for the checker; the defaults suit one small machine.
     CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
+    CATALOG_REFRESH_INTERVAL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -30,6 +30,7 @@ from connhub.users import LOCAL_SUBJECT, UserView, ensure_user, oidc_subject
 DASHBOARD = "pages/connections.py"
 ADD_PAGE = "pages/add_connection.py"
 CALLBACK_PAGE = "pages/oauth_callback.py"
+CATALOG_PAGE = "pages/catalog.py"
 
 LOCAL_NAME = "Локальный оператор"
 DEFAULT_TIMEZONE = "Europe/Moscow"

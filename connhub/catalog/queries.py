@@ -142,20 +142,25 @@ def current_snapshot(session: Session, user_id: int, connection_id: int, store_i
 
 # --- loading a snapshot ----------------------------------------------------------------------
 
-_cache: OrderedDict[int, StoreCatalog] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, str, datetime | None], StoreCatalog] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def load_catalog(sessions: sessionmaker[Session], snapshot: SnapshotView) -> StoreCatalog:
-    """The snapshot in memory; loaded from the database once per snapshot id per process."""
+    """The snapshot in memory; loaded from the database once per snapshot per process.
+
+    A snapshot never changes once current. The key carries the database and the completion time
+    as well as the id, so a recreated database can never serve another catalog from memory."""
+    bind = sessions.kw.get("bind")
+    key = (str(getattr(bind, "url", "")), snapshot.id, snapshot.store_id, snapshot.completed_at)
     with _cache_lock:
-        found = _cache.get(snapshot.id)
+        found = _cache.get(key)
         if found is not None:
-            _cache.move_to_end(snapshot.id)
+            _cache.move_to_end(key)
             return found
     catalog = _load(sessions, snapshot)
     with _cache_lock:
-        _cache[snapshot.id] = catalog
+        _cache[key] = catalog
         while len(_cache) > SNAPSHOT_CACHE_SIZE:
             _cache.popitem(last=False)
     return catalog
@@ -296,16 +301,30 @@ def evaluate(catalog: StoreCatalog, rules: Iterable[Rule]) -> Evaluation:
 class Summary:
     in_sync: int
     total: int
-    groups: int  # groups holding at least one product in the sync
+    groups: int  # groups with at least one product in the sync in them or below them
 
     def text(self) -> str:
-        return f"В выгрузке: {self.in_sync} из {self.total} товаров, {self.groups} групп"
+        goods = "товара" if self.total % 10 == 1 and self.total % 100 != 11 else "товаров"
+        return f"В выгрузке: {self.in_sync} из {self.total} {goods}, {self.groups} {_groups_word(self.groups)}"
+
+
+def _groups_word(count: int) -> str:
+    if count % 10 == 1 and count % 100 != 11:
+        return "группа"
+    if count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
+        return "группы"
+    return "групп"
 
 
 def summary(catalog: StoreCatalog, evaluation: Evaluation) -> Summary:
     included = catalog.products.loc[evaluation.included.to_numpy()]
-    return Summary(int(evaluation.included.sum()), len(catalog.products),
-                   int(included["group_id"].dropna().nunique()))
+    groups: set[str] = set()
+    for group_id in included["group_id"].dropna().unique():
+        current: str | None = str(group_id)
+        while current is not None and current in catalog.groups and current not in groups:
+            groups.add(current)
+            current = catalog.group_parents.get(current)
+    return Summary(int(evaluation.included.sum()), len(catalog.products), len(groups))
 
 
 @dataclass(frozen=True)
@@ -342,6 +361,17 @@ def select_rows(catalog: StoreCatalog, evaluation: Evaluation, flt: TableFilter)
     return rows
 
 
+def tree_rows(catalog: StoreCatalog, evaluation: Evaluation) -> list[tuple[GroupNode, int]]:
+    """Each group in display order with how many of its products (and below) are in the sync."""
+    frame = catalog.products
+    own = frame.loc[evaluation.included.to_numpy(), "group_id"].value_counts().to_dict() if len(frame) else {}
+    totals: dict[str, int] = {}
+    order = catalog.walk()
+    for node in reversed(order):
+        totals[node.id] = int(own.get(node.id, 0)) + sum(totals.get(child, 0) for child in node.children)
+    return [(node, totals[node.id]) for node in order]
+
+
 # --- CSV -------------------------------------------------------------------------------------
 
 CSV_HEADER = ("Название", "Код", "Артикул", "Штрихкоды", "Группа", "Тип", "Цена, ₽", "Себестоимость, ₽",
@@ -372,9 +402,14 @@ def _when(value: Any) -> datetime | None:
     return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
+def csv_bytes(rows: pd.DataFrame) -> bytes:
+    """The table (the rows `select_rows` gave) as an Excel-friendly CSV."""
+    return excel_csv(CSV_HEADER, csv_rows(rows))
+
+
 def export_csv(rows: pd.DataFrame, store_name: str, day: date) -> tuple[str, bytes]:
     """The table as an Excel-friendly CSV, and a file name carrying the store and the date."""
-    return csv_filename(store_name, day), excel_csv(CSV_HEADER, csv_rows(rows))
+    return csv_filename(store_name, day), csv_bytes(rows)
 
 
 def csv_filename(store_name: str, day: date) -> str:

@@ -170,10 +170,13 @@ def latest_job(session: Session, connection_id: int) -> JobView | None:
     return None if job is None else _view(job)
 
 
-def last_finished_job(session: Session, connection_id: int, store_id: str | None = None) -> JobView | None:
+def last_finished_job(session: Session, connection_id: int, store_id: str | None = None, *,
+                      succeeded: bool = False) -> JobView | None:
     """The last job that finished (for «обновлено … по расписанию / пользователем»)."""
     query = select(CatalogRefreshJob).where(CatalogRefreshJob.connection_id == connection_id,
                                             CatalogRefreshJob.finished_at.is_not(None))
+    if succeeded:
+        query = query.where(CatalogRefreshJob.state == RefreshState.SUCCEEDED)
     if store_id is not None:
         query = query.where(or_(CatalogRefreshJob.store_id.is_(None), CatalogRefreshJob.store_id == store_id))
     job = session.scalars(query.order_by(CatalogRefreshJob.finished_at.desc()).limit(1)).first()
@@ -228,7 +231,9 @@ class JobFailed(Exception):
 
 class _Runner:
     def __init__(self, sessions: sessionmaker[Session], job: JobView, source: CatalogSource,
-                 wait: Callable[[float], Any], clock: Callable[[], float]) -> None:
+                 wait: Callable[[float], Any], clock: Callable[[], float],
+                 should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
         self.sessions = sessions
         self.job = job
         self.source = source
@@ -242,6 +247,8 @@ class _Runner:
     def call(self, request: Callable[[], T]) -> T:
         """One provider request; a rate limit is waited out (within a budget) and retried."""
         while True:
+            if self.should_stop():
+                raise JobFailed("Обновление прервано: обработчик остановлен; повторим позже", "stopped")
             self.requests += 1
             try:
                 return request()
@@ -308,9 +315,10 @@ def run_job(
     *,
     wait: Callable[[float], Any] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> JobView:
     """Run a claimed job to the end and record how it went. Never raises for provider trouble."""
-    runner = _Runner(sessions, job, source, wait, clock)
+    runner = _Runner(sessions, job, source, wait, clock, should_stop)
     started = clock()
     state, reason, code = RefreshState.SUCCEEDED, "", ""
     try:
@@ -350,11 +358,12 @@ def run_pending(
     *,
     limit: int | None = None,
     wait: Callable[[float], Any] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[JobView]:
     """Claim and run jobs until none is left (or `limit` ran). `open_source(connection_id)`
     gives the account's catalog; a ProviderError from it fails that job alone."""
     done: list[JobView] = []
-    while limit is None or len(done) < limit:
+    while (limit is None or len(done) < limit) and not should_stop():
         job = claim_next(sessions, worker)
         if job is None:
             break
@@ -363,7 +372,7 @@ def run_pending(
         except ProviderError as error:
             done.append(_fail_unstarted(sessions, job, error.reason, error.code))
             continue
-        done.append(run_job(sessions, job, source, wait=wait))
+        done.append(run_job(sessions, job, source, wait=wait, should_stop=should_stop))
     return done
 
 

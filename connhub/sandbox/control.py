@@ -99,3 +99,9 @@ class SandboxControl:
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")
+
+    def evotor_catalog(self, **payload: Any) -> dict:
+        """Change the Evotor catalog: upsert=[products], delete=[ids], forbid=["products"|"product-groups"],
+        rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right,
+        list_ids=True; account_id/store_id default to the first demo store."""
+        return self._call("POST", "evotor-catalog", payload)

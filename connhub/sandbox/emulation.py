@@ -60,6 +60,9 @@ class Emulation:
     minted: Callable[[Issued], dict[str, Any]] = lambda issued: {}  # extra fields of a minted token
     api_error_fault: ApiErrorFault | None = None
     links: tuple[tuple[str, str], ...] = ()  # (path, text) shown on the sandbox's index page
+    # Provider-owned state beyond grants (e.g. a catalog): built at start and on every reset,
+    # reached by handlers through `SandboxState.extra(provider)`.
+    extra_state: Callable[[], Any] | None = None
 
     def default_account(self) -> str:
         """The account used when a caller names none: the first demo account."""

@@ -113,6 +113,7 @@ class SandboxState:
         self.default_config = {
             **{emulation.access_ttl[0]: emulation.access_ttl[1] for emulation in emulations}, CODE_TTL: 600,
         }
+        self._extras: dict[str, Any] = {}
         self.reset()
 
     # ----- lifecycle, config, stats -----
@@ -120,6 +121,8 @@ class SandboxState:
     def reset(self) -> None:
         """Forget every code, grant, fault and counter; restore the default lifetimes."""
         with self._lock:
+            self._extras = {provider: emulation.extra_state() for provider, emulation in self.emulations.items()
+                            if emulation.extra_state is not None}
             self._config = dict(self.default_config)
             self._codes: dict[str, AuthCode] = {}
             self._grants: dict[str, list[Grant]] = {provider: [] for provider in self.providers}
@@ -385,3 +388,7 @@ class SandboxState:
         grant.access_tokens.append(access)
         return Issued(access, grant.refresh_token, ttl, grant.account_id, grant.device_id)
 
+    def extra(self, provider: str) -> Any:
+        """The provider's own state object (Emulation.extra_state); it guards itself."""
+        with self._lock:
+            return self._extras[provider]

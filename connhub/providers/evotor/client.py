@@ -16,6 +16,7 @@ from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import Account, Provider, ProviderError, TokenSet
 from connhub.providers.evotor import presentation
+from connhub.providers.evotor.catalog import EvotorCatalog
 from connhub.providers.evotor.errors import BAD_BODY, RATE_LIMITED, REJECTIONS, unavailable
 from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
@@ -129,3 +130,7 @@ class EvotorProvider(Provider):
             display_name=first["name"] or "Нет магазинов",
             profile={"store_id": first["id"], "store_name": first["name"], "stores": stores},
         )
+
+    def catalog_source(self, access_token: Secret) -> EvotorCatalog:
+        """The account's catalog (stores, groups, products) through the v2 API."""
+        return EvotorCatalog(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout)

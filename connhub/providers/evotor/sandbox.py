@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
+from connhub.providers.evotor import sandbox_catalog
 from connhub.sandbox import consent
 from connhub.sandbox.emulation import Emulation, Route
 from connhub.sandbox.pages import error_page, page
@@ -306,7 +307,10 @@ EMULATION = Emulation(
         Route("/evotor/oauth/authorize", {"GET": authorize, "POST": authorize}, "Эвотор: экран согласия OAuth"),
         Route("/evotor/oauth/token", {"POST": token}, "Эвотор: обмен кода и обновление токенов"),
         Route("/evotor/api/stores", {"GET": stores}, "Эвотор: список магазинов"),
+        Route("/evotor/api/stores/", {"GET": sandbox_catalog.api}, "Эвотор: группы и товары магазина", prefix=True),
         Route("/evotor/market", {"GET": market, "POST": market}, "Эвотор: настройки приложения, токен приложения"),
+        Route("/_sandbox/evotor-catalog", {"GET": sandbox_catalog.control, "POST": sandbox_catalog.control},
+              "управление: каталог Эвотор (товары, 403, 429)"),
     ),
     targets=(("/evotor/api/", "evotor-api"), ("/evotor/oauth/", "evotor-oauth")),
     env=env,
@@ -318,5 +322,6 @@ EMULATION = Emulation(
     refresh_refusals={"uninstall": ("application is not installed", "invalid_grant")},
     kinds=(OAUTH, CLOUD),
     links=(("/evotor/market", "Личный кабинет Эвотор: токен приложения"),),
+    extra_state=sandbox_catalog.SandboxCatalog,
 )
 

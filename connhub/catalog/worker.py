@@ -1,0 +1,99 @@
+"""The sidecar's side of catalog refreshes: queue the scheduled ones, run whatever is queued.
+
+The checker calls `CatalogWorker.tick` from its `schedule` loop every few seconds. A tick never
+blocks the loop: when jobs are waiting and no refresh is running in this process, it starts one
+background thread that runs them all, so health checks go on while a catalog loads. Which
+providers have a catalog, and how to open one account's catalog, is asked of the provider
+registry; nothing here names a provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from connhub.catalog import refresh
+from connhub.catalog.source import CatalogSource
+from connhub.models import CatalogRefreshJob, Connection, RefreshState
+from connhub.catalog.service import catalog_providers
+from connhub.providers.base import ProviderError
+from connhub.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# How often the checker looks for refresh requests: a click on «Обновить каталог» starts within this.
+CATALOG_TICK_SECONDS = 2
+
+
+def open_source(rt: Runtime, connection_id: int) -> CatalogSource:
+    """The connection's catalog, with its token opened only here, at the moment of use."""
+    with rt.sessions() as session:
+        row = session.get(Connection, connection_id)
+        if row is None:
+            raise ProviderError("Подключение удалено", permanent=True, code="gone")
+        provider_key, sealed = row.provider, row.access_token_sealed
+    provider = rt.providers.get(provider_key)
+    if not hasattr(provider, "catalog_source"):
+        raise ProviderError("У этого сервиса нет каталога", permanent=True, code="no_catalog")
+    source: CatalogSource = provider.catalog_source(rt.cipher.open(sealed))
+    return source
+
+
+class CatalogWorker:
+    def __init__(self, rt: Runtime, worker_id: str, stop: threading.Event) -> None:
+        self.rt = rt
+        self.worker_id = worker_id
+        self.stop = stop
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _queue_scheduled(self) -> None:
+        interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
+        queued = refresh.request_due_refreshes(self.rt.sessions, providers=catalog_providers(self.rt),
+                                               interval=interval)
+        if queued:
+            log.info("catalog: queued %d scheduled refreshes", queued)
+
+    def _has_work(self) -> bool:
+        with self.rt.sessions() as session:
+            return session.scalar(select(CatalogRefreshJob.id).where(
+                CatalogRefreshJob.finished_at.is_(None),
+                CatalogRefreshJob.state.in_([RefreshState.QUEUED, RefreshState.RUNNING])).limit(1)) is not None
+
+    def run_pending(self) -> list[refresh.JobView]:
+        """Run every claimable job now, in this thread (the `--once` path and the thread's body)."""
+        return refresh.run_pending(self.rt.sessions, self.worker_id, lambda cid: open_source(self.rt, cid),
+                                   wait=lambda seconds: self.stop.wait(seconds),
+                                   should_stop=self.stop.is_set)
+
+    def run_once(self) -> list[refresh.JobView]:
+        """Queue what the schedule says is due, then run everything queued (`checker.py --once`)."""
+        self._queue_scheduled()
+        return self.run_pending()
+
+    def tick(self) -> None:
+        try:
+            self._queue_scheduled()
+            with self._lock:
+                if self._thread is not None and self._thread.is_alive():
+                    return
+                if not self._has_work():
+                    return
+                self._thread = threading.Thread(target=self._run, name="catalog-refresh", daemon=True)
+                self._thread.start()
+        except Exception:  # a bad tick must not kill the checker's loop
+            log.exception("catalog tick failed")
+
+    def _run(self) -> None:
+        try:
+            self.run_pending()
+        except Exception:
+            log.exception("catalog refresh thread failed")
+
+    def join(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

@@ -1,0 +1,263 @@
+"""Каталог: the local copy of the catalog, its group tree and products, and the sync's rules.
+
+Everything here renders and calls connhub.catalog; the refresh itself runs in the sidecar, and
+its progress is polled by a fragment, so a reload shows it just the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from operator import attrgetter
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from connhub.catalog import queries, service
+from connhub.catalog.queries import StoreCatalog, StoreView, TableFilter
+from connhub.catalog.rules import Rule
+from connhub.models import RefreshSource, RefreshState, RuleMode, RuleTarget, Status
+from connhub.providers import PROVIDER_INFO
+from pages import common
+
+PROGRESS_SECONDS = 2
+ALL_GROUPS = "__all__"
+INDENT = "\u2003"  # an em space per level of the tree
+TABLE_KEY_PREFIX = "catalog-table"
+TABLE_GENERATION = "_catalog_table_generation"
+SEEN_REFRESH = "_catalog_seen_refresh"
+FOR_SALE = {"Все": None, "Продаётся": True, "Не продаётся": False}
+IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузке": False}
+RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
+COLUMNS = {
+    "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
+    "name": st.column_config.TextColumn("Название", width="large"),
+    "reason": st.column_config.TextColumn("Причина", width="medium"),
+    "price": st.column_config.NumberColumn("Цена", format="%.2f ₽"),
+    "quantity": st.column_config.NumberColumn("Остаток"),
+    "measure": st.column_config.TextColumn("Ед.", width="small"),
+    "group_name": st.column_config.TextColumn("Группа"),
+    "type": st.column_config.TextColumn("Тип"),
+    "allow_to_sell": st.column_config.CheckboxColumn("Продаётся", width="small"),
+    "code": st.column_config.TextColumn("Код", width="small"),
+    "article": st.column_config.TextColumn("Артикул"),
+    "barcodes": st.column_config.ListColumn("Штрихкоды"),
+    "cost_price": st.column_config.NumberColumn("Себестоимость", format="%.3f ₽"),
+}
+
+user = common.require_user()
+rt = common.runtime()
+providers = service.catalog_providers(rt)
+
+st.title("Каталог", anchor=False)
+common.show_queued_toast()
+
+with rt.sessions() as session:
+    connection = service.catalog_connection(session, user.id, providers)
+
+if connection is None:
+    titles = " или ".join(PROVIDER_INFO[key].title for key in providers) or "сервис с каталогом"
+    st.info(f"Каталог появится, когда вы подключите {common.md(titles)}: connhub загрузит магазины, группы "
+            "и товары и будет обновлять их сам.", icon=":material/info:")
+    st.page_link(common.ADD_PAGE, label="Добавить подключение", icon=":material/add_link:")
+    st.stop()
+
+info = PROVIDER_INFO[connection.provider]
+if connection.status == Status.RECONNECT:
+    st.error(f"{common.md(info.title)}: {common.md(connection.status_reason or 'подключение не работает')}. "
+             "Пока вы не подключите его заново, каталог не обновляется; ниже — последняя загруженная копия.",
+             icon=":material/link_off:")
+    st.page_link(common.service_page(info), label=f"Открыть {info.title}", icon=info.icon)
+
+
+# ----------------------------------------------------------------------------- actions
+
+def ask_refresh(user_id: int, connection_id: int, store_id: str | None) -> None:
+    job = service.request_refresh(common.runtime().sessions, user_id, connection_id, store_id)
+    if job is not None:
+        common.queue_toast("Обновление каталога запрошено — оно идёт в фоне", ":material/sync:")
+
+
+def next_table_generation() -> None:
+    """A new table key: the selection of rows that a rule was just made from is cleared."""
+    st.session_state[TABLE_GENERATION] = st.session_state.get(TABLE_GENERATION, 0) + 1
+
+
+def apply_rule(user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[tuple[str, str]],
+               mode: RuleMode) -> None:
+    if not targets:
+        return
+    queries.set_rules(common.runtime().sessions, user_id, store_id, kind, list(targets), mode)
+    next_table_generation()
+    verb = "включено в выгрузку" if mode == RuleMode.INCLUDE else "исключено из выгрузки"
+    common.queue_toast(f"{RULE_KINDS[kind]}: {len(targets)} — {verb}", ":material/rule:")
+
+
+def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[str], names: list[str],
+                       mode: RuleMode) -> None:
+    state = st.session_state.get(table_key)
+    rows = list(state.selection.rows) if state is not None else []
+    targets = [(ids[i], names[i]) for i in rows if 0 <= i < len(ids)]
+    apply_rule(user_id, store_id, RuleTarget.PRODUCT, targets, mode)
+
+
+def remove_rule(user_id: int, rule_id: int) -> None:
+    queries.remove_rules(common.runtime().sessions, user_id, [rule_id])
+    next_table_generation()
+
+
+# ----------------------------------------------------------------------------- refresh panel
+
+def refreshed_line(status: service.RefreshStatus) -> str:
+    job = status.last_success
+    if job is None:
+        return "Каталог ещё не загружался."
+    who = "по расписанию" if job.source == RefreshSource.SCHEDULE else f"по запросу: {status.requested_by_name}"
+    seconds = (job.duration_ms or 0) / 1000
+    return (f"Обновлён {common.format_time(job.finished_at)} {who} — прочитано {job.items_read} записей "
+            f"за {seconds:.1f} с.")
+
+
+@st.fragment(run_every=PROGRESS_SECONDS)
+def refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> None:
+    with common.runtime().sessions() as session:
+        status = service.refresh_status(session, user_id, connection_id, store_id)
+    latest = status.latest
+    active = latest is not None and latest.active
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button("Обновить каталог", icon=":material/sync:", key="catalog-refresh", disabled=active,
+               on_click=ask_refresh, args=(user_id, connection_id, store_id))
+    if active and latest is not None:
+        if latest.state == RefreshState.QUEUED:
+            row.markdown(":material/schedule: Обновление ждёт своей очереди…")
+        else:
+            row.markdown(f":material/progress_activity: Обновляем каталог: прочитано страниц — "
+                         f"{latest.pages_read}, записей — {latest.items_read}…")
+    else:
+        row.caption(common.md(refreshed_line(status)))
+    if latest is not None and latest.state == RefreshState.FAILED:
+        st.error(f"Последнее обновление не удалось: {common.md(latest.error)}", icon=":material/error:")
+    # A refresh finished since this page was drawn: draw it again with the new catalog.
+    finished = status.last_success.id if status.last_success is not None else None
+    changed = SEEN_REFRESH in st.session_state and st.session_state[SEEN_REFRESH] != finished
+    st.session_state[SEEN_REFRESH] = finished
+    if changed:
+        st.rerun(scope="app")
+
+
+# ----------------------------------------------------------------------------- the store
+
+with rt.sessions() as session:
+    stores = [s for s in queries.stores_for_user(session, user.id, providers) if s.connection_id == connection.id]
+
+if not stores:
+    refresh_panel(user.id, connection.id, None)
+    st.info("Каталог ещё не загружен. Нажмите «Обновить каталог»: загрузка идёт в фоне, страницу можно "
+            "закрыть.", icon=":material/inventory_2:")
+    st.stop()
+
+store: StoreView = st.selectbox("Магазин", stores, format_func=attrgetter("name"), key="catalog-store")
+refresh_panel(user.id, connection.id, store.store_id)
+
+with rt.sessions() as session:
+    snapshot = queries.current_snapshot(session, user.id, connection.id, store.store_id)
+    rules: list[Rule] = queries.rules_for(session, user.id, store.store_id)
+if snapshot is None:
+    st.info("Товары этого магазина ещё не загружены — нажмите «Обновить каталог».", icon=":material/inventory_2:")
+    st.stop()
+
+catalog: StoreCatalog = queries.load_catalog(rt.sessions, snapshot)
+evaluation = queries.evaluate(catalog, rules)
+st.markdown(f"**{queries.summary(catalog, evaluation).text()}**")
+
+tree_column, table_column = st.columns([1, 2.6], gap="medium")
+
+# ----------------------------------------------------------------------------- the group tree
+
+with tree_column:
+    tree = queries.tree_rows(catalog, evaluation)
+    labels = {ALL_GROUPS: f"Весь магазин · {len(catalog.products)}"}
+    for node, _in_sync in tree:
+        mark = " · модификации" if node.is_modification_group else ""
+        labels[node.id] = f"{INDENT * node.depth}{node.name} · {node.product_count}{mark}"
+    group_id = st.selectbox("Группа", list(labels), format_func=labels.__getitem__,
+                            key=f"catalog-group-{store.store_id}")
+    st.dataframe(
+        pd.DataFrame({
+            "Группа": [f"{INDENT * node.depth}{node.name}" for node, _ in tree],
+            "Товаров": [node.product_count for node, _ in tree],
+            "В выгрузке": [in_sync for _, in_sync in tree],
+            "Модификации": [node.is_modification_group for node, _ in tree],
+        }),
+        hide_index=True, height=min(38 + 35 * max(len(tree), 1), 420), key="catalog-tree",
+        column_config={"Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
+    )
+    if group_id == ALL_GROUPS:
+        kind, target, name = RuleTarget.STORE, store.store_id, store.name
+        decision = evaluation.ruleset.group_decision(None)
+        st.caption(f"Магазин целиком: {common.md(decision.reason)}")
+    else:
+        kind, target, name = RuleTarget.GROUP, group_id, catalog.group_names[group_id]
+        decision = evaluation.ruleset.group_decision(group_id)
+        st.caption(f"Группа «{common.md(name)}» и всё, что в ней: {common.md(decision.reason)}")
+    buttons = st.container(horizontal=True)
+    buttons.button("Включить в выгрузку", key="tree-include", icon=":material/add_circle:",
+                   on_click=apply_rule, args=(user.id, store.store_id, kind, [(target, name)], RuleMode.INCLUDE))
+    buttons.button("Исключить из выгрузки", key="tree-exclude", icon=":material/remove_circle:",
+                   on_click=apply_rule, args=(user.id, store.store_id, kind, [(target, name)], RuleMode.EXCLUDE))
+
+# ----------------------------------------------------------------------------- the products
+
+with table_column:
+    filters = st.container(horizontal=True, vertical_alignment="bottom")
+    search = filters.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
+    types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store.store_id}",
+                                placeholder="Все типы")
+    for_sale = filters.selectbox("Продажа", list(FOR_SALE), key="catalog-for-sale")
+    in_sync = filters.selectbox("Выгрузка", list(IN_SYNC), key="catalog-in-sync")
+    flt = TableFilter(group_id=None if group_id == ALL_GROUPS else group_id, search=search, types=tuple(types),
+                      for_sale=FOR_SALE[for_sale], in_sync=IN_SYNC[in_sync])
+    rows = queries.select_rows(catalog, evaluation, flt)
+
+    table_key = f"{TABLE_KEY_PREFIX}-{st.session_state.get(TABLE_GENERATION, 0)}"
+    st.dataframe(rows[list(COLUMNS)], column_config=COLUMNS, hide_index=True, key=table_key,
+                 on_select="rerun", selection_mode="multi-row", height=520)
+    ids, names = rows["id"].tolist(), rows["name"].tolist()
+    selected = st.session_state.get(table_key)
+    count = len(selected.selection.rows) if selected is not None else 0
+    actions = st.container(horizontal=True, vertical_alignment="center")
+    actions.button("Включить в выгрузку", key="rows-include", icon=":material/add_circle:", disabled=not count,
+                   on_click=apply_to_selection,
+                   args=(user.id, store.store_id, table_key, ids, names, RuleMode.INCLUDE))
+    actions.button("Исключить из выгрузки", key="rows-exclude", icon=":material/remove_circle:", disabled=not count,
+                   on_click=apply_to_selection,
+                   args=(user.id, store.store_id, table_key, ids, names, RuleMode.EXCLUDE))
+    day = datetime.now(common.user_timezone()).date()
+    file_name = queries.csv_filename(store.name, day)
+    # Built only when clicked; a partial of a package function, so session state stays picklable.
+    actions.download_button("Скачать CSV", data=partial(queries.csv_bytes, rows),
+                            file_name=file_name, mime="text/csv", on_click="ignore", key="catalog-csv",
+                            icon=":material/download:")
+    actions.caption(f"Показано товаров: {len(rows)}" + (f", выбрано: {count}" if count else ""))
+
+# ----------------------------------------------------------------------------- the rules
+
+missing = {id(rule) for rule in evaluation.ruleset.missing(group_ids=catalog.groups,
+                                                           product_ids=catalog.products["id"])}
+with st.expander(f"Правила выгрузки ({len(rules)})", expanded=bool(rules), icon=":material/rule:"):
+    if not rules:
+        st.caption("Правил нет: в выгрузке весь каталог. Как только появится правило «Включить», в выгрузку "
+                   "попадёт только то, что включено. Правило для товара сильнее правила для группы, правило "
+                   "для вложенной группы сильнее правила для внешней, группа сильнее магазина; при равенстве "
+                   "побеждает «Исключить».")
+    for rule in rules:
+        line = st.container(horizontal=True, vertical_alignment="center", key=f"rule-{rule.id}")
+        verb = "Включить" if rule.mode == RuleMode.INCLUDE else "Исключить"
+        label = catalog.group_names.get(rule.target_id) if rule.kind == RuleTarget.GROUP else None
+        title = label or rule.name or rule.target_id
+        line.markdown(f"**{verb}** · {RULE_KINDS[rule.kind].lower()} «{common.md(title)}»")
+        if id(rule) in missing:
+            line.badge("нет в каталоге", color="orange", icon=":material/help:")
+        line.button("Удалить", key=f"rule-remove-{rule.id}", icon=":material/delete:", type="tertiary",
+                    on_click=remove_rule, args=(user.id, rule.id))
