@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -22,10 +21,9 @@ from connhub.sync.config import (
     SyncConfigView,
     ZeroPricePolicy,
 )
-from connhub.sync.status import SyncStatus, sync_status
+from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import common
 
-CATALOG_PAGE = "pages/catalog.py"
 KEY = "sync-"  # widget keys: KEY + field name
 ENABLED_KEY = "sync-enabled"
 PENDING_ENABLE_KEY = "_connhub_sync_pending_enable"
@@ -47,8 +45,7 @@ common.show_queued_toast()
 
 
 def load_status() -> SyncStatus:
-    with rt.sessions() as session:
-        return sync_status(session, user.id)
+    return sync_status(rt.sessions, user.id)
 
 
 def target_choices(status: SyncStatus) -> tuple[target.TargetOptions, bool]:
@@ -120,8 +117,7 @@ def save(choices: Choices) -> None:
 def on_toggle() -> None:
     if st.session_state.get(ENABLED_KEY):
         st.session_state[ENABLED_KEY] = False  # stays off until the confirmation
-        with common.runtime().sessions() as session:
-            now = sync_status(session, user.id)
+        now = sync_status(common.runtime().sessions, user.id)
         st.session_state[PENDING_ENABLE_KEY] = {
             "snapshot": now.snapshot,
             "text": config.confirmation_text(now.config.settings, len(now.product_ids)),
@@ -145,10 +141,7 @@ def cancel_enable() -> None:
 def confirm_enable(shown: dict[str, Any]) -> None:
     cancel_enable()
     try:
-        with common.runtime().sessions() as session:
-            now = sync_status(session, user.id)
-            session.rollback()
-            config.enable(session, user.id, confirmed_by=user.label, shown=shown, product_ids=now.product_ids)
+        switch_on(common.runtime().sessions, user.id, confirmed_by=user.label, shown=shown)
     except (ConfirmationOutdated, CannotEnable) as exc:
         common.queue_toast(str(exc), ":material/error:")
         return
@@ -326,8 +319,7 @@ def preview(status: SyncStatus) -> None:
 
 
 def catalog_link() -> None:
-    if Path(CATALOG_PAGE).exists():
-        st.page_link(CATALOG_PAGE, label="Открыть каталог и правила отбора", icon=":material/inventory_2:")
+    st.page_link(common.CATALOG_PAGE, label="Открыть каталог и правила отбора", icon=":material/inventory_2:")
 
 
 def summary_section(status: SyncStatus) -> None:

@@ -159,7 +159,7 @@ def read(rt: Runtime, wanted_user: str | None, *, with_tokens: bool) -> Report:
         user = find_user(session, wanted_user)
         if user is None:
             return empty_report()
-        status = sync_status(session, user.id)
+    status = sync_status(rt.sessions, user.id)
     return build_report(rt, user, status, with_tokens=with_tokens)
 
 

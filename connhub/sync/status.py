@@ -7,17 +7,18 @@ readiness checklist, and what changed since the sync was confirmed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.models import utcnow
 from connhub.sync import roles
-from connhub.sync.config import SyncConfigView, changes_since_confirmation, get_config, make_snapshot
+from connhub.sync.config import SyncConfigView, changes_since_confirmation, enable, get_config, make_snapshot
 from connhub.sync.readiness import REQUIRED_RIGHTS, ConnectionFacts, Readiness, ReadinessFacts, evaluate
 from connhub.sync.selection import Selection, catalog_refreshed_at, selection_for
 
@@ -61,18 +62,19 @@ def _facts(title: str, view: ConnectionView | None) -> ConnectionFacts:
     return ConnectionFacts(title, connected=True, status=view.status, reason=view.status_reason)
 
 
-def sync_status(session: Session, user_id: int, *, now: datetime | None = None) -> SyncStatus:
+def sync_status(sessions: sessionmaker[Session], user_id: int, *, now: datetime | None = None) -> SyncStatus:
     now = now or utcnow()
-    config = get_config(session, user_id)
-    settings = config.settings
-    source = connections.get_for_user(session, user_id, roles.SOURCE)
-    target = connections.get_for_user(session, user_id, roles.TARGET)
-    refreshed_at = None
+    with sessions() as session:
+        config = get_config(session, user_id)
+        settings = config.settings
+        source = connections.get_for_user(session, user_id, roles.SOURCE)
+        target = connections.get_for_user(session, user_id, roles.TARGET)
+        refreshed_at = None
+        if source is not None:
+            refreshed_at = catalog_refreshed_at(session, user_id, source.id, settings.store_id or None)
     selection = None
-    if source is not None:
-        refreshed_at = catalog_refreshed_at(session, user_id, source.id, settings.store_id or None)
-        if settings.store_id:
-            selection = selection_for(session, user_id, source.id, settings.store_id)
+    if source is not None and settings.store_id:
+        selection = selection_for(sessions, user_id, source.id, settings.store_id)
     rights = rights_of(target)
     readiness = evaluate(ReadinessFacts(
         source=_facts(roles.source_title(), source),
@@ -88,3 +90,12 @@ def sync_status(session: Session, user_id: int, *, now: datetime | None = None) 
     return SyncStatus(config=config, source=source, target=target, target_rights=rights,
                       catalog_refreshed_at=refreshed_at, selection=selection, readiness=readiness,
                       snapshot=snapshot, changes=changes)
+
+
+def switch_on(sessions: sessionmaker[Session], user_id: int, *, confirmed_by: str,
+              shown: Mapping[str, Any]) -> SyncConfigView:
+    """Switch the sync on for what the confirmation showed (`shown`, a `SyncStatus.snapshot`);
+    ConfirmationOutdated if the configuration or the selection changed since."""
+    current = sync_status(sessions, user_id)
+    with sessions() as session:
+        return enable(session, user_id, confirmed_by=confirmed_by, shown=shown, product_ids=current.product_ids)

@@ -113,13 +113,10 @@ def save_config(rt: Runtime, user: UserView, **changes: object) -> config.SyncCo
 
 
 def switch_on(rt: Runtime, user: UserView) -> config.SyncConfigView:
-    from connhub.sync.status import sync_status
+    from connhub.sync import status
 
-    with rt.sessions() as session:
-        status = sync_status(session, user.id)
-        session.rollback()
-        return config.enable(session, user.id, confirmed_by=user.email, shown=status.snapshot,
-                             product_ids=status.product_ids)
+    return status.switch_on(rt.sessions, user.id, confirmed_by=user.email,
+                            shown=status.sync_status(rt.sessions, user.id).snapshot)
 
 
 def ready_user(rt: Runtime, user: UserView) -> None:
