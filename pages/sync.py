@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.sync import config, mapping, roles, selection, target
+from connhub.sync import config, mapping, selection, target
 from connhub.sync.config import (
     NOT_FOR_SALE_LABELS,
     REMOVED_LABELS,
@@ -45,7 +45,7 @@ common.show_queued_toast()
 
 
 def load_status() -> SyncStatus:
-    return sync_status(rt.sessions, user.id)
+    return sync_status(rt, user.id)
 
 
 def target_choices(status: SyncStatus) -> tuple[target.TargetOptions, bool]:
@@ -117,7 +117,7 @@ def save(choices: Choices) -> None:
 def on_toggle() -> None:
     if st.session_state.get(ENABLED_KEY):
         st.session_state[ENABLED_KEY] = False  # stays off until the confirmation
-        now = sync_status(common.runtime().sessions, user.id)
+        now = sync_status(common.runtime(), user.id)
         st.session_state[PENDING_ENABLE_KEY] = {
             "snapshot": now.snapshot,
             "text": config.confirmation_text(now.config.settings, len(now.product_ids)),
@@ -141,7 +141,7 @@ def cancel_enable() -> None:
 def confirm_enable(shown: dict[str, Any]) -> None:
     cancel_enable()
     try:
-        switch_on(common.runtime().sessions, user.id, confirmed_by=user.label, shown=shown)
+        switch_on(common.runtime(), user.id, confirmed_by=user.label, shown=shown)
     except (ConfirmationOutdated, CannotEnable) as exc:
         common.queue_toast(str(exc), ":material/error:")
         return
@@ -209,9 +209,9 @@ def show_error(field: str) -> None:
 
 
 def source_section(status: SyncStatus) -> dict[str, str] | None:
-    st.subheader("Откуда: магазин Эвотор", anchor=False)
+    st.subheader(f"Откуда: магазин {status.roles.source_title}", anchor=False)
     if status.source is None:
-        st.info(f"{roles.source_title()} не подключён.", icon=":material/link_off:")
+        st.info(f"{status.roles.source_title} не подключён.", icon=":material/link_off:")
         st.page_link(common.ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return None
     with rt.sessions() as session:
@@ -232,9 +232,9 @@ def source_section(status: SyncStatus) -> dict[str, str] | None:
 
 
 def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
-    st.subheader("Куда: сообщество ВКонтакте", anchor=False)
+    st.subheader(f"Куда: сообщество {status.roles.target_title}", anchor=False)
     if status.target is None:
-        st.info(f"{roles.target_title()} не подключён.", icon=":material/link_off:")
+        st.info(f"{status.roles.target_title} не подключён.", icon=":material/link_off:")
         st.page_link(common.ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return
     settings = status.config.settings

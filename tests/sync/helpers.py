@@ -115,8 +115,7 @@ def save_config(rt: Runtime, user: UserView, **changes: object) -> config.SyncCo
 def switch_on(rt: Runtime, user: UserView) -> config.SyncConfigView:
     from connhub.sync import status
 
-    return status.switch_on(rt.sessions, user.id, confirmed_by=user.email,
-                            shown=status.sync_status(rt.sessions, user.id).snapshot)
+    return status.switch_on(rt, user.id, confirmed_by=user.email, shown=status.sync_status(rt, user.id).snapshot)
 
 
 def ready_user(rt: Runtime, user: UserView) -> None:
