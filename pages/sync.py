@@ -81,7 +81,7 @@ def fill_widgets(view: SyncConfigView) -> None:
         return
     settings, policies = view.settings, view.settings.policies
     values: dict[str, Any] = {
-        "store_id": settings.store_id,
+        "store_id": settings.store_id or None,
         "vk_group_id": settings.vk_group_id,
         "vk_category_id": settings.vk_category_id,
         "on_removed": policies.on_removed.value,
@@ -224,9 +224,9 @@ def source_section(status: SyncStatus) -> dict[str, str] | None:
         st.info("Каталог ещё не загружен: магазины появятся после обновления каталога.",
                 icon=":material/inventory_2:")
         catalog_link()
-    labels = {"": "— не выбран —", **names}
     # format_func must survive pickling (enforceSerializableSessionState): a dict's bound get does.
-    st.selectbox("Магазин", options=list(labels), key=KEY + "store_id", format_func=labels.get)
+    st.selectbox("Магазин", options=list(names), key=KEY + "store_id", format_func=names.get,
+                 placeholder="— не выбран —")
     show_error("store_id")
     return stores
 
@@ -245,11 +245,11 @@ def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
         communities[settings.vk_group_id] = config.Community(settings.vk_group_id, settings.vk_group_name,
                                                              settings.vk_group_goods_enabled)
 
-    labels: dict[int | None, str] = {None: "— не выбрано —"}
-    for group_id, community in communities.items():
-        labels[group_id] = f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
+    labels = {group_id: f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
+              for group_id, community in communities.items()}
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get)
+    row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get,
+                  placeholder="— не выбрано —")
     row.button("Обновить список", key="refresh-targets", icon=":material/refresh:", on_click=refresh_targets)
     show_error("vk_group_id")
     if options.communities is not None and not options.communities:
@@ -262,9 +262,8 @@ def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
     categories = dict(options.categories or {})
     if settings.vk_category_id is not None and settings.vk_category_id not in categories:
         categories[settings.vk_category_id] = settings.vk_category_name or str(settings.vk_category_id)
-    category_labels: dict[int | None, str] = {None: "— не выбрана —", **categories}
-    st.selectbox("Категория товаров ВКонтакте (для новых товаров)", options=list(category_labels),
-                 key=KEY + "vk_category_id", format_func=category_labels.get)
+    st.selectbox("Категория товаров ВКонтакте (для новых товаров)", options=list(categories),
+                 key=KEY + "vk_category_id", format_func=categories.get, placeholder="— не выбрана —")
     show_error("vk_category_id")
 
 

@@ -128,7 +128,7 @@ def test_picking_a_community_with_goods_off_explains_how_to_turn_them_on(open_ap
     set_up(app_rt, alice)
     at = open_app(alice, page=SYNC)
     community = at.selectbox(key="sync-vk_group_id")
-    assert community.options == ["— не выбрано —", "Магазин у дома — товары включены", "VK API — товары выключены"]
+    assert community.options == ["Магазин у дома — товары включены", "VK API — товары выключены"]
     community.set_value(GOODS_OFF_GROUP).run()
     text = page_text(at)
     assert "В сообществе «VK API» выключены товары." in text
