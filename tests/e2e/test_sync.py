@@ -136,7 +136,9 @@ def test_configure_and_switch_on_the_sync(stack: Stack, page: Page) -> None:
             expect(page.get_by_text(re.compile(r"Включена .*, подтвердил\(а\) Локальный оператор"))).to_be_visible()
 
         with steps("06 read_config reports it ready"):
-            done = subprocess.run([PYTHON, str(ROOT / "run" / "read_config.py")], cwd=stack.run_dir,
+            # The dashboard scenario signed other users in on the same database: name ours.
+            done = subprocess.run([PYTHON, str(ROOT / "run" / "read_config.py"), "--user", LOCAL_SUBJECT],
+                                  cwd=stack.run_dir,
                                   env=stack.env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
             data = json.loads(done.stdout)
