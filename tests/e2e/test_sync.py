@@ -25,7 +25,7 @@ from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.users import LOCAL_SUBJECT, ensure_user
-from tests.conftest import connect
+from tests.support.connect import connect
 
 from .conftest import CONNHUB_VARS
 from .helpers import PYTHON, ROOT, Stack, Steps, wait_until

@@ -104,8 +104,8 @@ def test_the_catalog_age_reads_naturally(delta, text):
     assert age_text(NOW - delta, NOW) == text
 
 
-def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice)
     add_rule(rt, alice, "group", "g-tea", "include", name="Чай")
@@ -126,8 +126,8 @@ def test_the_status_of_a_user_with_nothing_set_up_lists_every_problem(rt, alice)
     ]
 
 
-def test_a_community_with_goods_off_is_a_red_line_in_the_gathered_status(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_a_community_with_goods_off_is_a_red_line_in_the_gathered_status(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice, vk_group_id=GOODS_OFF_GROUP)
     status = sync_status(rt, alice.id)

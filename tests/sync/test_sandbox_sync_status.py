@@ -18,7 +18,7 @@ from connhub.runtime import Runtime
 from connhub.sync import config, readout, target
 from connhub.sync.config import Choices
 from connhub.sync.status import switch_on, sync_status
-from tests.conftest import connect
+from tests.support.connect import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
 SMALL_STORE = EVOTOR_ACCOUNTS[ACCOUNT][1]["id"]

@@ -3,6 +3,8 @@
 Shapes follow docs/providers.md («VK»). The gotchas are reproduced on purpose: API
 errors are HTTP 200 with an `error` object, `v` is mandatory, refresh tokens are single-use,
 every exchange and refresh must present the `device_id` the authorize redirect handed out.
+Past 300 lines because each of those gotchas is reproduced with VK's own error texts; the parts
+(VK ID, the API, the emulation's description) are marked by section comments.
 """
 
 from __future__ import annotations
