@@ -19,10 +19,10 @@ from connhub.models import (
     utcnow,
 )
 from connhub.runtime import Runtime
+from connhub.sandbox import SandboxControl
 from connhub.sync import config
 from connhub.sync.config import Choices, Community
 from connhub.users import UserView
-from connhub.sandbox import SandboxControl
 from tests.support.connect import add_connection
 
 STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
@@ -44,8 +44,8 @@ PRODUCTS = {
 }
 
 
-def connect_both(rt: Runtime, control: SandboxControl, user: UserView, *, source: Status = Status.ONLINE, target: Status = Status.ONLINE,
-                 rights: list[str] | None = ALL_RIGHTS) -> tuple[int, int]:
+def connect_both(rt: Runtime, control: SandboxControl, user: UserView, *, source: Status = Status.ONLINE,
+                 target: Status = Status.ONLINE, rights: list[str] | None = ALL_RIGHTS) -> tuple[int, int]:
     source_id = add_connection(rt, control, user, "evotor", status=source,
                                reason="" if source is Status.ONLINE else "Эвотор не ответил вовремя")
     target_id = add_connection(rt, control, user, "vk", status=target,
