@@ -31,6 +31,6 @@ for info in available:
             token_form(rt, user, info, title="Ввести токен", on_success=lambda _result: st.switch_page(DASHBOARD))
 
 # Every provider, not only those still offered: a flow that just landed makes its provider connected.
-watch_flows(user, list(PROVIDER_INFO), DASHBOARD)
+watch_flows(user, list(PROVIDER_INFO), [info.key for info in available], DASHBOARD)
 
 back_to_dashboard_link()

@@ -80,6 +80,8 @@ def card_body(view: ConnectionView, checking: bool) -> None:
     render_status(view, checking=checking)
     if view.details:
         st.markdown(md(view.details))
+    for note in runtime().providers.get(view.provider).card_notes(view.profile):
+        st.caption(md(note))
     st.caption(f"Последняя проверка: {format_time(view.last_checked_at)}")
 
 

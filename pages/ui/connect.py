@@ -81,9 +81,12 @@ def connect_link(user: UserView, info: ProviderInfo, *, label: str) -> None:
 
 
 @st.fragment(run_every=AUTHORIZE_WATCH_SECONDS)
-def watch_flows(user: UserView, providers: list[str], then: str | None, verb: str = "подключён") -> None:
-    """While this session offers a link, notice when its flow lands (in another tab) and move on:
-    to `then`, or by rerunning this page. A link about to expire is replaced by a fresh one."""
+def watch_flows(user: UserView, providers: list[str], links: list[str], then: str | None,
+                verb: str = "подключён") -> None:
+    """While this session has a flow for one of `providers`, notice when it lands (in another tab)
+    and move on: to `then`, or by rerunning this page. A flow that is about to expire, or was used
+    without landing, is dropped; if its link is on this page (`links`), the page is redrawn with a
+    fresh one."""
     rt = runtime()
     for provider in providers:
         pending = _pending(provider)
@@ -92,11 +95,14 @@ def watch_flows(user: UserView, providers: list[str], then: str | None, verb: st
         with rt.sessions() as session:
             view = connections.connected_since(session, user.id, provider, pending.since)
         if view is None:
-            if pending.expires_at - RENEW_BEFORE <= utcnow():
-                st.rerun()  # the page draws the link again, with a fresh flow
-            if not oauth.flow_open(rt, user_id=user.id, state=pending.state):  # used, but nothing landed
+            expiring = pending.expires_at - RENEW_BEFORE <= utcnow()
+            if expiring or not oauth.flow_open(rt, user_id=user.id, state=pending.state):
+                # Keep `since`: a landing of the old flow still counts once the link is renewed.
                 st.session_state[_key(provider)] = replace(pending, expires_at=utcnow())
-                st.rerun()
+                if provider not in links:
+                    forget_flow(provider)
+                    continue
+                st.rerun()  # the page draws the link again, with a fresh flow
             continue
         forget_flow(provider)
         st.toast(md(f"{view.title} {verb}: {view.details}"), icon=":material/check_circle:")

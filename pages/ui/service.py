@@ -53,7 +53,7 @@ def render_service_page(provider: str) -> None:
     st.subheader("Переподключение", anchor=False)
     st.caption("Переподключение заменяет токены; подключение, его карточка и история остаются.")
     connect_link(user, info, label="Переподключить")
-    watch_flows(user, [provider], None, "переподключён")
+    watch_flows(user, [provider], [provider], None, "переподключён")
     if info.supports_token_paste:
         token_form(rt, user, info, title="Ввести новый токен", on_success=lambda _result: st.rerun())
     st.divider()

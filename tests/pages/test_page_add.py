@@ -247,3 +247,14 @@ def test_an_expired_link_from_an_old_session_is_replaced(open_app, alice):
     at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": stale})
     assert not at.exception
     assert connect_urls(at)["vk"] != stale.url
+
+
+def test_a_leftover_flow_for_a_service_already_connected_is_dropped_not_renewed(open_app, app_rt, alice,
+                                                                                  sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    leftover = PendingFlow(user_id=alice.id, url="http://127.0.0.1:9/vkid/authorize?state=old", state="old",
+                           expires_at=utcnow() + timedelta(minutes=1), since=utcnow())
+    at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": leftover})
+    assert not at.exception
+    assert offered(at) == ["Эвотор"]
+    assert "_connhub_authorize_vk" not in at.session_state

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connhub.models import Status, utcnow
+from connhub.oauth import connect_with_token
+from connhub.providers.vk.goods_sandbox import GoodsControl
 from pages.ui.notices import FLASH_KEY
 from tests.pages.helpers import (
     add_connection,
@@ -194,3 +196,25 @@ def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt
     assert row.status == Status.RECONNECT
     assert any(toast.startswith("Эвотор: требуется переподключение — ") for toast in toasts(at))
     assert row.status_reason in page_text(evotor)
+
+
+def test_vk_card_says_which_rights_the_goods_sync_lacks(open_app, app_rt, alice, sandbox):
+    token = GoodsControl(sandbox.base_url).user_token(("groups",))
+    assert connect_with_token(app_rt, user_id=alice.id, provider="vk", raw_token=token).ok
+    vk = card(open_app(alice), "vk")
+    assert "Нет прав для выгрузки товаров: товары" in texts(vk)
+
+
+def test_vk_card_with_every_right_says_so(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    with app_rt.sessions() as session:
+        [row] = connection_rows(app_rt, alice)
+        row = session.merge(row)
+        row.profile = {**row.profile, "rights": {"groups": True, "market": True, "photos": True}}
+        session.commit()
+    assert "Права для выгрузки товаров есть" in texts(card(open_app(alice), "vk"))
+
+
+def test_evotor_card_has_no_rights_line(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    assert not [text for text in texts(card(open_app(alice), "evotor")) if "Права" in text or "прав" in text]

@@ -138,4 +138,4 @@ def test_vk_page_offers_a_new_token_and_shows_the_rights(open_app, app_rt, alice
     assert [expander.label for expander in at.expander] == ["Ввести новый токен"]
     text = page_text(at)
     assert "Права для выгрузки товаров" in text
-    assert "сообщества: нет · товары: не проверено · фотографии: не проверено" in text
+    assert "сообщества: есть · товары: есть · фотографии: есть" in text  # the sandbox's app asks for them
