@@ -30,6 +30,7 @@ ERRORS_KEY = "_connhub_sync_errors"
 LOADED_KEY = "_connhub_sync_loaded"  # the configuration version the widgets were filled from
 TARGETS_KEY = "_connhub_sync_targets"
 TARGETS_TTL = timedelta(minutes=5)
+READINESS_REFRESH_SECONDS = 10
 GOODS_HELP = ("Включите товары во ВКонтакте: откройте сообщество → «Управление» → «Разделы» → «Товары» → "
               "«Включены» (или «Расширенные»), сохраните и нажмите «Обновить список» здесь.")
 
@@ -189,9 +190,11 @@ def toggle_section(status: SyncStatus) -> None:
         st.caption("Выключена. Включение попросит подтвердить, что и куда будет выгружено.")
 
 
-def readiness_section(status: SyncStatus) -> None:
+@st.fragment(run_every=READINESS_REFRESH_SECONDS)
+def readiness_section() -> None:
+    """The checklist, re-read on its own: the checker changes connections and rights meanwhile."""
     st.subheader("Готовность", anchor=False)
-    for item in status.readiness.lines:
+    for item in load_status().readiness.lines:
         with st.container(key=f"ready-{item.check}"):
             if item.ok:
                 st.markdown(f":green[:material/check_circle:] {md(item.message)}")
@@ -338,7 +341,7 @@ if noted:
 fill_widgets(status.config)
 
 toggle_section(status)
-readiness_section(status)
+readiness_section()
 st.divider()
 stores = source_section(status)
 target_section(status, options)
