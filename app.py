@@ -82,6 +82,7 @@ app_pages = [
     st.Page(ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
     st.Page(CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
     *(service_page(info) for info in PROVIDER_INFO.values()),
+    st.Page("pages/sync.py", title="Синхронизация", icon=":material/sync:", url_path="sync"),
 ]
 
 

@@ -406,3 +406,47 @@ class CatalogRule(Base):
     mode: Mapped[str] = mapped_column(String(16))  # include | exclude
     target_name: Mapped[str] = mapped_column(String(255), default="")  # as it was when the rule was made
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sync configuration (issue 10)
+# ---------------------------------------------------------------------------------------------
+
+
+class SyncConfig(Base):
+    """One user's sync: what goes where, how, and whether it was switched on deliberately.
+
+    `enabled` is the master toggle; it is only ever set together with `confirmed_at`,
+    `confirmed_by` and `confirmed_snapshot` (what the confirmation covered), so later changes
+    that alter what would be published can be shown as changed since the confirmation.
+    """
+
+    __tablename__ = "sync_configs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+
+    evotor_store_id: Mapped[str] = mapped_column(String(64), default="")
+    evotor_store_name: Mapped[str] = mapped_column(String(255), default="")
+    vk_group_id: Mapped[int | None] = mapped_column(Integer)  # positive community id
+    vk_group_name: Mapped[str] = mapped_column(String(255), default="")
+    # Whether goods were on in the community when it was last listed (groups.get, fields=market).
+    vk_group_goods_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    vk_category_id: Mapped[int | None] = mapped_column(Integer)
+    vk_category_name: Mapped[str] = mapped_column(String(255), default="")
+
+    # The policies (connhub.sync.config): hide|delete, hide|publish, skip|publish.
+    on_removed: Mapped[str] = mapped_column(String(16), default="hide")
+    on_not_for_sale: Mapped[str] = mapped_column(String(16), default="hide")
+    on_zero_price: Mapped[str] = mapped_column(String(16), default="skip")
+    # An exact decimal with two places, kept as text ("1.00") so SQLite and PostgreSQL agree.
+    price_multiplier: Mapped[str] = mapped_column(String(16), default="1.00")
+    description_template: Mapped[str] = mapped_column(Text, default="{name} (цена за {measure})")
+
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str] = mapped_column(String(320), default="")
+    confirmed_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

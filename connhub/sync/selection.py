@@ -1,0 +1,107 @@
+"""What the sync would publish: the products of the chosen store that the catalog's rules let in.
+
+The catalog's own queries load the snapshot and its rules and `connhub.catalog.rules.RuleSet`
+decides each product: the one code path the catalog page, this module (for the sync page and
+`read_config`) and the sync engine share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.catalog import queries
+from connhub.catalog.rules import Rule
+from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RuleMode, RuleTarget, SnapshotState
+from connhub.sync.mapping import ProductFacts
+from connhub.sync.policies import plural
+
+
+@dataclass(frozen=True)
+class Selection:
+    store_id: str
+    refreshed_at: datetime | None
+    product_ids: tuple[str, ...]  # in the sync, in the catalog's order
+    total: int  # products in the store's catalog
+    rules: tuple[Rule, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.product_ids)
+
+    def summary_text(self) -> str:
+        """«N групп и M отдельных товаров включены, K исключены: будет выгружено X из Y товаров»."""
+        groups = sum(1 for rule in self.rules if rule.kind == RuleTarget.GROUP and rule.mode == RuleMode.INCLUDE)
+        products = sum(1 for rule in self.rules
+                       if rule.kind == RuleTarget.PRODUCT and rule.mode == RuleMode.INCLUDE)
+        excluded = sum(1 for rule in self.rules if rule.mode == RuleMode.EXCLUDE)
+        if not self.rules:
+            head = "Правил нет — в выгрузке весь магазин"
+        else:
+            head = (f"{groups} {plural(groups, 'группа', 'группы', 'групп')} и {products} "
+                    f"{plural(products, 'отдельный товар', 'отдельных товара', 'отдельных товаров')} включены, "
+                    f"{excluded} исключены")
+            if any(rule.kind == RuleTarget.STORE and rule.mode == RuleMode.INCLUDE for rule in self.rules):
+                head = f"Магазин включён целиком; {head}"
+        return (f"{head}: будет выгружено {self.count} из {self.total} "
+                f"{plural(self.total, 'товара', 'товаров', 'товаров')}")
+
+
+def stores(session: Session, user_id: int, connection_id: int) -> dict[str, str]:
+    """The source account's stores as the catalog last listed them: id → name, in its order."""
+    return {store.store_id: store.name
+            for store in queries.stores_for_user(session, user_id, [provider_of(session, connection_id)])
+            if store.connection_id == connection_id}
+
+
+def provider_of(session: Session, connection_id: int) -> str:
+    return session.scalar(select(Connection.provider).where(Connection.id == connection_id)) or ""
+
+
+def catalog_refreshed_at(session: Session, user_id: int, connection_id: int, store_id: str | None) -> datetime | None:
+    """When the store's catalog (any store's, without one) was last loaded completely."""
+    if store_id:
+        snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
+        return None if snapshot is None else snapshot.completed_at
+    return session.scalar(
+        select(func.max(CatalogSnapshot.completed_at)).join(Connection, Connection.id == CatalogSnapshot.connection_id)
+        .where(Connection.user_id == user_id, CatalogSnapshot.connection_id == connection_id,
+               CatalogSnapshot.state == SnapshotState.CURRENT))
+
+
+def selection_for(sessions: sessionmaker[Session], user_id: int, connection_id: int,
+                  store_id: str) -> Selection | None:
+    """The store's products in the sync, decided by the catalog's rules; None without a catalog."""
+    with sessions() as session:
+        snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
+        if snapshot is None:
+            return None
+        rules = queries.rules_for(session, user_id, store_id)
+    catalog = queries.load_catalog(sessions, snapshot)
+    evaluation = queries.evaluate(catalog, rules)
+    included = tuple(str(product_id) for product_id in
+                     catalog.products.loc[evaluation.included.to_numpy(), "id"].tolist())
+    return Selection(store_id=store_id, refreshed_at=snapshot.completed_at, product_ids=included,
+                     total=len(catalog.products), rules=tuple(rules))
+
+
+def preview_facts(session: Session, user_id: int, connection_id: int, store_id: str,
+                  product_ids: tuple[str, ...]) -> ProductFacts | None:
+    """A real product to preview the description template on: the first one in the sync (or in the
+    store when none is selected), as the mapping reads products."""
+    snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
+    if snapshot is None:
+        return None
+    query = select(CatalogProduct).where(CatalogProduct.snapshot_id == snapshot.id)
+    if product_ids:
+        query = query.where(CatalogProduct.id == product_ids[0])
+    row = session.scalars(query.order_by(CatalogProduct.name, CatalogProduct.id).limit(1)).first()
+    if row is None:
+        return None
+    return ProductFacts(id=row.id, name=row.name, measure=row.measure or "", article=row.article,
+                        description=row.description, price=row.price, quantity=row.quantity,
+                        allow_to_sell=row.allow_to_sell if row.allow_to_sell is not None else True,
+                        type=row.type or "")
