@@ -81,6 +81,18 @@ def deadline(seconds: float) -> Iterator[float]:
         _local.deadline = outer
 
 
+@contextmanager
+def body_limit(max_bytes: int) -> Iterator[None]:
+    """Read at most `max_bytes` of each answer on this thread until the block ends (instead of
+    MAX_BODY_BYTES): for the few calls whose answers are big by design, such as a catalog page."""
+    outer = getattr(_local, "max_body", None)
+    _local.max_body = max_bytes
+    try:
+        yield
+    finally:
+        _local.max_body = outer
+
+
 def remaining() -> float | None:
     """Seconds left of this thread's current request budget (None outside any request)."""
     current = _deadline()
@@ -207,8 +219,9 @@ class DeadlineAdapter(HTTPAdapter):
         return response
 
     def _read_body(self, response: requests.Response) -> None:
+        limit: int = getattr(_local, "max_body", None) or self.max_body
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
+        if declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(f"declared {declared} bytes", response=response)
         body = bytearray()
         try:
@@ -217,8 +230,8 @@ class DeadlineAdapter(HTTPAdapter):
                 if not chunk:
                     break
                 body += chunk
-                if len(body) > self.max_body:
-                    raise ResponseTooLarge(f"more than {self.max_body} bytes", response=response)
+                if len(body) > limit:
+                    raise ResponseTooLarge(f"more than {limit} bytes", response=response)
         except requests.RequestException:
             raise
         except (Urllib3Error, OSError) as exc:
@@ -252,12 +265,14 @@ def session() -> requests.Session:
 
 
 def get(url: str, *, headers: Mapping[str, str], params: Mapping[str, Any] | None, timeout: float,
-        service: str) -> requests.Response:
-    """GET within one deadline, body capped, redirects refused.
+        service: str, max_body: int = MAX_BODY_BYTES) -> requests.Response:
+    """GET within one deadline, body capped (at `max_body` bytes), redirects refused.
 
     Transport failures, a too large body and any 3xx become ProviderError(permanent=False)."""
     try:
-        response = session().get(url, headers=dict(headers), params=params, timeout=timeout, allow_redirects=False)
+        with body_limit(max_body):
+            response = session().get(url, headers=dict(headers), params=params, timeout=timeout,
+                                     allow_redirects=False)
     except requests.RequestException as exc:
         raise transport_error(exc, service) from None
     if response.is_redirect or 300 <= response.status_code < 400:
