@@ -134,8 +134,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
     records: list[dict[str, Any]] = []
     with write_locked(rt.sessions) as session:
         current = session.execute(
-            select(table.c.id, table.c.token_version, table.c.status, table.c.status_reason,
-                   table.c.consecutive_failures, table.c.consecutive_successes)
+            select(table.c.id, table.c.provider, table.c.token_version, table.c.status, table.c.status_reason,
+                   table.c.consecutive_failures, table.c.consecutive_successes, table.c.profile)
             .where(table.c.id.in_(list(by_id))).order_by(table.c.id).with_for_update()
         ).all()
         for row in current:
@@ -161,7 +161,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
                 account = text.clean_account(result.account)
                 values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms,
                               account_id=account.account_id, display_name=account.display_name,
-                              profile=account.profile)
+                              profile=rt.providers.get(row.provider).merged_profile(dict(row.profile or {}),
+                                                                                      account.profile))
                 ok_updates.append(values)
             else:
                 other_updates.append(values)

@@ -90,6 +90,11 @@ class Provider(ABC):
         """The account as the service page shows it; by default its name."""
         return AccountPresentation(heading=display_name or account_id)
 
+    def merged_profile(self, stored: dict[str, Any], fetched: dict[str, Any]) -> dict[str, Any]:
+        """The profile a check stores, given the stored one and the one it just fetched; by default
+        the fetched one. A provider overrides it to keep facts a check could not re-learn this time."""
+        return fetched
+
     def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
         """Short lines the dashboard card shows under the account (e.g. missing rights); none by default."""
         return ()

@@ -133,3 +133,18 @@ def test_a_health_check_of_a_sync_ready_token_costs_three_requests_more(rt, alic
     assert goods_control.stats()["requests"] == {
         "users.get": 1, "groups.get": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
     assert goods_control.stats()["rejected_for_rate"] == 0
+
+
+def test_a_right_the_next_check_cannot_probe_keeps_its_last_known_answer(rt, alice, goods_control):
+    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
+    assert result.ok and result.connection_id is not None
+    first = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
+    assert first is not None and Rights.from_profile(first.profile).complete
+    goods_control.configure(group_id=SHOP, goods_enabled=False)  # nothing left to probe goods and photos on
+    goods_control.configure(group_id=COFFEE, goods_enabled=False)
+
+    again = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
+
+    assert again is not None and again.status is Status.ONLINE
+    assert Rights.from_profile(again.profile).complete  # not turned into «unknown», so the sync stays ready
+

@@ -27,7 +27,7 @@ from connhub.providers.vk import presentation
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
-from connhub.providers.vk.rights import probe_rights
+from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
 
 SERVICE = "ВКонтакте"
@@ -169,6 +169,10 @@ class VkProvider(Provider):
             display_name=f"{first} {last}".strip() or f"id{user['id']}",
             profile={"user_id": user["id"], "first_name": first, "last_name": last, "rights": rights.as_profile()},
         )
+
+    def merged_profile(self, stored: dict[str, Any], fetched: dict[str, Any]) -> dict[str, Any]:
+        """A right the probe could not learn this time (VK's rate limit, trouble) keeps its last known answer."""
+        return {**fetched, "rights": Rights.from_profile(fetched).known_over(Rights.from_profile(stored)).as_profile()}
 
     def is_rejection_of_access_token(self, error: ProviderError) -> bool:
         return error.code == f"vk_{ACCESS_TOKEN_REJECTED}"
