@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def snippet() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Синхронизация: настройка и read_config", 1)[1]
+    section = readme.split("## Sync configuration and `run/read_config.py`", 1)[1]
     match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert match, "the README's read_config section has no bash block"
     return match[1]
