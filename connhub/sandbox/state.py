@@ -61,6 +61,7 @@ class AuthCode:
     expires_at: float
     code_challenge: str | None = None  # PKCE providers only
     device_id: str | None = None  # device-bound providers only
+    scopes: tuple[str, ...] = ()  # what the consent granted
 
 
 @dataclass(eq=False)
@@ -71,6 +72,7 @@ class Grant:
     client_id: str | None
     device_id: str | None = None
     status: str = ACTIVE
+    scopes: tuple[str, ...] = ()  # the rights its tokens carry (an emulation decides what they allow)
     refresh_token: str | None = None
     access_tokens: list[str] = field(default_factory=list)
 
@@ -90,6 +92,7 @@ class Issued:
     expires_in: int | None
     account_id: str
     device_id: str | None
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class TokenCheck:
 
     verdict: str
     account_id: str | None = None
+    scopes: tuple[str, ...] = ()
 
 
 class SandboxState:
@@ -203,7 +207,8 @@ class SandboxState:
     # ----- authorization codes -----
 
     def new_code(self, provider: str, *, client_id: str, redirect_uri: str, account_id: str,
-                 code_challenge: str | None = None, device_id: str | None = None) -> str:
+                 code_challenge: str | None = None, device_id: str | None = None,
+                 scopes: Sequence[str] = ()) -> str:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = AuthCode(
@@ -214,6 +219,7 @@ class SandboxState:
                 expires_at=time.monotonic() + self._config[CODE_TTL],
                 code_challenge=code_challenge,
                 device_id=device_id,
+                scopes=tuple(scopes),
             )
         return code
 
@@ -240,7 +246,8 @@ class SandboxState:
             if stored.code_challenge is not None and stored.code_challenge != code_challenge:
                 raise GrantRejected("code_verifier does not match code_challenge")
             del self._codes[code]
-            grant = self._new_grant(provider, stored.account_id, OAUTH, client_id, stored.device_id)
+            grant = self._new_grant(provider, stored.account_id, OAUTH, client_id, stored.device_id,
+                                    stored.scopes)
             return self._issue(grant)
 
     # ----- grants and tokens -----
@@ -277,19 +284,21 @@ class SandboxState:
                 return TokenCheck("unknown")
             grant = entry.grant
             if grant.status != ACTIVE:
-                return TokenCheck(grant.status, grant.account_id)
+                return TokenCheck(grant.status, grant.account_id, grant.scopes)
             if entry.expires_at is not None and time.monotonic() >= entry.expires_at:
-                return TokenCheck("expired", grant.account_id)
-            return TokenCheck("ok", grant.account_id)
+                return TokenCheck("expired", grant.account_id, grant.scopes)
+            return TokenCheck("ok", grant.account_id, grant.scopes)
 
-    def mint(self, provider: str, count: int, account_id: str | None = None, kind: str = OAUTH) -> list[Issued]:
+    def mint(self, provider: str, count: int, account_id: str | None = None, kind: str = OAUTH,
+             scopes: Sequence[str] = ()) -> list[Issued]:
         """Issue `count` independent grants as if each had gone through consent (or installation)."""
         emulation = self.emulations[provider]
         account_id = account_id or emulation.default_account()
         device_ids = [secrets.token_urlsafe(32) if emulation.binds_device else None for _ in range(count)]
         with self._lock:
             return [
-                self._issue(self._new_grant(provider, account_id, kind, emulation.client_id, device_id))
+                self._issue(self._new_grant(provider, account_id, kind, emulation.client_id, device_id,
+                                            tuple(scopes)))
                 for device_id in device_ids
             ]
 
@@ -367,9 +376,9 @@ class SandboxState:
     # ----- helpers; the caller holds the lock -----
 
     def _new_grant(self, provider: str, account_id: str, kind: str, client_id: str | None,
-                   device_id: str | None = None) -> Grant:
+                   device_id: str | None = None, scopes: tuple[str, ...] = ()) -> Grant:
         grant = Grant(provider=provider, account_id=account_id, kind=kind, client_id=client_id,
-                      device_id=device_id)
+                      device_id=device_id, scopes=scopes)
         self._grants[provider].append(grant)
         return grant
 
@@ -386,7 +395,7 @@ class SandboxState:
             self._refresh[grant.refresh_token] = grant
         self._access[access] = AccessToken(grant, None if ttl is None else time.monotonic() + ttl)
         grant.access_tokens.append(access)
-        return Issued(access, grant.refresh_token, ttl, grant.account_id, grant.device_id)
+        return Issued(access, grant.refresh_token, ttl, grant.account_id, grant.device_id, grant.scopes)
 
     def extra(self, provider: str) -> Any:
         """The provider's own state object (Emulation.extra_state); it guards itself."""

@@ -1,6 +1,6 @@
 """Evotor product facts → the fields of a VK goods item: a pure function, no I/O.
 
-What VK accepts (catalog.md V5, gotchas 3 and 7):
+What VK accepts (docs/vk-goods.md, «Fields and limits»):
 - `name` 4–100 characters, counted as VK counts them: VK keeps text in cp1251, so a character
   outside cp1251 (an emoji, a rare letter) is stored as an HTML entity `&#NNNN;` and counts as
   that many characters (`vk_length`). How VK counts those exactly is not documented; counting

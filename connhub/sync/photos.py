@@ -1,4 +1,4 @@
-"""Evotor product images made acceptable to VK goods (catalog.md E4, V7).
+"""Evotor product images made acceptable to VK goods (docs/vk-goods.md, «Fields and limits»).
 
 Evotor keeps at most one image per product, a PNG of at most 300×300. VK wants a goods photo of
 at least 400×400 (width + height at most 14000, sides at most 1:20 apart). `pad_photo` centres the

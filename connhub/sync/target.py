@@ -22,8 +22,8 @@ class TargetOptions:
 
 
 def target_options(rt: Runtime, user_id: int) -> TargetOptions:
-    from connhub.providers.vk_goods.api import VkApi
-    from connhub.providers.vk_goods.goods import Goods, leaves
+    from connhub.providers.vk.api import VkApi
+    from connhub.providers.vk.goods import Goods, leaves
 
     with rt.sessions() as session:
         view = connections.get_for_user(session, user_id, roles.TARGET)

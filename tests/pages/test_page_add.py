@@ -1,4 +1,4 @@
-"""Добавить подключение: what is offered, the two-step OAuth start, the Evotor token paste."""
+"""Добавить подключение: what is offered, the two-step OAuth start, the Evotor and VK token pastes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from connhub.providers.evotor.settings import EvotorSettings
+from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.settings import VkSettings
 from tests.pages.helpers import (
     add_connection,
     card_order,
@@ -118,11 +120,54 @@ def test_the_add_page_moves_to_the_dashboard_once_the_flow_completes_in_the_othe
     assert card_order(at) == ["vk"]
 
 
-def test_vk_offers_no_token_paste(open_app, alice):
+def test_both_services_offer_a_token_paste(open_app, alice):
     at = open_app(alice, page=ADD)
-    assert [expander.label for expander in at.expander] == ["Ввести токен"]
+    assert [expander.label for expander in at.expander] == ["Ввести токен", "Ввести токен"]
     assert keyed_block(at, "add-evotor").expander[0].label == "Ввести токен"
-    assert keyed_block(at, "add-vk").get("expander") == []
+    assert keyed_block(at, "add-vk").expander[0].label == "Ввести токен"
+    assert "с правами на сообщества, товары и фотографии" in page_text(keyed_block(at, "add-vk").expander[0])
+
+
+def test_sandbox_mode_links_to_the_sandbox_vk_token_page(open_app, app_rt, alice):
+    at = open_app(alice, page=ADD)
+    hint = page_text(keyed_block(at, "add-vk").expander[0])
+    assert f"({app_rt.settings.of(VkSettings).VK_API_URL}/token)" in hint
+
+
+def paste_vk_token(at, token: str):
+    at.text_input(key="token-vk").input(token)
+    block = keyed_block(at, "add-vk")
+    block.button[[button.label for button in block.button].index("Подключить по токену")].click().run()
+    return at
+
+
+def test_a_vk_token_with_the_sync_rights_connects_and_records_them(open_app, app_rt, alice, sandbox):
+    token = GoodsControl(sandbox.base_url).user_token(("groups", "market", "photos"))
+    at = paste_vk_token(open_app(alice, page=ADD), token)
+    assert not at.exception
+    assert "ВКонтакте подключён: Иван Иванов" in toasts(at)
+    [row] = connection_rows(app_rt, alice)
+    assert (row.provider, row.auth_method, row.status) == ("vk", AuthMethod.TOKEN, Status.ONLINE)
+    assert {key: row.profile["rights"][key] for key in ("groups", "market", "photos")} == {
+        "groups": True, "market": True, "photos": True}
+    assert token not in row.access_token_sealed
+
+
+def test_a_vk_token_without_goods_rights_still_connects_with_the_rights_it_lacks(open_app, app_rt, alice, sandbox):
+    token = GoodsControl(sandbox.base_url).user_token(("groups",))
+    at = paste_vk_token(open_app(alice, page=ADD), token)
+    assert "ВКонтакте подключён: Иван Иванов" in toasts(at)
+    [row] = connection_rows(app_rt, alice)
+    assert row.status == Status.ONLINE
+    assert (row.profile["rights"]["groups"], row.profile["rights"]["market"]) == (True, False)
+
+
+def test_a_vk_token_of_the_wrong_shape_or_unknown_is_refused_and_nothing_is_stored(open_app, app_rt, alice):
+    at = paste_vk_token(open_app(alice, page=ADD), "not a token")
+    assert "Это не похоже на ключ доступа ВКонтакте" in " ".join(e.value for e in at.error)
+    at = paste_vk_token(at, "vk1.a." + "x" * 80)
+    assert "ВКонтакте не принял этот токен" in " ".join(e.value for e in at.error)
+    assert connection_rows(app_rt, alice) == []
 
 
 def test_sandbox_mode_links_to_the_sandbox_market_page_for_the_token(open_app, app_rt, alice):

@@ -135,7 +135,10 @@ def test_a_new_evotor_token_replaces_the_tokens_in_place(open_app, app_rt, alice
     assert at.text_input(key="token-evotor").value == ""
 
 
-def test_vk_page_offers_no_token_paste(open_app, app_rt, alice):
+def test_vk_page_offers_a_new_token_and_shows_the_rights(open_app, app_rt, alice):
     oauth_connect(app_rt, alice, "vk")
     at = open_app(alice, page=VK)
-    assert at.get("expander") == []
+    assert [expander.label for expander in at.expander] == ["Ввести новый токен"]
+    text = page_text(at)
+    assert "Права для выгрузки товаров" in text
+    assert "сообщества: нет · товары: не проверено · фотографии: не проверено" in text

@@ -24,7 +24,9 @@ def grant(sandbox_control) -> TokenSet:
 def test_a_working_token_names_the_profile(vk, grant):
     account = vk.fetch_account(grant.access_token)
     assert account.display_name == "Иван Иванов"
+    rights = account.profile.pop("rights")
     assert account.profile == {"user_id": 743784474, "first_name": "Иван", "last_name": "Иванов"}
+    assert (rights["groups"], rights["market"], rights["photos"]) == (False, None, None)  # only vkid.personal_info
 
 
 @pytest.mark.parametrize("code", [5, 18, 27, 28, 17, 24])

@@ -7,10 +7,11 @@ code means is in errors.py.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authlib.integrations.requests_client import OAuth2Session
 
@@ -21,12 +22,15 @@ from connhub.providers.base import Account, Provider, ProviderError, TokenSet
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
+from connhub.providers.vk.api import RetryPolicy, VkApi, limiter_for
+from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.rights import probe_rights
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.settings import VkSettings
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
-SCOPE = "vkid.personal_info"
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._\-]{20,1024}")
 
 
 class VkProvider(Provider):
@@ -41,6 +45,27 @@ class VkProvider(Provider):
     def probe_url(self) -> str:
         return f"{self.config.VK_API_URL}/method/users.get"
 
+    def sandbox_token_page(self) -> str | None:
+        return f"{self.config.VK_API_URL}/token"
+
+    def parse_pasted_token(self, raw: str) -> Secret:
+        """A VK user token, bare or inside the `…#access_token=…` address VK's token page ends on."""
+        candidate = raw.strip()
+        if not candidate:
+            raise ValueError("Вставьте ключ доступа пользователя ВКонтакте")
+        if "access_token=" in candidate:
+            parts = urlsplit(candidate)
+            found = parse_qs(parts.fragment).get("access_token") or parse_qs(parts.query).get("access_token")
+            candidate = found[0].strip() if found else ""
+        if not TOKEN_SHAPE.fullmatch(candidate):
+            raise ValueError("Это не похоже на ключ доступа ВКонтакте: это длинная строка из латинских букв, "
+                             "цифр, точек и дефисов, например vk1.a.… или vk2.a.…")
+        return Secret(candidate)
+
+    def goods(self, access_token: Secret, *, retry: RetryPolicy | None = None) -> Goods:
+        """The goods-side API of a user token (communities, categories, items, photos)."""
+        return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry))
+
     def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
         return presentation.account(account_id, display_name, profile)
 
@@ -50,7 +75,7 @@ class VkProvider(Provider):
             token_endpoint_auth_method="none",
             code_challenge_method="S256",
             redirect_uri=redirect_uri,
-            scope=SCOPE,
+            scope=self.config.VK_SCOPES,
             default_timeout=self.timeout,
         )
 
@@ -105,13 +130,15 @@ class VkProvider(Provider):
                                 code="state_mismatch")
 
     def fetch_account(self, access_token: Secret) -> Account:
-        response = http.get(
-            f"{self.config.VK_API_URL}/method/users.get",
-            headers={"Authorization": f"Bearer {access_token.reveal()}"},
-            params={"v": API_VERSION},
-            timeout=self.timeout,
-            service=SERVICE,
-        )
+        """`users.get` (the health check), then the rights probe, whose answers never change the verdict."""
+        with limiter_for(access_token).slot():  # users.get counts against the token's 3 a second too
+            response = http.get(
+                f"{self.config.VK_API_URL}/method/users.get",
+                headers={"Authorization": f"Bearer {access_token.reveal()}"},
+                params={"v": API_VERSION},
+                timeout=self.timeout,
+                service=SERVICE,
+            )
         if response.status_code != 200:
             raise ProviderError(
                 f"ВКонтакте недоступен (ошибка {response.status_code})", permanent=False,
@@ -127,10 +154,11 @@ class VkProvider(Provider):
         if user.get("deactivated"):
             raise ProviderError(REJECTIONS[DEACTIVATED], permanent=True, code="vk_deactivated")
         first, last = str(user.get("first_name") or ""), str(user.get("last_name") or "")
+        rights = probe_rights(self.goods(access_token, retry=RetryPolicy(attempts=1)))
         return Account(
             account_id=str(user["id"]),
             display_name=f"{first} {last}".strip() or f"id{user['id']}",
-            profile={"user_id": user["id"], "first_name": first, "last_name": last},
+            profile={"user_id": user["id"], "first_name": first, "last_name": last, "rights": rights.as_profile()},
         )
 
     def is_rejection_of_access_token(self, error: ProviderError) -> bool:

@@ -16,10 +16,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from html import escape
+from urllib.parse import quote
+
+from connhub.providers.vk import goods_sandbox
+from connhub.providers.vk.goods_sandbox import ApiFailure, Caller, GoodsState
 from connhub.sandbox import consent
 from connhub.sandbox.emulation import ApiErrorFault, Emulation, Route
-from connhub.sandbox.state import GrantRejected, Issued, SandboxState
-from connhub.sandbox.web import Request, Response, json_response
+from connhub.sandbox.pages import error_page, page
+from connhub.sandbox.state import CLOUD, GrantRejected, Issued, SandboxState
+from connhub.sandbox.web import BadRequest, Request, Response, html_response, json_response, redirect
 
 VK = "vk"
 VK_CLIENT_ID = "sandbox-vk-client"
@@ -105,7 +111,8 @@ def _check_authorize(params: dict[str, str]) -> tuple[str, str] | None:
 def _approve(state: SandboxState, params: dict[str, str], account_id: str) -> dict[str, str]:
     device_id = secrets.token_urlsafe(32)
     code = state.new_code(VK, client_id=params["client_id"], redirect_uri=params["redirect_uri"],
-                          account_id=account_id, code_challenge=params["code_challenge"], device_id=device_id)
+                          account_id=account_id, code_challenge=params["code_challenge"], device_id=device_id,
+                          scopes=params.get("scope", "").split() or [VK_SCOPE])
     return {
         "code": code,
         "type": "code_v2",
@@ -123,7 +130,8 @@ CONSENT = consent.ConsentFlow(
             "scope"),
     check=_check_authorize,
     scopes=lambda params: params.get("scope", "").split() or [VK_SCOPE],
-    scope_text={VK_SCOPE: "вашим имени, фамилии и фото профиля"},
+    scope_text={VK_SCOPE: "вашим имени, фамилии и фото профиля", "groups": "сообществам, которыми вы управляете",
+                "market": "товарам ваших сообществ", "photos": "загрузке фотографий"},
     approve=_approve,
 )
 
@@ -172,7 +180,7 @@ def _token_answer(issued: Issued, state: str, *, with_id_token: bool) -> Respons
         "expires_in": issued.expires_in,
         "user_id": int(issued.account_id),
         "state": state,
-        "scope": VK_SCOPE,
+        "scope": " ".join(issued.scopes) or VK_SCOPE,
     })
     return json_response(answer)
 
@@ -272,10 +280,10 @@ def method_name(request: Request) -> str:
 
 
 def api_method(state: SandboxState, request: Request) -> Response:
-    """GET|POST /method/<name>; only users.get exists here."""
+    """GET|POST /method/<name>: users.get here, the goods methods and execute in goods_sandbox."""
     method = method_name(request)
     params = request.params
-    if method != "users.get":
+    if method != "users.get" and method not in goods_sandbox.METHODS:
         return api_error(request, method, 3)
     if not params.get("v"):
         return api_error(request, method, 8)
@@ -288,6 +296,16 @@ def api_method(state: SandboxState, request: Request) -> Response:
     if check.verdict != "ok":
         code, message = _TOKEN_ERRORS.get(check.verdict, _TOKEN_ERRORS["unknown"])
         return api_error(request, method, code, message)
+    goods: GoodsState = state.extra(VK)
+    if not goods.admit(token, method):
+        return api_error(request, method, 6)
+    if method != "users.get":
+        caller = Caller(token=token, account_id=str(check.account_id), scopes=frozenset(check.scopes))
+        body, failure = goods_sandbox.answer_api(goods, caller, method, params,
+                                                 base_url=goods_sandbox.base_url_of(request))
+        if failure is not None:
+            return api_error(request, method, failure.code, failure.message)
+        return json_response(body)
 
     wanted = [part.strip() for part in params.get("user_ids", "").split(",") if part.strip()]
     if wanted:
@@ -312,6 +330,147 @@ def _api_error_fault(request: Request, code: int) -> Response:
     return api_error(request, method_name(request), code)
 
 
+# ----- the goods side: upload server, token page, control routes -----
+
+RIGHT_SCOPES = ("groups", "market", "photos")
+
+
+def upload_photo(state: SandboxState, request: Request) -> Response:
+    """POST /vk/upload/photo?token=…: the photo upload server (multipart field `file`)."""
+    goods: GoodsState = state.extra(VK)
+    data = goods_sandbox.multipart_file(request.headers.get("Content-Type") or "", request.body)
+    reply = goods.receive_upload(request.params.get("token", ""), data)
+    return Response(200, reply.encode(), "application/json; charset=utf-8")
+
+
+def token_page(state: SandboxState, request: Request) -> Response:
+    """GET: pick an account and rights; POST: a VK user token with them, to paste into connhub."""
+    account_id = request.params.get("account") or EMULATION.default_account()
+    if account_id not in VK_ACCOUNTS:
+        return html_response(error_page("Нет такого пользователя ВКонтакте."), 404)
+    chosen = [scope for scope in RIGHT_SCOPES if request.params.get(scope) == "1"]
+    token = ""
+    if request.method == "POST":
+        [issued] = state.mint(VK, 1, account_id, CLOUD, [VK_SCOPE, *chosen])
+        token = issued.access_token
+    else:
+        chosen = list(RIGHT_SCOPES)
+    switcher = " · ".join(
+        f'<a href="/vk/token?account={escape(quote(other))}" data-account="{escape(other)}">'
+        + (f"<b>{escape(account_label(other))}</b>" if other == account_id else escape(account_label(other)))
+        + "</a>"
+        for other in VK_ACCOUNTS
+    )
+    boxes = "".join(
+        f'<label><input type="checkbox" name="{scope}" value="1"{" checked" if scope in chosen else ""}> '
+        f"{escape(CONSENT.scope_text[scope])} ({scope})</label><br>"
+        for scope in RIGHT_SCOPES
+    )
+    shown = (f'<h2>Ключ доступа</h2><p><code id="vk-token">{escape(token)}</code></p>'
+             '<p class="muted">Скопируйте ключ и вставьте его в connhub. Ключ бессрочный.</p>') if token else ""
+    body = (
+        '<p class="muted">ВКонтакте · Управление приложениями · connhub</p>'
+        "<h1>Ключ доступа пользователя</h1>"
+        f'<form method="post" action="/vk/token"><input type="hidden" name="account" value="{escape(account_id)}">'
+        f"<p>Права ключа:</p>{boxes}"
+        '<button type="submit" id="issue">Получить ключ</button></form>'
+        f"{shown}"
+        f'<p class="muted">Пользователь ({escape(account_id)}): {switcher}</p>'
+    )
+    return html_response(page("ВКонтакте · ключ доступа", body))
+
+
+def _body_int(body: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{name} must be an integer")
+    return value
+
+
+def _community(body: dict[str, Any]) -> int:
+    group_id = _body_int(body, "group_id", required=True)
+    if group_id not in goods_sandbox.COMMUNITIES:
+        raise BadRequest(f"unknown group_id {group_id}; known: {', '.join(map(str, goods_sandbox.COMMUNITIES))}")
+    return int(group_id)  # type: ignore[arg-type]
+
+
+def control_user_token(state: SandboxState, request: Request) -> Response:
+    """POST /_sandbox/vk/user-token {account_id?, scopes: [...]}: a non-expiring user token."""
+    body = request.json()
+    account_id = str(body.get("account_id") or EMULATION.default_account())
+    if account_id not in VK_ACCOUNTS:
+        raise BadRequest(f"unknown account_id {account_id!r}")
+    scopes = body.get("scopes", list(RIGHT_SCOPES))
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise BadRequest("scopes must be a list of strings")
+    [issued] = state.mint(VK, 1, account_id, CLOUD, [VK_SCOPE, *scopes])
+    return json_response({"token": issued.access_token, "account_id": account_id, "scopes": list(issued.scopes)})
+
+
+def control_goods(state: SandboxState, request: Request) -> Response:
+    """POST /_sandbox/vk/goods {group_id, goods_enabled?, item_limit?} and/or {require_photo?, rate_limit?}."""
+    body = request.json()
+    goods: GoodsState = state.extra(VK)
+    changes: dict[str, Any] = {}
+    if "group_id" in body:
+        changes["group_id"] = _community(body)
+        if "goods_enabled" in body:
+            if not isinstance(body["goods_enabled"], bool):
+                raise BadRequest("goods_enabled must be true or false")
+            changes["goods_enabled"] = body["goods_enabled"]
+        if "item_limit" in body:
+            limit = _body_int(body, "item_limit")
+            if limit is not None and limit < 0:
+                raise BadRequest("item_limit must be at least 0, or null for no limit")
+            changes["item_limit"] = limit
+    if "require_photo" in body:
+        if not isinstance(body["require_photo"], bool):
+            raise BadRequest("require_photo must be true or false")
+        changes["require_photo"] = body["require_photo"]
+    if "rate_limit" in body:
+        rate = _body_int(body, "rate_limit")
+        if rate is None or rate < 0:
+            raise BadRequest("rate_limit must be an integer, 0 for none")
+        changes["rate_limit"] = rate
+    return json_response(goods.configure(**changes))
+
+
+def control_items(state: SandboxState, request: Request) -> Response:
+    """GET ?group_id=: every item, deleted ones too; POST {group_id, count, sku_prefix?}: seed items."""
+    goods: GoodsState = state.extra(VK)
+    if request.method == "GET":
+        try:
+            group_id = int(request.params.get("group_id", ""))
+        except ValueError:
+            raise BadRequest("group_id must be an integer") from None
+        return json_response({"items": goods.list_items(group_id)})
+    body = request.json()
+    group_id = _community(body)
+    count = _body_int(body, "count", required=True) or 0
+    if not 0 < count <= 20000:
+        raise BadRequest("count must be from 1 to 20000")
+    return json_response({"ids": goods.seed_items(group_id, count, str(body.get("sku_prefix", "seed-")))})
+
+
+def control_delete_item(state: SandboxState, request: Request) -> Response:
+    """POST /_sandbox/vk/delete-item {group_id, item_id}: delete an item for good, "by hand"."""
+    body = request.json()
+    goods: GoodsState = state.extra(VK)
+    if not goods.delete_by_hand(_community(body), _body_int(body, "item_id", required=True) or 0):
+        raise BadRequest("no such item in that community")
+    return json_response({"ok": True})
+
+
+def control_calls(state: SandboxState, request: Request) -> Response:
+    """GET: API requests and calls by method (calls inside execute too); DELETE: start counting anew."""
+    goods: GoodsState = state.extra(VK)
+    if request.method == "DELETE":
+        goods.reset_stats()
+    return json_response(goods.stats())
+
+
 EMULATION = Emulation(
     provider=VK,
     title="VK ID",
@@ -323,7 +482,18 @@ EMULATION = Emulation(
         Route("/vkid/oauth2/auth", {"POST": token}, "VK ID: обмен кода и обновление токенов"),
         Route("/vkid/oauth2/user_info", {"POST": user_info}, "VK ID: данные пользователя"),
         Route("/vkid/oauth2/revoke", {"POST": revoke}, "VK ID: отзыв доступа"),
-        Route("/vk/method/", {"GET": api_method, "POST": api_method}, "VK API (есть users.get)", prefix=True),
+        Route("/vk/method/", {"GET": api_method, "POST": api_method},
+              "VK API: users.get, groups.get, market.*, execute", prefix=True),
+        Route("/vk/upload/photo", {"POST": upload_photo}, "VK: сервер загрузки фото товаров"),
+        Route("/vk/token", {"GET": token_page, "POST": token_page}, "VK: ключ доступа пользователя с правами"),
+        Route("/_sandbox/vk/user-token", {"POST": control_user_token}, "управление: ключ VK с правами"),
+        Route("/_sandbox/vk/goods", {"POST": control_goods},
+              "управление: товары сообщества вкл/выкл, предел товаров, обязательное фото, лимит запросов"),
+        Route("/_sandbox/vk/items", {"GET": control_items, "POST": control_items},
+              "управление: товары сообщества (все) / добавить товары"),
+        Route("/_sandbox/vk/delete-item", {"POST": control_delete_item}, "управление: удалить товар «вручную»"),
+        Route("/_sandbox/vk/calls", {"GET": control_calls, "DELETE": control_calls},
+              "управление: счётчики вызовов VK по методам"),
     ),
     targets=(("/vkid/", "vk-id"), ("/vk/", "vk-api")),
     env=env,
@@ -336,4 +506,6 @@ EMULATION = Emulation(
     binds_device=True,
     minted=lambda issued: {"device_id": issued.device_id, "user_id": int(issued.account_id)},
     api_error_fault=ApiErrorFault(param="vk_error", target="vk-api", answer=_api_error_fault),
+    links=(("/vk/token", "ВКонтакте: ключ доступа пользователя"),),
+    extra_state=GoodsState,
 )

@@ -1,0 +1,321 @@
+"""A VK community's goods through the API (docs/vk-goods.md): communities, categories, albums,
+items, photo upload, and the batched edits, hides and deletes a sync needs.
+
+`market.*` methods take the community as a **negative** `owner_id`; the photo upload server
+takes it as a **positive** `group_id`. Callers pass the positive community id everywhere and
+this module signs it. Prices go in as rubles and come back as kopecks (`MarketItem.price_kopecks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connhub.providers.vk.api import Call, CallResult, VkApi, VkApiError
+from connhub.providers.vk.goods_errors import ErrorKind
+
+GROUPS_PAGE = 1000
+ITEMS_PAGE = 200
+ALBUMS_PAGE = 100
+PHOTO_IDS_MAX = 4
+
+
+def _bad_answer(method: str) -> VkApiError:
+    return VkApiError("ВКонтакте прислал непонятный ответ", kind=ErrorKind.RETRY, method=method, error_code=None)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+@dataclass(frozen=True)
+class Community:
+    id: int  # positive
+    name: str
+    screen_name: str
+    admin_level: int  # 1 moderator, 2 editor, 3 administrator
+    goods_enabled: bool
+    photo_url: str = ""
+
+    @property
+    def can_manage_goods(self) -> bool:
+        return self.admin_level >= 2
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Community | None:
+        group_id = _int(raw.get("id"))
+        if group_id is None or raw.get("deactivated"):
+            return None
+        market = raw.get("market")
+        enabled = isinstance(market, dict) and _int(market.get("enabled")) == 1
+        return cls(
+            id=group_id,
+            name=str(raw.get("name") or f"club{group_id}"),
+            screen_name=str(raw.get("screen_name") or f"club{group_id}"),
+            admin_level=_int(raw.get("admin_level")) or 0,
+            goods_enabled=enabled,
+            photo_url=str(raw.get("photo_100") or raw.get("photo_50") or ""),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "screen_name": self.screen_name, "admin_level": self.admin_level,
+                "goods_enabled": self.goods_enabled, "photo_url": self.photo_url}
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    children: tuple[Category, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Category | None:
+        category_id = _int(raw.get("id"))
+        if category_id is None:
+            return None
+        children = raw.get("children") if isinstance(raw.get("children"), list) else []
+        parsed = tuple(child for child in (cls.parse(c) for c in children if isinstance(c, dict)) if child)
+        return cls(category_id, str(raw.get("name") or category_id), parsed)
+
+
+def leaves(tree: Iterable[Category], path: tuple[str, ...] = ()) -> Iterator[tuple[Category, tuple[str, ...]]]:
+    """Every leaf category with the names leading to it (what a sync picks: a leaf)."""
+    for node in tree:
+        here = (*path, node.name)
+        if node.children:
+            yield from leaves(node.children, here)
+        else:
+            yield node, here
+
+
+@dataclass(frozen=True)
+class Album:
+    id: int
+    title: str
+    count: int
+    is_main: bool = False
+    is_hidden: bool = False
+
+
+@dataclass(frozen=True)
+class MarketItem:
+    id: int
+    owner_id: int
+    title: str
+    description: str
+    price_kopecks: int | None
+    sku: str
+    availability: int  # 0 available, 1 removed (hidden), 2 unavailable
+    stock_amount: int | None = None
+    category_id: int | None = None
+    photo_ids: tuple[int, ...] = ()
+
+    @property
+    def hidden(self) -> bool:
+        return self.availability != 0
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> MarketItem | None:
+        item_id, owner_id = _int(raw.get("id")), _int(raw.get("owner_id"))
+        if item_id is None or owner_id is None:
+            return None
+        price = raw.get("price")
+        amount = _int(price.get("amount")) if isinstance(price, dict) else None
+        category = raw.get("category")
+        photos = raw.get("photos") if isinstance(raw.get("photos"), list) else []
+        return cls(
+            id=item_id,
+            owner_id=owner_id,
+            title=str(raw.get("title") or ""),
+            description=str(raw.get("description") or ""),
+            price_kopecks=amount,
+            sku=str(raw.get("sku") or ""),
+            availability=_int(raw.get("availability")) or 0,
+            stock_amount=_int(raw.get("stock_amount")),
+            category_id=_int(category.get("id")) if isinstance(category, dict) else None,
+            photo_ids=tuple(pid for pid in (_int(p.get("id")) for p in photos if isinstance(p, dict)) if pid),
+        )
+
+
+class Goods:
+    """The goods-side API of one user token."""
+
+    def __init__(self, api: VkApi) -> None:
+        self.api = api
+
+    # --- communities and categories ------------------------------------------------------------
+
+    def communities(self) -> list[Community]:
+        """The communities the user administers or edits, with whether goods are on (`groups.get`)."""
+        found: dict[int, Community] = {}
+        offset = 0
+        while True:
+            answer = self.api.call("groups.get", {"filter": "admin,editor", "extended": 1, "fields": "market",
+                                                  "count": GROUPS_PAGE, "offset": offset})
+            items = answer.get("items") if isinstance(answer, dict) else None
+            if not isinstance(items, list):
+                raise _bad_answer("groups.get")
+            for raw in items:
+                community = Community.parse(raw) if isinstance(raw, dict) else None
+                if community is not None:
+                    found.setdefault(community.id, community)
+            offset += len(items)
+            total = _int(answer.get("count")) or 0
+            if not items or offset >= total:
+                return list(found.values())
+
+    def categories(self) -> list[Category]:
+        """The goods category tree (5.199 shape: `items` of nodes with `children`)."""
+        answer = self.api.call("market.getCategories")
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise _bad_answer("market.getCategories")
+        return [node for node in (Category.parse(raw) for raw in items if isinstance(raw, dict)) if node]
+
+    def albums(self, group_id: int, *, count: int = ALBUMS_PAGE, offset: int = 0) -> tuple[int, list[Album]]:
+        answer = self.api.call("market.getAlbums", {"owner_id": -group_id, "count": count, "offset": offset})
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise _bad_answer("market.getAlbums")
+        albums = [
+            Album(id=_int(raw.get("id")) or 0, title=str(raw.get("title") or ""), count=_int(raw.get("count")) or 0,
+                  is_main=bool(raw.get("is_main")), is_hidden=bool(raw.get("is_hidden")))
+            for raw in items if isinstance(raw, dict)
+        ]
+        return _int(answer.get("count")) or 0, albums
+
+    # --- items ---------------------------------------------------------------------------------
+
+    def items(self, group_id: int, *, with_disabled: bool = True) -> list[MarketItem]:
+        """All of the community's items, 200 a page, hidden ones too; de-duplicated by id."""
+        found: dict[int, MarketItem] = {}
+        offset = 0
+        while True:
+            answer = self.api.call("market.get", {"owner_id": -group_id, "count": ITEMS_PAGE, "offset": offset,
+                                                  "extended": 1, "with_disabled": with_disabled})
+            items = answer.get("items") if isinstance(answer, dict) else None
+            if not isinstance(items, list):
+                raise _bad_answer("market.get")
+            for raw in items:
+                item = MarketItem.parse(raw) if isinstance(raw, dict) else None
+                if item is not None:
+                    found.setdefault(item.id, item)
+            offset += len(items)
+            total = _int(answer.get("count")) or 0
+            if len(items) < ITEMS_PAGE or offset >= total:
+                return list(found.values())
+
+    @staticmethod
+    def item_params(group_id: int, fields: Mapping[str, Any], *, item_id: int | None = None,
+                    main_photo_id: int | None = None, photo_ids: Sequence[int] = ()) -> dict[str, Any]:
+        params: dict[str, Any] = {"owner_id": -group_id}
+        if item_id is not None:
+            params["item_id"] = item_id
+        params.update(fields)
+        if main_photo_id is not None:
+            params["main_photo_id"] = main_photo_id
+        if photo_ids:
+            params["photo_ids"] = list(photo_ids)[:PHOTO_IDS_MAX]
+        return params
+
+    def add(self, group_id: int, fields: Mapping[str, Any], *, main_photo_id: int | None = None) -> int:
+        """`market.add`; the new item's id. Never retried on a lost answer (see `api`)."""
+        answer = self.api.call("market.add", self.item_params(group_id, fields, main_photo_id=main_photo_id))
+        item_id = _int(answer.get("market_item_id")) if isinstance(answer, dict) else None
+        if item_id is None:
+            raise _bad_answer("market.add")
+        return item_id
+
+    def edit(self, group_id: int, item_id: int, fields: Mapping[str, Any], *,
+             main_photo_id: int | None = None) -> None:
+        """`market.edit` with the full field set (VK does not promise to keep omitted fields)."""
+        self.api.call("market.edit", self.item_params(group_id, fields, item_id=item_id,
+                                                      main_photo_id=main_photo_id))
+
+    def delete(self, group_id: int, item_id: int) -> None:
+        self.api.call("market.delete", {"owner_id": -group_id, "item_id": item_id})
+
+    def restore(self, group_id: int, item_id: int) -> None:
+        """`market.restore`; an item that is not deleted (1518) counts as restored."""
+        try:
+            self.api.call("market.restore", {"owner_id": -group_id, "item_id": item_id})
+        except VkApiError as error:
+            if error.kind is not ErrorKind.ALREADY:
+                raise
+
+    # --- batches -------------------------------------------------------------------------------
+
+    def edit_many(self, group_id: int, edits: Sequence[tuple[int, Mapping[str, Any], int | None]]) -> list[CallResult]:
+        """Several `market.edit`s (item id, fields, main photo id) through `execute`, 25 a request."""
+        return self.api.execute([
+            Call("market.edit", self.item_params(group_id, fields, item_id=item_id, main_photo_id=photo_id))
+            for item_id, fields, photo_id in edits
+        ])
+
+    def hide_many(self, group_id: int, items: Sequence[tuple[int, Mapping[str, Any]]]) -> list[CallResult]:
+        """Hide items (`deleted=1`), each sent with its full field set."""
+        return self.api.execute([
+            Call("market.edit", self.item_params(group_id, {**fields, "deleted": 1}, item_id=item_id))
+            for item_id, fields in items
+        ])
+
+    def delete_many(self, group_id: int, item_ids: Sequence[int]) -> list[CallResult]:
+        return self.api.execute([Call("market.delete", {"owner_id": -group_id, "item_id": item_id})
+                                 for item_id in item_ids])
+
+    def add_many(self, group_id: int, adds: Sequence[tuple[Mapping[str, Any], int | None]]) -> list[CallResult]:
+        """Several `market.add`s (fields, main photo id) through `execute`; each result is
+        `{"market_item_id": N}` or its own error. A batch whose answer was lost is not repeated."""
+        return self.api.execute([
+            Call("market.add", self.item_params(group_id, fields, main_photo_id=photo_id)) for fields, photo_id in adds
+        ])
+
+    def upload_urls(self, group_id: int, count: int) -> list[str | VkApiError]:
+        """`count` photo upload addresses (one per photo) through `execute`."""
+        results = self.api.execute([Call("market.getProductPhotoUploadServer", {"group_id": group_id})] * count)
+        return [_upload_url(result) for result in results]
+
+    def save_photos(self, replies: Sequence[str]) -> list[int | VkApiError]:
+        """`market.saveProductPhoto` for several upload replies (each passed verbatim) through `execute`."""
+        results = self.api.execute([Call("market.saveProductPhoto", {"upload_response": reply}) for reply in replies])
+        return [_photo_id(result) for result in results]
+
+    # --- photos --------------------------------------------------------------------------------
+
+    def upload_photo(self, group_id: int, data: bytes, *, filename: str = "photo.png",
+                     content_type: str = "image/png") -> int:
+        """Upload one goods photo: upload server → multipart `file` → `market.saveProductPhoto` with
+        the upload reply passed through verbatim. Returns the photo id for `main_photo_id`."""
+        answer = self.api.call("market.getProductPhotoUploadServer", {"group_id": group_id})
+        upload_url = _upload_url(CallResult(Call("market.getProductPhotoUploadServer"), response=answer))
+        if isinstance(upload_url, VkApiError):
+            raise upload_url
+        reply = self.api.upload(upload_url, filename=filename, data=data, content_type=content_type)
+        saved = self.api.call("market.saveProductPhoto", {"upload_response": reply})
+        photo_id = _photo_id(CallResult(Call("market.saveProductPhoto"), response=saved))
+        if isinstance(photo_id, VkApiError):
+            raise photo_id
+        return photo_id
+
+
+def _upload_url(result: CallResult) -> str | VkApiError:
+    if result.error is not None:
+        return result.error
+    url = result.response.get("upload_url") if isinstance(result.response, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return _bad_answer("market.getProductPhotoUploadServer")
+    return url
+
+
+def _photo_id(result: CallResult) -> int | VkApiError:
+    if result.error is not None:
+        return result.error
+    photo_id = _int(result.response.get("photo_id")) if isinstance(result.response, dict) else None
+    return _bad_answer("market.saveProductPhoto") if photo_id is None else photo_id

@@ -1,0 +1,104 @@
+"""Which extended VK rights a user token has: communities (`groups`), goods (`market`), `photos`.
+
+Under VK ID these rights are granted to an app only on request, so a token that passes the health
+check may still be unable to sync. The probe uses cheap read calls:
+- `groups.get` (filter=admin,editor, extended, fields=market): the communities right, and the
+  communities to probe the rest with;
+- `market.getAlbums` (count=1) on a community with goods on that the user edits: the goods right;
+- `market.getProductPhotoUploadServer` on that community: the photos right (it only hands out an
+  upload address; nothing is created).
+Errors 7, 15, 200, 203, 205 and 260 mean the right is missing (the token itself is fine); anything
+else (trouble, goods switched off, no suitable community) leaves that right unknown (`None`).
+A right that cannot be probed without an earlier one (no communities → no goods probe) is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connhub.providers.vk.goods import Community, Goods
+from connhub.providers.vk.goods_errors import RIGHT_CODES
+from connhub.providers.vk.api import VkApiError
+
+RIGHTS = ("groups", "market", "photos")
+LABELS = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}
+
+
+@dataclass(frozen=True)
+class Rights:
+    groups: bool | None = None
+    market: bool | None = None
+    photos: bool | None = None
+    checked_at: str | None = None  # ISO 8601, UTC
+    note: str = ""  # why a right stayed unknown (Russian), when one did
+
+    @property
+    def complete(self) -> bool:
+        return self.groups is True and self.market is True and self.photos is True
+
+    @property
+    def missing(self) -> list[str]:
+        """The Russian names of the rights known to be missing."""
+        return [LABELS[name] for name in RIGHTS if getattr(self, name) is False]
+
+    @property
+    def unknown(self) -> list[str]:
+        return [LABELS[name] for name in RIGHTS if getattr(self, name) is None]
+
+    def as_profile(self) -> dict[str, Any]:
+        return {"groups": self.groups, "market": self.market, "photos": self.photos,
+                "checked_at": self.checked_at, "note": self.note}
+
+    @classmethod
+    def from_profile(cls, profile: Any) -> Rights:
+        """The rights as stored in a VK connection's profile (`profile["rights"]`); all unknown if absent."""
+        raw = profile.get("rights") if isinstance(profile, dict) else None
+        if not isinstance(raw, dict):
+            return cls()
+
+        def flag(name: str) -> bool | None:
+            value = raw.get(name)
+            return value if isinstance(value, bool) else None
+
+        checked_at = raw.get("checked_at")
+        return cls(flag("groups"), flag("market"), flag("photos"),
+                   checked_at if isinstance(checked_at, str) else None, str(raw.get("note") or ""))
+
+
+def _verdict(error: VkApiError) -> bool | None:
+    return False if error.error_code in RIGHT_CODES else None
+
+
+def probe_rights(goods: Goods, *, now: datetime | None = None) -> Rights:
+    """Probe the token's rights with at most three cheap calls; never raises for a VK answer."""
+    checked_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    try:
+        communities = goods.communities()
+    except VkApiError as error:
+        groups = _verdict(error)
+        note = "нет права на сообщества" if groups is False else f"не удалось проверить: {error.reason}"
+        return Rights(groups=groups, checked_at=checked_at, note=note)
+    target = _probe_target(communities)
+    if target is None:
+        return Rights(groups=True, checked_at=checked_at,
+                      note="нет сообщества с включёнными товарами, где вы администратор или редактор")
+    try:
+        goods.albums(target.id, count=1)
+    except VkApiError as error:
+        market = _verdict(error)
+        return Rights(groups=True, market=market, checked_at=checked_at,
+                      note="" if market is False else f"не удалось проверить товары: {error.reason}")
+    try:
+        goods.api.call("market.getProductPhotoUploadServer", {"group_id": target.id})
+    except VkApiError as error:
+        photos = _verdict(error)
+        return Rights(groups=True, market=True, photos=photos, checked_at=checked_at,
+                      note="" if photos is False else f"не удалось проверить фотографии: {error.reason}")
+    return Rights(groups=True, market=True, photos=True, checked_at=checked_at)
+
+
+def _probe_target(communities: list[Community]) -> Community | None:
+    usable = [c for c in communities if c.goods_enabled and c.can_manage_goods]
+    return max(usable, key=lambda c: c.admin_level) if usable else None
