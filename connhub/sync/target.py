@@ -22,8 +22,7 @@ class TargetOptions:
 
 
 def target_options(rt: Runtime, user_id: int) -> TargetOptions:
-    from connhub.providers.vk.api import VkApi
-    from connhub.providers.vk.goods import Goods, leaves
+    from connhub.providers.vk.goods import leaves
 
     with rt.sessions() as session:
         view = connections.get_for_user(session, user_id, roles.TARGET)
@@ -33,7 +32,7 @@ def target_options(rt: Runtime, user_id: int) -> TargetOptions:
         token = fresh_token(rt, view)
     except ProviderError as exc:
         return TargetOptions(None, None, exc.reason)
-    goods = Goods(VkApi(token, api_url=rt.settings.VK_API_URL, timeout=rt.settings.HTTP_TIMEOUT_SECONDS))
+    goods = rt.providers.get(view.provider).goods(token)
     errors: list[str] = []
     communities: dict[int, Community] | None = None
     categories: dict[int, str] | None = None
