@@ -27,6 +27,7 @@ import threading
 import schedule
 
 from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
+from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
 from connhub.config import ConfigError, load_settings
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
@@ -48,6 +49,7 @@ class Checker:
         self.started_at = utcnow()
         self.stop = threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
+        self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
 
     def tick(self) -> None:
         try:
@@ -79,6 +81,7 @@ class Checker:
         jobs.every(every).seconds.do(self.tick)
         jobs.every(1).hours.do(self.housekeeping)
         jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
+        jobs.every(SYNC_TICK_SECONDS).seconds.do(self.sync.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
@@ -86,12 +89,14 @@ class Checker:
             idle = jobs.idle_seconds
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
         self.catalog.join()
+        self.sync.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> None:
         log.info("checker %s: one cycle", self.checker_id)
         self.tick()
         self.catalog.run_once()
+        self.sync.run_once()
         self.housekeeping()
 
 

@@ -1,0 +1,56 @@
+"""Starting sync runs: for one user now (the script), or the runs requested on the page (the sidecar)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from connhub.models import SyncRunState
+from connhub.runtime import Runtime
+from connhub.sync import runs
+from connhub.sync.engine import ImageSource, Outcome, SyncEngine
+from connhub.sync.runs import RunRecorder, RunView
+
+log = logging.getLogger(__name__)
+
+
+def image_source(rt: Runtime) -> ImageSource | None:
+    """The catalog provider's product images, when it offers them (`product_image(store, product)`)."""
+    for provider in rt.providers.all():
+        fetch = getattr(provider, "product_image", None)
+        if callable(fetch):
+            return fetch  # type: ignore[no-any-return]
+    return None
+
+
+def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_run: bool = False,
+            say: Callable[[str], None] = lambda line: None, run_id: int | None = None,
+            **engine_options: object) -> tuple[RunView, Outcome]:
+    """Run the sync for one user in this process; RunInProgress when another run is active."""
+    run = runs.start_run(rt.sessions, user_id, trigger=trigger, triggered_by=triggered_by, dry_run=dry_run,
+                         run_id=run_id)
+    recorder = RunRecorder(rt.sessions, run.id)
+    options: dict[str, object] = {"images": image_source(rt)} | dict(engine_options)
+    engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **options)  # type: ignore[arg-type]
+    outcome = engine.run()
+    return run, outcome
+
+
+def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
+    """Claim and run every run requested on the page, oldest first."""
+    done: list[Outcome] = []
+    while not should_stop():
+        run = runs.claim_requested(rt.sessions)
+        if run is None:
+            break
+        recorder = RunRecorder(rt.sessions, run.id)
+        engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, images=image_source(rt),
+                            say=lambda line, rid=run.id: log.info("sync run %s: %s", rid, line))
+        try:
+            done.append(engine.run())
+        except Exception:  # recorded as failed by the engine; the next request goes on
+            log.exception("sync run %s failed", run.id)
+    return done
+
+
+__all__ = ["SyncRunState", "image_source", "run_now", "run_requested"]
