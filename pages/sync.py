@@ -22,7 +22,7 @@ from connhub.sync.config import (
     ZeroPricePolicy,
 )
 from connhub.sync.status import SyncStatus, switch_on, sync_status
-from pages import common
+from pages import common, sync_runs
 
 KEY = "sync-"  # widget keys: KEY + field name
 ENABLED_KEY = "sync-enabled"
@@ -351,6 +351,8 @@ if st.session_state.get(ERRORS_KEY):
 st.button("Сохранить", type="primary", key="save-sync", icon=":material/save:", on_click=save, args=(choices,))
 st.divider()
 summary_section(status)
+st.divider()
+sync_runs.section(status, user.id, user.label)
 
 pending = st.session_state.get(PENDING_ENABLE_KEY)
 if pending is not None:

@@ -192,13 +192,15 @@ def test_a_link_vk_refuses_is_removed_once_and_the_item_published(rt, alice, con
 
 
 def test_one_product_vk_keeps_refusing_is_reported_and_the_others_published(rt, alice, control):
-    snapshot = ready_for_goods(rt, alice, control)
-    change_product(rt, snapshot, "p-assam", name="Ассам my_shop.ru")  # a link in the name: no fix helps
-    outcome = sync(rt, alice)
-    assert outcome.state == SyncRunState.FINISHED and outcome.counts["failed"] in (0, 1)
-    if outcome.counts["failed"]:
-        assert outcome.failures[0]["product_id"] == "p-assam"
-    assert {"p-sencha", "p-gyokuro", "p-latte"} <= set(by_sku(control))
+    ready_for_goods(rt, alice, control)
+    control.configure(require_photo=True)  # every item needs a photo; Ассам has none
+    images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))
+              if pid != "p-assam"}
+    outcome = sync(rt, alice, images=lambda store_id, product_id: images.get(product_id))
+    assert outcome.state == SyncRunState.FINISHED and outcome.counts["failed"] == 1
+    assert outcome.failures[0]["product_id"] == "p-assam" and outcome.failures[0]["name"] == "Ассам"
+    assert set(by_sku(control)) == SELECTED - {"p-assam"}
+    assert last_run(rt).failures == outcome.failures
 
 
 def test_too_many_requests_are_waited_out_and_retried(rt, alice, control):
@@ -246,3 +248,37 @@ def test_a_dry_run_plans_and_changes_nothing(rt, alice, control):
     assert {entry["product_id"] for entry in outcome.plan["add"]} == SELECTED
     assert community(control) == [] and write_calls(control) == {}
     assert last_run(rt).dry_run
+
+
+def test_a_run_requested_on_the_page_is_run_by_the_sidecar(rt, alice, control):
+    from connhub.sync import runs
+    from connhub.sync.service import run_requested
+
+    ready_for_goods(rt, alice, control)
+    requested = runs.request_run(rt.sessions, alice.id, triggered_by="Alice")
+    with pytest.raises(runs.RunInProgress):
+        runs.request_run(rt.sessions, alice.id, triggered_by="Alice")
+    [outcome] = run_requested(rt)
+    assert outcome.state == SyncRunState.FINISHED and set(by_sku(control)) == SELECTED
+    run = last_run(rt)
+    assert run.id == requested.id and run.trigger == Trigger.PAGE and run.triggered_by == "Alice"
+    assert run_requested(rt) == []
+
+
+def test_a_run_whose_process_died_is_closed_and_the_next_one_starts(rt, alice, control):
+    from datetime import timedelta
+
+    from connhub.models import SyncRun, utcnow
+
+    ready_for_goods(rt, alice, control)
+    with rt.sessions() as session:
+        session.add(SyncRun(user_id=alice.id, trigger="cron", state=SyncRunState.RUNNING,
+                            started_at=utcnow() - timedelta(hours=1), heartbeat_at=utcnow() - timedelta(minutes=30)))
+        session.commit()
+    outcome = sync(rt, alice)
+    assert outcome.state == SyncRunState.FINISHED
+    from connhub.sync import runs
+
+    with rt.sessions() as session:
+        states = [run.state for run in runs.recent_runs(session, alice.id)]
+    assert states == [SyncRunState.FINISHED, SyncRunState.FAILED]
