@@ -27,12 +27,12 @@ import threading
 import schedule
 
 from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
-from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
 from connhub.config import ConfigError, load_settings
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime
+from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
 
 log = logging.getLogger("connhub.checker")
 

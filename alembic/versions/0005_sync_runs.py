@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('trigger', sa.String(length=16), nullable=False),
     sa.Column('triggered_by', sa.String(length=320), nullable=False),
-    sa.Column('dry_run', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('dry_run', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('phase', sa.String(length=200), nullable=False),
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),

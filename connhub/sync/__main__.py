@@ -40,7 +40,8 @@ PLAN_SHOWN = 50  # a dry run lists at most this many products per action
 
 def summary_line(outcome: Outcome) -> str:
     c = outcome.counts
-    state = {SyncRunState.FINISHED: "готово", SyncRunState.STOPPED: "остановлено"}.get(outcome.state, outcome.state)
+    states: dict[str, str] = {SyncRunState.FINISHED: "готово", SyncRunState.STOPPED: "остановлено"}
+    state = states.get(outcome.state, outcome.state)
     line = (f"итог: {state}; добавлено {c['added']}, изменено {c['changed']}, скрыто {c['hidden']}, "
             f"удалено {c['deleted']}, без изменений {c['unchanged']}, пропущено {c['skipped']}, "
             f"ошибок {c['failed']}; запросов к ВКонтакте {outcome.requests}")

@@ -31,15 +31,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
+from connhub.crypto import Secret
 from connhub.models import CatalogGroup, CatalogProduct, RefreshSource, SyncItem, SyncItemState, SyncRunState, utcnow
 from connhub.providers import ProviderError
-from connhub.providers.vk.api import CallResult, RateLimiter, VkApi, VkApiError
+from connhub.providers.vk.api import CallResult, RateLimiter, VkApiError
 from connhub.providers.vk.goods import Goods, MarketItem
 from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.runtime import Runtime
@@ -202,7 +204,8 @@ class SyncEngine:
         self._check_ready(status)
         config = status.config
         settings = config.settings
-        assert status.source is not None and status.target is not None and settings.vk_group_id is not None
+        target = status.target
+        assert status.source is not None and target is not None and settings.vk_group_id is not None
         self.store_id, self.group_id = settings.store_id, settings.vk_group_id
 
         status = self._fresh_catalog(status)
@@ -210,15 +213,16 @@ class SyncEngine:
 
         if self.goods is None:
             try:
-                token = fresh_token(self.rt, status.target)
+                token = fresh_token(self.rt, target)
             except ProviderError as error:
                 raise StopRun(f"Токен ВКонтакте: {error.reason}") from None
-            self.goods = self.rt.providers.get(status.target.provider).goods(token)
+            self.goods = goods_client(self.rt, target.provider, token)
             if self.limiter is not None:
                 self.goods.api.limiter = self.limiter
 
         self._phase("Чтение товаров сообщества ВКонтакте")
-        on_vk = self._vk_call(lambda: self.goods.items(self.group_id) if self.goods else [])
+        goods = self.goods
+        on_vk = self._vk_call(lambda: goods.items(self.group_id))
         plan = self._plan(wanted, skipped, on_vk, RemovedPolicy(settings.policies.on_removed))
         self.recorder.plan = plan.summary()
         self.recorder.total = len(plan.adds) + len(plan.edits) + len(plan.hides) + len(plan.deletes)
@@ -332,13 +336,13 @@ class SyncEngine:
         if gone and not self.dry_run:
             mapping_table.forget(self.rt.sessions, gone)
         for product_id, want in wanted.items():
-            row = rows.get(product_id)
-            if row is None or row.vk_item_id is None:
+            mapped = rows.get(product_id)
+            if mapped is None or mapped.vk_item_id is None:
                 plan.adds.append(want)
-            elif row.state == SyncItemState.SYNCED and row.fingerprint == want.item.fingerprint:
+            elif mapped.state == SyncItemState.SYNCED and mapped.fingerprint == want.item.fingerprint:
                 plan.unchanged.append(product_id)
             else:
-                plan.edits.append((row, want))
+                plan.edits.append((mapped, want))
         for skip in skipped:
             plan.skipped.append((skip.product_id, plan.names.get(skip.product_id, skip.product_id), skip.message))
         for product_id, row in rows.items():
@@ -402,7 +406,7 @@ class SyncEngine:
                 continue
             goods = self.goods
             assert goods is not None
-            urls = self._vk_call(lambda: goods.upload_urls(self.group_id, len(padded)))
+            urls = self._vk_call(partial(goods.upload_urls, self.group_id, len(padded)))
             replies: list[tuple[str, str]] = []
             for (key, data, filename), url in zip(padded, urls, strict=True):
                 if isinstance(url, VkApiError):
@@ -415,7 +419,7 @@ class SyncEngine:
                     self._note_photo_failure(uploads[key], error.reason)
             if not replies:
                 continue
-            ids = self._vk_call(lambda: goods.save_photos([reply for _, reply in replies]))
+            ids = self._vk_call(partial(goods.save_photos, [reply for _, reply in replies]))
             for (key, _), photo_id in zip(replies, ids, strict=True):
                 if isinstance(photo_id, VkApiError):
                     self._stop_if_run_level(photo_id)
@@ -448,8 +452,8 @@ class SyncEngine:
         recreate: list[Wanted] = []
         for start in range(0, len(edits), BATCH):
             chunk = edits[start:start + BATCH]
-            results: list[CallResult] = self._vk_call(lambda chunk=chunk: goods.edit_many(  # type: ignore[misc]
-                self.group_id, [(row.vk_item_id or 0, w.item.params(), w.photo_id) for row, w in chunk]))
+            calls = [(row.vk_item_id or 0, w.item.params(), w.photo_id) for row, w in chunk]
+            results: list[CallResult] = self._vk_call(partial(goods.edit_many, self.group_id, calls))
             done: dict[str, tuple[int, str, dict[str, Any], str | None]] = {}
             for (row, w), result in zip(chunk, results, strict=True):
                 item_id = row.vk_item_id or 0
@@ -462,8 +466,7 @@ class SyncEngine:
                     mapping_table.forget(self.rt.sessions, [row.id])
                     recreate.append(w)
                     continue
-                fixed = self._retry_fixed(error, w, lambda params, photo_id, item_id=item_id: goods.edit(
-                    self.group_id, item_id, params, main_photo_id=photo_id))
+                fixed = self._retry_fixed(error, w, partial(self._edit_one, goods, item_id))
                 if fixed is not None:
                     done[w.product_id] = (item_id, w.item.fingerprint, fixed, w.item.image)
                 else:
@@ -481,8 +484,8 @@ class SyncEngine:
             self._phase(f"Скрытие товаров: {len(hides)}")
         for start in range(0, len(hides), BATCH):
             chunk = hides[start:start + BATCH]
-            results: list[CallResult] = self._vk_call(lambda chunk=chunk: goods.hide_many(  # type: ignore[misc]
-                self.group_id, [(row.vk_item_id or 0, _without_photo(row.fields)) for row in chunk]))
+            results = self._vk_call(partial(
+                goods.hide_many, self.group_id, [(row.vk_item_id or 0, _without_photo(row.fields)) for row in chunk]))
             hidden, gone = [], []
             for row, result in zip(chunk, results, strict=True):
                 if result.error is None:
@@ -501,8 +504,7 @@ class SyncEngine:
             self._phase(f"Удаление товаров: {len(deletes)}")
         for start in range(0, len(deletes), BATCH):
             chunk = deletes[start:start + BATCH]
-            results = self._vk_call(lambda chunk=chunk: goods.delete_many(  # type: ignore[misc]
-                self.group_id, [row.vk_item_id or 0 for row in chunk]))
+            results = self._vk_call(partial(goods.delete_many, self.group_id, [row.vk_item_id or 0 for row in chunk]))
             removed = []
             for row, result in zip(chunk, results, strict=True):
                 if result.error is None or result.error.kind is ErrorKind.ITEM_GONE:
@@ -528,8 +530,8 @@ class SyncEngine:
             mapping_table.mark_pending(self.rt.sessions, self.user_id, self.store_id, self.group_id,
                                        [w.product_id for w in chunk])
             self.checkpoint("before_add")
-            results: list[CallResult] = self._vk_call(lambda chunk=chunk: goods.add_many(  # type: ignore[misc]
-                self.group_id, [(w.item.params(), w.photo_id) for w in chunk]))
+            results: list[CallResult] = self._vk_call(partial(
+                goods.add_many, self.group_id, [(w.item.params(), w.photo_id) for w in chunk]))
             self.checkpoint("after_add")
             done: dict[str, tuple[int, str, dict[str, Any], str | None]] = {}
             stop: VkApiError | None = None
@@ -544,11 +546,7 @@ class SyncEngine:
                     stop = stop or error
                     continue
                 fixed_id: list[int] = []
-
-                def add_one(params: dict[str, Any], photo_id: int | None) -> None:
-                    fixed_id.append(goods.add(self.group_id, params, main_photo_id=photo_id))
-
-                fixed = self._retry_fixed(error, w, add_one)
+                fixed = self._retry_fixed(error, w, partial(self._add_one, goods, fixed_id))
                 if fixed is not None and fixed_id:
                     done[w.product_id] = (fixed_id[0], w.item.fingerprint, fixed, w.item.image)
                 else:
@@ -558,6 +556,12 @@ class SyncEngine:
             self._progress(len(chunk))
             if stop is not None:
                 raise StopRun(stop.reason)
+
+    def _add_one(self, goods: Goods, added: list[int], params: dict[str, Any], photo_id: int | None) -> None:
+        added.append(goods.add(self.group_id, params, main_photo_id=photo_id))
+
+    def _edit_one(self, goods: Goods, item_id: int, params: dict[str, Any], photo_id: int | None) -> None:
+        goods.edit(self.group_id, item_id, params, main_photo_id=photo_id)
 
     # --- data fixes -----------------------------------------------------------------------------
 
@@ -585,6 +589,16 @@ class SyncEngine:
     @staticmethod
     def _reason(error: VkApiError) -> str:
         return f"{error.reason} (код {error.error_code})" if error.error_code is not None else error.reason
+
+
+def goods_client(rt: Runtime, provider_key: str, token: Secret) -> Goods:
+    """The goods API of the target provider for one token (the provider knows its own URL and limits)."""
+    factory = getattr(rt.providers.get(provider_key), "goods", None)
+    if not callable(factory):
+        raise StopRun("У выбранного сервиса нет товаров")
+    client = factory(token)
+    assert isinstance(client, Goods)
+    return client
 
 
 def fix_fields(params: dict[str, Any], code: int | None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
@@ -36,6 +37,10 @@ def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_r
     return run, outcome
 
 
+def _log_line(run_id: int, line: str) -> None:
+    log.info("sync run %s: %s", run_id, line)
+
+
 def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
     """Claim and run every run requested on the page, oldest first."""
     done: list[Outcome] = []
@@ -45,7 +50,7 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
             break
         recorder = RunRecorder(rt.sessions, run.id)
         engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, images=image_source(rt),
-                            say=lambda line, rid=run.id: log.info("sync run %s: %s", rid, line))
+                            say=partial(_log_line, run.id))
         try:
             done.append(engine.run())
         except Exception:  # recorded as failed by the engine; the next request goes on

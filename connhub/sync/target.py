@@ -23,6 +23,7 @@ class TargetOptions:
 
 def target_options(rt: Runtime, user_id: int) -> TargetOptions:
     from connhub.providers.vk.goods import leaves
+    from connhub.sync.engine import StopRun, goods_client
 
     with rt.sessions() as session:
         view = connections.get_for_user(session, user_id, roles.TARGET)
@@ -32,7 +33,10 @@ def target_options(rt: Runtime, user_id: int) -> TargetOptions:
         token = fresh_token(rt, view)
     except ProviderError as exc:
         return TargetOptions(None, None, exc.reason)
-    goods = rt.providers.get(view.provider).goods(token)
+    try:
+        goods = goods_client(rt, view.provider, token)
+    except StopRun as stop:
+        return TargetOptions(None, None, stop.reason)
     errors: list[str] = []
     communities: dict[int, Community] | None = None
     categories: dict[int, str] | None = None

@@ -86,7 +86,8 @@ def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, alice):
 def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, app_rt, alice):
     ready_user(app_rt, alice)
     finished = add_run(app_rt, alice, added=3, changed=1, unchanged=10, failed=1,
-                       failures=[{"product_id": "p-assam", "name": "Ассам", "reason": "Название товара слишком длинное"}])
+                       failures=[{"product_id": "p-assam", "name": "Ассам",
+                                  "reason": "Название товара слишком длинное"}])
     stopped = add_run(app_rt, alice, trigger="page", triggered_by="Alice", state=SyncRunState.STOPPED,
                       stop_reason="В сообществе выключены товары: включите раздел «Товары» в настройках сообщества")
     at = open_app(alice, page=SYNC)

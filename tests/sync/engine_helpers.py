@@ -36,7 +36,8 @@ def ready_for_goods(rt: Runtime, user: UserView, control: GoodsControl, *, scope
     return snapshot_id
 
 
-def add_products(rt: Runtime, snapshot_id: int, count: int, *, group: str = "g-coffee", prefix: str = "bulk") -> list[str]:
+def add_products(rt: Runtime, snapshot_id: int, count: int, *, group: str = "g-coffee",
+                 prefix: str = "bulk") -> list[str]:
     """More products in the catalog copy (ids that look like Evotor's: lower-case, ≤ 50 characters)."""
     ids = []
     with rt.sessions() as session:
