@@ -17,7 +17,6 @@ import argparse
 import io
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time

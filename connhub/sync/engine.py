@@ -209,6 +209,8 @@ class SyncEngine:
         self.store_id, self.group_id = settings.store_id, settings.vk_group_id
 
         status = self._fresh_catalog(status)
+        if self.images is None:
+            self.images = self._provider_images(status)
         wanted, skipped = self._wanted(status, config)
 
         if self.goods is None:
@@ -277,6 +279,21 @@ class SyncEngine:
         if finished is not None and finished.id == job.id and finished.error:
             self.say(f"Каталог не обновился ({finished.error}); используется копия от прошлого обновления")
         return sync_status(self.rt.sessions, self.user_id)
+
+    def _provider_images(self, status: SyncStatus) -> ImageSource | None:
+        """The catalog provider's product images, when it offers them: `product_images(token)` gives
+        a function (store id, product id) → image bytes or None."""
+        source = status.source
+        assert source is not None
+        factory = getattr(self.rt.providers.get(source.provider), "product_images", None)
+        if not callable(factory):
+            return None
+        try:
+            images: ImageSource = factory(fresh_token(self.rt, source))
+        except ProviderError as error:
+            self.say(f"Фото товаров недоступны: {error.reason}")
+            return None
+        return images
 
     def _wanted(self, status: SyncStatus, config: SyncConfigView) -> tuple[dict[str, Wanted], list[Skipped]]:
         assert status.source is not None

@@ -9,19 +9,10 @@ from functools import partial
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
 from connhub.sync import runs
-from connhub.sync.engine import ImageSource, Outcome, SyncEngine
+from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.runs import RunRecorder, RunView
 
 log = logging.getLogger(__name__)
-
-
-def image_source(rt: Runtime) -> ImageSource | None:
-    """The catalog provider's product images, when it offers them (`product_image(store, product)`)."""
-    for provider in rt.providers.all():
-        fetch = getattr(provider, "product_image", None)
-        if callable(fetch):
-            return fetch  # type: ignore[no-any-return]
-    return None
 
 
 def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_run: bool = False,
@@ -31,8 +22,7 @@ def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_r
     run = runs.start_run(rt.sessions, user_id, trigger=trigger, triggered_by=triggered_by, dry_run=dry_run,
                          run_id=run_id)
     recorder = RunRecorder(rt.sessions, run.id)
-    options: dict[str, object] = {"images": image_source(rt)} | dict(engine_options)
-    engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **options)  # type: ignore[arg-type]
+    engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **engine_options)  # type: ignore[arg-type]
     outcome = engine.run()
     return run, outcome
 
@@ -49,8 +39,7 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
         if run is None:
             break
         recorder = RunRecorder(rt.sessions, run.id)
-        engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, images=image_source(rt),
-                            say=partial(_log_line, run.id))
+        engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id))
         try:
             done.append(engine.run())
         except Exception:  # recorded as failed by the engine; the next request goes on
@@ -58,4 +47,4 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
     return done
 
 
-__all__ = ["SyncRunState", "image_source", "run_now", "run_requested"]
+__all__ = ["SyncRunState", "run_now", "run_requested"]
