@@ -282,3 +282,34 @@ def test_a_run_whose_process_died_is_closed_and_the_next_one_starts(rt, alice, c
     with rt.sessions() as session:
         states = [run.state for run in runs.recent_runs(session, alice.id)]
     assert states == [SyncRunState.FINISHED, SyncRunState.FAILED]
+
+
+def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice, control, sandbox_control):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from connhub.crypto import Secret
+    from connhub.models import Connection, utcnow
+    from tests.sync.helpers import OTHER_STORE, connect_both, load_catalog, save_config, switch_on
+
+    source_id, target_id = connect_both(rt, alice)
+    evotor_token = sandbox_control.cloud_token("01-000000000000001", "evotor")["token"]
+    with rt.sessions() as session:
+        for connection_id, token in ((source_id, evotor_token), (target_id, control.user_token())):
+            session.execute(update(Connection).where(Connection.id == connection_id)
+                            .values(access_token_sealed=rt.cipher.seal(Secret(token))))
+        session.commit()
+    load_catalog(rt, source_id, store_id=OTHER_STORE, completed_at=utcnow() - timedelta(hours=3))
+    save_config(rt, alice, store_id=OTHER_STORE)
+    switch_on(rt, alice)
+    said: list[str] = []
+    outcome = sync(rt, alice, say=said.append)
+    assert "Обновление каталога Эвотор" in said
+    assert outcome.state == SyncRunState.FINISHED
+    skus = set(by_sku(control))
+    assert len(skus) > 5 and not skus & SELECTED  # the sandbox store's own products, not the stale copy's
+    assert outcome.counts["added"] == len(skus)
+    said.clear()
+    sync(rt, alice, say=said.append)  # fresh now: no second refresh
+    assert "Обновление каталога Эвотор" not in said
