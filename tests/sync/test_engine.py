@@ -313,3 +313,23 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     said.clear()
     sync(rt, alice, say=said.append)  # fresh now: no second refresh
     assert "Обновление каталога Эвотор" not in said
+
+
+def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothing(make_rt, pg_url, control):
+    from tests.conftest import make_user
+
+    pg = make_rt(DATABASE_URL=pg_url)
+    user = make_user(pg, "alice")
+    ready_for_goods(pg, user, control)
+
+    def die(step):
+        if step == "after_add":
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync(pg, user, checkpoint=die)
+    assert sync(pg, user).state == SyncRunState.FINISHED
+    items = by_sku(control)
+    assert set(items) == SELECTED and all(len(found) == 1 for found in items.values())
+    control.reset_stats()
+    assert sync(pg, user).counts["unchanged"] == 4 and write_calls(control) == {}
