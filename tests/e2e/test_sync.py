@@ -12,6 +12,7 @@ consent flow itself).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -20,7 +21,18 @@ from sqlalchemy import delete, func, select
 
 from connhub.config import load_settings
 from connhub.crypto import Secret, cipher_from_settings
-from connhub.models import AuthMethod, CatalogRefreshJob, Connection, Status, SyncRun, SyncRunState, utcnow
+from connhub.models import (
+    AuthMethod,
+    CatalogRefreshJob,
+    Connection,
+    Status,
+    SyncConfig,
+    SyncItem,
+    SyncRun,
+    SyncRunState,
+    User,
+    utcnow,
+)
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.sync.status import sync_status
 from connhub.users import LOCAL_SUBJECT, ensure_user
@@ -107,7 +119,23 @@ def sync_now(page: Page, stack: Stack) -> None:
     wait_until(lambda: finished_runs(stack) > before, timeout=RUN, what="the requested sync run to finish")
 
 
-def test_sync_walk(stack: Stack, page: Page) -> None:
+def forget_local_user_state(stack: Stack) -> None:
+    """Leave the local user as the dashboard walk expects to find it: nothing connected or configured."""
+    with stack.db.sessions() as session:
+        user_id = session.scalar(select(User.id).where(User.subject == LOCAL_SUBJECT))
+        if user_id is not None:
+            for model in (SyncRun, SyncItem, SyncConfig, Connection):
+                session.execute(delete(model).where(model.user_id == user_id))
+            session.commit()
+
+
+@pytest.fixture
+def local_user_left_clean(stack: Stack) -> Iterator[None]:
+    yield
+    forget_local_user_state(stack)
+
+
+def test_sync_walk(stack: Stack, page: Page, local_user_left_clean: None) -> None:
     steps = Steps(page, outdir=stack.artifacts, procs=stack.procs)
     goods = GoodsControl(stack.sandbox_url)
 
