@@ -13,29 +13,34 @@ from __future__ import annotations
 
 import streamlit as st
 
+from connhub.models import AccessKind
 from connhub.providers import PROVIDER_INFO
-from pages import common
+from pages.ui.notices import sandbox_badge
+from pages.ui.routes import ADD_PAGE, CALLBACK_PAGE, CATALOG_PAGE, DASHBOARD
+from pages.ui.service import service_page
+from pages.ui.session import resolve_access, runtime, server_address
+from pages.ui.text import md, provider_titles
 
 st.set_page_config(page_title="connhub", page_icon=":material/hub:", layout="wide")
 
 # Registered in every state where it can do anything: the provider's redirect opens it in a new
 # session, which may not have been routed anywhere yet.
-callback_page = st.Page(common.CALLBACK_PAGE, title="Завершение подключения", icon=":material/link:",
+callback_page = st.Page(CALLBACK_PAGE, title="Завершение подключения", icon=":material/link:",
                         url_path="oauth_callback", visibility="hidden")
 
 
 def sign_in_page() -> None:
     st.title("connhub", anchor=False)
-    st.write(f"Подключения к {common.provider_titles('и')} и их состояние. Войдите рабочей учётной записью.")
+    st.write(f"Подключения к {provider_titles('и')} и их состояние. Войдите рабочей учётной записью.")
     st.button("Войти", type="primary", icon=":material/login:", on_click=st.login)
 
 
 def local_refused_page() -> None:
-    address = common.server_address() or "все сетевые интерфейсы"
+    address = server_address() or "все сетевые интерфейсы"
     st.title("connhub: вход не настроен", anchor=False)
     st.error(
         "connhub запущен без входа пользователей (локальный режим для одного оператора), "
-        f"но слушает не только этот компьютер (адрес: {common.md(address)}). "
+        f"но слушает не только этот компьютер (адрес: {md(address)}). "
         "Без входа любой, кто откроет этот адрес, увидит и изменит подключения, поэтому страницы не показываются.",
         icon=":material/lock:",
     )
@@ -50,28 +55,28 @@ def local_refused_page() -> None:
 
 def problem_page(message: str) -> None:
     st.title("connhub", anchor=False)
-    st.error(common.md(message), icon=":material/error:")
+    st.error(md(message), icon=":material/error:")
 
 
-access = common.resolve_access()
+access = resolve_access()
 
 with st.sidebar:
-    if access.kind != "config_error" and common.runtime().settings.uses_sandbox:
-        common.sandbox_badge()
+    if access.kind is not AccessKind.CONFIG_ERROR and runtime().settings.uses_sandbox:
+        sandbox_badge()
     if access.user is not None:
         st.caption("Вы вошли как" if access.oidc else "Локальный режим, без входа")
-        st.markdown(f"**{common.md(access.user.label)}**")
-    if access.oidc and access.kind in ("ok", "bad_identity"):
+        st.markdown(f"**{md(access.user.label)}**")
+    if access.oidc and access.kind in (AccessKind.OK, AccessKind.BAD_IDENTITY):
         st.button("Выйти", icon=":material/logout:", on_click=st.logout, key="sign-out")
 
 # The signed-in app: the dashboard, the add page and one service page per registered provider.
 # Its url paths are also served to everyone else, by the page they should see instead, so that a
 # bookmarked /add shows the sign-in page rather than "Page not found".
 app_pages = [
-    st.Page(common.DASHBOARD, title="Подключения", icon=":material/hub:", url_path="connections", default=True),
-    st.Page(common.ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
-    st.Page(common.CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
-    *(common.service_page(info) for info in PROVIDER_INFO.values()),
+    st.Page(DASHBOARD, title="Подключения", icon=":material/hub:", url_path="connections", default=True),
+    st.Page(ADD_PAGE, title="Добавить подключение", icon=":material/add_link:", url_path="add"),
+    st.Page(CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
+    *(service_page(info) for info in PROVIDER_INFO.values()),
     st.Page("pages/sync.py", title="Синхронизация", icon=":material/sync:", url_path="sync"),
 ]
 
@@ -83,17 +88,17 @@ def instead_of_the_app(render, title: str, icon: str, *, extra_paths: tuple[str,
             for index, path in enumerate(paths)]
 
 
-if access.kind == "ok":
+if access.kind is AccessKind.OK:
     pages, position = [*app_pages, callback_page], "sidebar"
-elif access.kind == "sign_in":
+elif access.kind is AccessKind.SIGN_IN:
     pages, position = [*instead_of_the_app(sign_in_page, "Вход", ":material/login:"), callback_page], "hidden"
-elif access.kind == "local_refused":
+elif access.kind is AccessKind.LOCAL_REFUSED:
     pages = instead_of_the_app(local_refused_page, "Вход не настроен", ":material/lock:",
                                extra_paths=("oauth_callback",))
     position = "hidden"
 else:
     message = access.message or "Не удалось определить пользователя."
-    if access.kind == "config_error":
+    if access.kind is AccessKind.CONFIG_ERROR:
         message = f"Ошибка конфигурации connhub: {access.message}"
     pages = instead_of_the_app(lambda: problem_page(message), "Ошибка", ":material/error:",
                                extra_paths=("oauth_callback",))

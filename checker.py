@@ -2,13 +2,16 @@
 
     python checker.py           # run until SIGTERM / Ctrl-C
     python checker.py --once    # one cycle over every due connection, then exit 0
+    python checker.py --catalog-once   # run the catalog refreshes that are due or requested, then exit 0
 
 Each tick (a `schedule` job) runs `connhub.health.run_cycle`: it claims the connections whose
 next check is due, checks them on a bounded thread pool and writes the results; each result
 reschedules its connection one interval (with jitter) later, or sooner after provider
 trouble, so the checks spread over the interval. Several checkers may share one PostgreSQL
 database: claims are leases, so no connection is checked twice. The checker records a
-heartbeat after each tick, which the dashboard shows.
+heartbeat after each tick, which the dashboard shows. Every 2 s it also looks for catalog
+refreshes (scheduled every CATALOG_REFRESH_INTERVAL_SECONDS, or asked for on the «Каталог» page)
+and runs them in one background thread (connhub.catalog.worker), so checks never wait on a load.
 
 A stop signal ends the loop between writes: in-flight checks finish and are written, claimed
 but unstarted ones are released.
@@ -95,14 +98,14 @@ class Checker:
     def run_once(self) -> None:
         log.info("checker %s: one cycle", self.checker_id)
         self.tick()
-        self.catalog.run_once()
-        self.sync.run_once()
         self.housekeeping()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check the health of every connhub connection.")
     parser.add_argument("--once", action="store_true", help="run one cycle over all due connections and exit")
+    parser.add_argument("--catalog-once", action="store_true",
+                        help="queue the catalog refreshes that are due, run every queued one, and exit")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -120,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        checker.run_once() if args.once else checker.run_forever()
+        if args.catalog_once:
+            checker.catalog.run_once()
+        else:
+            checker.run_once() if args.once else checker.run_forever()
     finally:
         rt.close()
     return 0

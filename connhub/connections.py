@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
 from connhub.health.results import apply_results
-from connhub.models import CheckRecord, Connection, Status
+from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.runtime import Runtime
 
@@ -47,8 +47,8 @@ class ConnectionView:
 @dataclass(frozen=True)
 class CheckView:
     checked_at: datetime
-    source: str  # checker | manual | connect
-    outcome: str  # ok | rejected | trouble
+    source: CheckSource
+    outcome: Outcome
     status_after: Status
     reason: str
     latency_ms: int | None
@@ -115,6 +115,21 @@ def delete_for_user(session: Session, user_id: int, connection_id: int) -> Conne
     return view
 
 
+def connected_since(session: Session, user_id: int, provider: str, since: datetime) -> ConnectionView | None:
+    """The user's connection to the provider if it was (re)connected at or after `since`: whether a
+    flow begun then has landed."""
+    row = session.scalar(
+        select(Connection).where(
+            Connection.user_id == user_id, Connection.provider == provider,
+            select(CheckRecord.id).where(
+                CheckRecord.connection_id == Connection.id, CheckRecord.source == CheckSource.CONNECT,
+                CheckRecord.checked_at >= since,
+            ).exists(),
+        )
+    )
+    return to_view(row) if row is not None else None
+
+
 def recent_checks(session: Session, user_id: int, connection_id: int, limit: int = 20) -> list[CheckView]:
     rows = session.scalars(
         select(CheckRecord)
@@ -126,8 +141,8 @@ def recent_checks(session: Session, user_id: int, connection_id: int, limit: int
     return [
         CheckView(
             checked_at=row.checked_at,
-            source=row.source,
-            outcome=row.outcome,
+            source=CheckSource(row.source),
+            outcome=Outcome(row.outcome),
             status_after=Status(row.status_after),
             reason=row.reason,
             latency_ms=row.latency_ms,
@@ -145,7 +160,7 @@ def check_now(rt: Runtime, *, user_id: int, connection_id: int) -> ConnectionVie
         target = CheckTarget.of(row)
     result = check_connection(rt, target)
     if result is not None:
-        apply_results(rt, [result], source="manual")
+        apply_results(rt, [result], source=CheckSource.MANUAL)
     with rt.sessions() as session:
         row = session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id))
         return to_view(row) if row is not None else None

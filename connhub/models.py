@@ -77,6 +77,32 @@ class AuthMethod(StrEnum):
     TOKEN = "token"  # a token pasted by the user (Evotor cloud token)
 
 
+class CheckSource(StrEnum):
+    """What made a check record."""
+
+    CHECKER = "checker"  # the checker's schedule
+    MANUAL = "manual"  # «Проверить сейчас»
+    CONNECT = "connect"  # a connect or reconnect, whose token was just verified
+
+
+class Outcome(StrEnum):
+    """What a check found."""
+
+    OK = "ok"
+    REJECTED = "rejected"  # the provider rejected the token: reconnect
+    TROUBLE = "trouble"  # the provider (or the network) failed: retry
+
+
+class AccessKind(StrEnum):
+    """What the app serves to a browser session (see app.py)."""
+
+    OK = "ok"  # a signed-in user (or the local operator)
+    SIGN_IN = "sign_in"  # sign-in is configured and nobody is signed in
+    LOCAL_REFUSED = "local_refused"  # no sign-in configured and not served on loopback only
+    BAD_IDENTITY = "bad_identity"  # the sign-in provider sent no subject
+    CONFIG_ERROR = "config_error"  # the settings are invalid
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -103,7 +129,7 @@ class Connection(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(32))
-    auth_method: Mapped[str] = mapped_column(String(16))
+    auth_method: Mapped[str] = mapped_column(String(16))  # an AuthMethod
 
     # The account behind the token: Evotor store id and name, VK user id and "First Last".
     account_id: Mapped[str] = mapped_column(String(64), default="")
@@ -119,7 +145,7 @@ class Connection(Base):
     # version it checked and is dropped if the tokens changed meanwhile.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    status: Mapped[str] = mapped_column(String(16), default=Status.NEVER_CHECKED)
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEVER_CHECKED)  # a Status
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     is_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -153,9 +179,9 @@ class CheckRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(String(16))  # checker | manual | connect
-    outcome: Mapped[str] = mapped_column(String(16))  # ok | rejected | trouble
-    status_after: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # a CheckSource
+    outcome: Mapped[str] = mapped_column(String(16))  # an Outcome
+    status_after: Mapped[str] = mapped_column(String(16))  # a Status
     reason: Mapped[str] = mapped_column(String(500), default="")
     latency_ms: Mapped[int | None] = mapped_column(Integer)
 

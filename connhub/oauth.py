@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 
 from connhub.crypto import Secret
 from connhub.db import affected, write_locked
-from connhub.health.policy import Outcome, initial_health, regular_check_at
+from connhub.health.policy import initial_health, regular_check_at
 from connhub.health.results import record_check
-from connhub.models import AuthMethod, Connection, OAuthFlow, utcnow
+from connhub.models import AuthMethod, CheckSource, Connection, OAuthFlow, Outcome, utcnow
 from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
 from connhub.runtime import Runtime
 
@@ -45,8 +45,23 @@ class ConnectResult:
     reconnected: bool = False
 
 
+@dataclass(frozen=True)
+class Flow:
+    """A flow just begun: where to send the browser, and until when the flow can complete."""
+
+    url: str
+    state: str
+    begun_at: datetime
+    expires_at: datetime
+
+
 def begin_authorization(rt: Runtime, *, user_id: int, provider: str) -> str:
     """Create a flow for this user and provider; return the URL to send the browser to."""
+    return begin_flow(rt, user_id=user_id, provider=provider).url
+
+
+def begin_flow(rt: Runtime, *, user_id: int, provider: str) -> Flow:
+    """Create a flow for this user and provider (the consent URL, its state and expiry)."""
     client = rt.providers.get(provider)
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, inside RFC 7636's 43-128
@@ -63,7 +78,18 @@ def begin_authorization(rt: Runtime, *, user_id: int, provider: str) -> str:
             expires_at=now + FLOW_LIFETIME,
         ))
         session.commit()
-    return client.authorization_url(state=state, code_verifier=verifier, redirect_uri=redirect_uri)
+    url = client.authorization_url(state=state, code_verifier=verifier, redirect_uri=redirect_uri)
+    return Flow(url=url, state=state, begun_at=now, expires_at=now + FLOW_LIFETIME)
+
+
+def flow_open(rt: Runtime, *, user_id: int, state: str) -> bool:
+    """Whether the user's flow can still complete: it exists, is unused and has not expired."""
+    with rt.sessions() as session:
+        found = session.scalar(select(OAuthFlow.state).where(
+            OAuthFlow.state == state, OAuthFlow.user_id == user_id, OAuthFlow.consumed_at.is_(None),
+            OAuthFlow.expires_at > utcnow(),
+        ))
+    return found is not None
 
 
 def complete_authorization(rt: Runtime, *, user_id: int, params: Mapping[str, str]) -> ConnectResult:
@@ -193,7 +219,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
                 session.rollback()
                 continue
             row.next_check_at = regular_check_at(row.id, now, rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
-            record_check(session, row.id, now, source="connect", outcome=Outcome.OK, status_after=row.status,
+            record_check(session, row.id, now, source=CheckSource.CONNECT, outcome=Outcome.OK, status_after=row.status,
                          reason="", latency_ms=None)
             session.commit()
             connection_id = row.id

@@ -6,15 +6,15 @@ import streamlit as st
 
 from connhub import connections
 from connhub.providers import PROVIDER_INFO
-from pages import common
+from pages.ui.connect import connect_link, token_form, watch_flows
+from pages.ui.notices import back_to_dashboard_link
+from pages.ui.routes import DASHBOARD
+from pages.ui.session import require_user, runtime
 
-user = common.require_user()
-rt = common.runtime()
+user = require_user()
+rt = runtime()
 
 st.title("Добавить подключение", anchor=False)
-
-if common.any_authorization_pending(list(PROVIDER_INFO)):
-    common.watch_authorizations(user, list(PROVIDER_INFO), common.DASHBOARD)
 
 with rt.sessions() as session:
     available = connections.available_providers(session, user.id)
@@ -26,9 +26,11 @@ for info in available:
     with st.container(border=True, key=f"add-{info.key}"):
         st.subheader(info.title, icon=info.icon, anchor=False)
         st.write(info.description)
-        common.authorize_controls(user, info, label="Подключить")
+        connect_link(user, info, label="Подключить")
         if info.supports_token_paste:
-            common.token_form(rt, user, info, title="Ввести токен",
-                              on_success=lambda _result: st.switch_page(common.DASHBOARD))
+            token_form(rt, user, info, title="Ввести токен", on_success=lambda _result: st.switch_page(DASHBOARD))
 
-common.back_to_dashboard_link()
+# Every provider, not only those still offered: a flow that just landed makes its provider connected.
+watch_flows(user, list(PROVIDER_INFO), [info.key for info in available], DASHBOARD)
+
+back_to_dashboard_link()

@@ -7,9 +7,9 @@ its progress is polled by a fragment, so a reload shows it just the same.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from operator import attrgetter
-from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +19,11 @@ from connhub.catalog.queries import StoreCatalog, StoreView, TableFilter
 from connhub.catalog.rules import Rule
 from connhub.models import RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers import PROVIDER_INFO
-from pages import common
+from pages.ui.notices import queue_toast, show_queued_toast
+from pages.ui.routes import ADD_PAGE
+from pages.ui.service import service_page
+from pages.ui.session import require_user, runtime
+from pages.ui.text import format_time, md, user_timezone
 
 PROGRESS_SECONDS = 2
 ALL_GROUPS = "__all__"
@@ -32,10 +36,10 @@ IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузк�
 RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
 COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
-    "name": st.column_config.TextColumn("Название", width="large"),
+    "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
-    "price": st.column_config.NumberColumn("Цена", format="%.2f ₽"),
-    "quantity": st.column_config.NumberColumn("Остаток"),
+    "price": st.column_config.NumberColumn("Цена, ₽", format="localized"),  # the browser's locale: 701,4
+    "quantity": st.column_config.NumberColumn("Остаток", format="localized"),
     "measure": st.column_config.TextColumn("Ед.", width="small"),
     "group_name": st.column_config.TextColumn("Группа"),
     "type": st.column_config.TextColumn("Тип"),
@@ -43,40 +47,40 @@ COLUMNS = {
     "code": st.column_config.TextColumn("Код", width="small"),
     "article": st.column_config.TextColumn("Артикул"),
     "barcodes": st.column_config.ListColumn("Штрихкоды"),
-    "cost_price": st.column_config.NumberColumn("Себестоимость", format="%.3f ₽"),
+    "cost_price": st.column_config.NumberColumn("Себестоимость, ₽", format="localized"),
 }
 
-user = common.require_user()
-rt = common.runtime()
+user = require_user()
+rt = runtime()
 providers = service.catalog_providers(rt)
 
 st.title("Каталог", anchor=False)
-common.show_queued_toast()
+show_queued_toast()
 
 with rt.sessions() as session:
     connection = service.catalog_connection(session, user.id, providers)
 
 if connection is None:
     titles = " или ".join(PROVIDER_INFO[key].title for key in providers) or "сервис с каталогом"
-    st.info(f"Каталог появится, когда вы подключите {common.md(titles)}: connhub загрузит магазины, группы "
+    st.info(f"Каталог появится, когда вы подключите {md(titles)}: connhub загрузит магазины, группы "
             "и товары и будет обновлять их сам.", icon=":material/info:")
-    st.page_link(common.ADD_PAGE, label="Добавить подключение", icon=":material/add_link:")
+    st.page_link(ADD_PAGE, label="Добавить подключение", icon=":material/add_link:")
     st.stop()
 
 info = PROVIDER_INFO[connection.provider]
 if connection.status == Status.RECONNECT:
-    st.error(f"{common.md(info.title)}: {common.md(connection.status_reason or 'подключение не работает')}. "
+    st.error(f"{md(info.title)}: {md(connection.status_reason or 'подключение не работает')}. "
              "Пока вы не подключите его заново, каталог не обновляется; ниже — последняя загруженная копия.",
              icon=":material/link_off:")
-    st.page_link(common.service_page(info), label=f"Открыть {info.title}", icon=info.icon)
+    st.page_link(service_page(info), label=f"Открыть {info.title}", icon=info.icon)
 
 
 # ----------------------------------------------------------------------------- actions
 
 def ask_refresh(user_id: int, connection_id: int, store_id: str | None) -> None:
-    job = service.request_refresh(common.runtime().sessions, user_id, connection_id, store_id)
+    job = service.request_refresh(runtime().sessions, user_id, connection_id, store_id)
     if job is not None:
-        common.queue_toast("Обновление каталога запрошено — оно идёт в фоне", ":material/sync:")
+        queue_toast("Обновление каталога запрошено — оно идёт в фоне", ":material/sync:")
 
 
 def next_table_generation() -> None:
@@ -88,10 +92,10 @@ def apply_rule(user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[
                mode: RuleMode) -> None:
     if not targets:
         return
-    queries.set_rules(common.runtime().sessions, user_id, store_id, kind, list(targets), mode)
+    queries.set_rules(runtime().sessions, user_id, store_id, kind, list(targets), mode)
     next_table_generation()
     verb = "включено в выгрузку" if mode == RuleMode.INCLUDE else "исключено из выгрузки"
-    common.queue_toast(f"{RULE_KINDS[kind]}: {len(targets)} — {verb}", ":material/rule:")
+    queue_toast(f"{RULE_KINDS[kind]}: {len(targets)} — {verb}", ":material/rule:")
 
 
 def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[str], names: list[str],
@@ -103,7 +107,7 @@ def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[st
 
 
 def remove_rule(user_id: int, rule_id: int) -> None:
-    queries.remove_rules(common.runtime().sessions, user_id, [rule_id])
+    queries.remove_rules(runtime().sessions, user_id, [rule_id])
     next_table_generation()
 
 
@@ -115,13 +119,13 @@ def refreshed_line(status: service.RefreshStatus) -> str:
         return "Каталог ещё не загружался."
     who = "по расписанию" if job.source == RefreshSource.SCHEDULE else f"по запросу: {status.requested_by_name}"
     seconds = (job.duration_ms or 0) / 1000
-    return (f"Обновлён {common.format_time(job.finished_at)} {who} — прочитано {job.items_read} записей "
+    return (f"Обновлён {format_time(job.finished_at)} {who} — прочитано {job.items_read} записей "
             f"за {seconds:.1f} с.")
 
 
 @st.fragment(run_every=PROGRESS_SECONDS)
 def refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> None:
-    with common.runtime().sessions() as session:
+    with runtime().sessions() as session:
         status = service.refresh_status(session, user_id, connection_id, store_id)
     latest = status.latest
     active = latest is not None and latest.active
@@ -135,9 +139,9 @@ def refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> Non
             row.markdown(f":material/progress_activity: Обновляем каталог: прочитано страниц — "
                          f"{latest.pages_read}, записей — {latest.items_read}…")
     else:
-        row.caption(common.md(refreshed_line(status)))
+        row.caption(md(refreshed_line(status)))
     if latest is not None and latest.state == RefreshState.FAILED:
-        st.error(f"Последнее обновление не удалось: {common.md(latest.error)}", icon=":material/error:")
+        st.error(f"Последнее обновление не удалось: {md(latest.error)}", icon=":material/error:")
     # A refresh finished since this page was drawn: draw it again with the new catalog.
     finished = status.last_success.id if status.last_success is not None else None
     changed = SEEN_REFRESH in st.session_state and st.session_state[SEEN_REFRESH] != finished
@@ -158,6 +162,7 @@ if not stores:
     st.stop()
 
 store: StoreView = st.selectbox("Магазин", stores, format_func=attrgetter("name"), key="catalog-store")
+store_index = stores.index(store)  # per-store widget keys: each store keeps its own group and type choice
 refresh_panel(user.id, connection.id, store.store_id)
 
 with rt.sessions() as session:
@@ -170,6 +175,8 @@ if snapshot is None:
 catalog: StoreCatalog = queries.load_catalog(rt.sessions, snapshot)
 evaluation = queries.evaluate(catalog, rules)
 st.markdown(f"**{queries.summary(catalog, evaluation).text()}**")
+if evaluation.ruleset.has_includes:
+    st.caption("Есть правила «Включить»: в выгрузке только то, что они покрывают (с учётом исключений внутри).")
 
 tree_column, table_column = st.columns([1, 2.6], gap="medium")
 
@@ -182,7 +189,7 @@ with tree_column:
         mark = " · модификации" if node.is_modification_group else ""
         labels[node.id] = f"{INDENT * node.depth}{node.name} · {node.product_count}{mark}"
     group_id = st.selectbox("Группа", list(labels), format_func=labels.__getitem__,
-                            key=f"catalog-group-{store.store_id}")
+                            key=f"catalog-group-{store_index}")
     st.dataframe(
         pd.DataFrame({
             "Группа": [f"{INDENT * node.depth}{node.name}" for node, _ in tree],
@@ -196,11 +203,11 @@ with tree_column:
     if group_id == ALL_GROUPS:
         kind, target, name = RuleTarget.STORE, store.store_id, store.name
         decision = evaluation.ruleset.group_decision(None)
-        st.caption(f"Магазин целиком: {common.md(decision.reason)}")
+        st.caption(f"Магазин целиком: {md(decision.reason)}")
     else:
         kind, target, name = RuleTarget.GROUP, group_id, catalog.group_names[group_id]
         decision = evaluation.ruleset.group_decision(group_id)
-        st.caption(f"Группа «{common.md(name)}» и всё, что в ней: {common.md(decision.reason)}")
+        st.caption(f"Группа «{md(name)}» и всё, что в ней: {md(decision.reason)}")
     buttons = st.container(horizontal=True)
     buttons.button("Включить в выгрузку", key="tree-include", icon=":material/add_circle:",
                    on_click=apply_rule, args=(user.id, store.store_id, kind, [(target, name)], RuleMode.INCLUDE))
@@ -212,7 +219,7 @@ with tree_column:
 with table_column:
     filters = st.container(horizontal=True, vertical_alignment="bottom")
     search = filters.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
-    types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store.store_id}",
+    types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store_index}",
                                 placeholder="Все типы")
     for_sale = filters.selectbox("Продажа", list(FOR_SALE), key="catalog-for-sale")
     in_sync = filters.selectbox("Выгрузка", list(IN_SYNC), key="catalog-in-sync")
@@ -233,7 +240,7 @@ with table_column:
     actions.button("Исключить из выгрузки", key="rows-exclude", icon=":material/remove_circle:", disabled=not count,
                    on_click=apply_to_selection,
                    args=(user.id, store.store_id, table_key, ids, names, RuleMode.EXCLUDE))
-    day = datetime.now(common.user_timezone()).date()
+    day = datetime.now(user_timezone()).date()
     file_name = queries.csv_filename(store.name, day)
     # Built only when clicked; a partial of a package function, so session state stays picklable.
     actions.download_button("Скачать CSV", data=partial(queries.csv_bytes, rows),
@@ -256,7 +263,7 @@ with st.expander(f"Правила выгрузки ({len(rules)})", expanded=boo
         verb = "Включить" if rule.mode == RuleMode.INCLUDE else "Исключить"
         label = catalog.group_names.get(rule.target_id) if rule.kind == RuleTarget.GROUP else None
         title = label or rule.name or rule.target_id
-        line.markdown(f"**{verb}** · {RULE_KINDS[rule.kind].lower()} «{common.md(title)}»")
+        line.markdown(f"**{verb}** · {RULE_KINDS[rule.kind].lower()} «{md(title)}»")
         if id(rule) in missing:
             line.badge("нет в каталоге", color="orange", icon=":material/help:")
         line.button("Удалить", key=f"rule-remove-{rule.id}", icon=":material/delete:", type="tertiary",

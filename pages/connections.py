@@ -9,36 +9,43 @@ from connhub.connections import ConnectionView
 from connhub.providers import PROVIDER_INFO
 from connhub.runtime import Runtime
 from connhub.users import UserView
-from pages import common
+from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, show_queued_toast
+from pages.ui.routes import ADD_PAGE
+from pages.ui.service import service_page
+from pages.ui.session import require_user, runtime
+from pages.ui.status import check_now_panel, checker_banner, render_status
+from pages.ui.text import format_time, md
 
-user = common.require_user()
-rt = common.runtime()
+CARDS_REFRESH_SECONDS = 10
+
+user = require_user()
+rt = runtime()
 
 header = st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center")
 header.title("Подключения", anchor=False)
 if header.button("Добавить", icon=":material/add:", type="primary", key="add-connection"):
-    st.switch_page(common.ADD_PAGE)
+    st.switch_page(ADD_PAGE)
 
-common.show_flash()
-common.show_queued_toast()
+show_flash()
+show_queued_toast()
 
 
 def ask_disconnect(connection_id: int, provider: str) -> None:
-    st.session_state[common.PENDING_DISCONNECT_KEY] = {"id": connection_id, "provider": provider}
+    st.session_state[PENDING_DISCONNECT_KEY] = {"id": connection_id, "provider": provider}
 
 
 def cancel_disconnect() -> None:
-    st.session_state.pop(common.PENDING_DISCONNECT_KEY, None)
+    st.session_state.pop(PENDING_DISCONNECT_KEY, None)
 
 
 def disconnect(user_id: int, connection_id: int) -> None:
     cancel_disconnect()
-    with common.runtime().sessions() as session:
+    with runtime().sessions() as session:
         removed = connections.delete_for_user(session, user_id, connection_id)
     if removed is None:
-        common.queue_toast("Подключение не найдено — возможно, его уже отключили", ":material/error:")
+        queue_toast("Подключение не найдено — возможно, его уже отключили", ":material/error:")
     else:
-        common.queue_toast(f"{removed.title} отключён", ":material/link_off:")
+        queue_toast(f"{removed.title} отключён", ":material/link_off:")
 
 
 @st.dialog("Отключение", on_dismiss=cancel_disconnect)
@@ -56,41 +63,33 @@ def confirm_disconnect(user_id: int, connection_id: int, provider: str) -> None:
 
 
 def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
-    checking = common.check_requested(view)
     with st.container(border=True, key=f"conn-{view.provider}"):
         st.subheader(view.title, icon=view.icon, anchor=False)
         body = st.empty()
-        with body.container():
-            card_body(view, checking=checking)
         actions = st.container(horizontal=True)
         if actions.button("Настроить", key=f"settings-{view.provider}", icon=":material/tune:"):
-            st.switch_page(common.service_page(PROVIDER_INFO[view.provider]))
+            st.switch_page(service_page(PROVIDER_INFO[view.provider]))
         # The dialog must open outside this fragment: remember what to ask, then rerun the page.
         if actions.button("Отключить", key=f"disconnect-{view.provider}", icon=":material/link_off:",
                           on_click=ask_disconnect, args=(view.id, view.provider)):
             st.rerun()
-        actions.button("Проверить сейчас", key=f"check-{view.provider}", icon=":material/refresh:",
-                       disabled=checking, on_click=common.start_check, args=(view.id,))
-        if checking:
-            updated = common.run_check(rt, user, view)
-            if updated is None:
-                st.rerun()
-            with body.container():
-                card_body(updated)
+        check_now_panel(rt, user, view, slot=body, buttons=actions, render=card_body)
 
 
-def card_body(view: ConnectionView, *, checking: bool = False) -> None:
-    common.render_status(view, checking=checking)
+def card_body(view: ConnectionView, checking: bool) -> None:
+    render_status(view, checking=checking)
     if view.details:
-        st.markdown(common.md(view.details))
-    st.caption(f"Последняя проверка: {common.format_time(view.last_checked_at)}")
+        st.markdown(md(view.details))
+    for note in runtime().providers.get(view.provider).card_notes(view.profile):
+        st.caption(md(note))
+    st.caption(f"Последняя проверка: {format_time(view.last_checked_at)}")
 
 
-@st.fragment(run_every=common.CARDS_REFRESH_SECONDS)
+@st.fragment(run_every=CARDS_REFRESH_SECONDS)
 def cards(user: UserView) -> None:
     # A fresh session and one cheap query per run, so what checker.py writes shows up by itself.
-    rt = common.runtime()
-    common.checker_banner(rt)
+    rt = runtime()
+    checker_banner(rt)
     with rt.sessions() as session:
         views = connections.list_for_user(session, user.id)
     if not views:
@@ -101,6 +100,6 @@ def cards(user: UserView) -> None:
 
 cards(user)
 
-pending = st.session_state.get(common.PENDING_DISCONNECT_KEY)
+pending = st.session_state.get(PENDING_DISCONNECT_KEY)
 if pending is not None:
     confirm_disconnect(user.id, pending["id"], pending["provider"])

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.sync import config, mapping, roles, selection, target
+from connhub.sync import config, mapping, selection, target
 from connhub.sync.config import (
     NOT_FOR_SALE_LABELS,
     REMOVED_LABELS,
@@ -22,7 +22,11 @@ from connhub.sync.config import (
     ZeroPricePolicy,
 )
 from connhub.sync.status import SyncStatus, switch_on, sync_status
-from pages import common, sync_runs
+from pages import sync_runs
+from pages.ui.notices import queue_toast, show_queued_toast
+from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
+from pages.ui.session import require_user, runtime
+from pages.ui.text import format_time, md
 
 KEY = "sync-"  # widget keys: KEY + field name
 ENABLED_KEY = "sync-enabled"
@@ -34,18 +38,18 @@ TARGETS_TTL = timedelta(minutes=5)
 GOODS_HELP = ("Включите товары во ВКонтакте: откройте сообщество → «Управление» → «Разделы» → «Товары» → "
               "«Включены» (или «Расширенные»), сохраните и нажмите «Обновить список» здесь.")
 
-user = common.require_user()
-rt = common.runtime()
+user = require_user()
+rt = runtime()
 
 st.title("Синхронизация", icon=":material/sync:", anchor=False)
-common.show_queued_toast()
+show_queued_toast()
 
 
 # ----------------------------------------------------------------------------- state
 
 
 def load_status() -> SyncStatus:
-    return sync_status(rt.sessions, user.id)
+    return sync_status(rt, user.id)
 
 
 def target_choices(status: SyncStatus) -> tuple[target.TargetOptions, bool]:
@@ -81,7 +85,7 @@ def fill_widgets(view: SyncConfigView) -> None:
         return
     settings, policies = view.settings, view.settings.policies
     values: dict[str, Any] = {
-        "store_id": settings.store_id,
+        "store_id": settings.store_id or None,
         "vk_group_id": settings.vk_group_id,
         "vk_category_id": settings.vk_category_id,
         "on_removed": policies.on_removed.value,
@@ -104,29 +108,29 @@ def form_values() -> dict[str, object]:
 
 def save(choices: Choices) -> None:
     try:
-        with common.runtime().sessions() as session:
+        with runtime().sessions() as session:
             config.save_settings(session, user.id, form_values(), choices)
     except InvalidSettings as exc:
         st.session_state[ERRORS_KEY] = exc.errors
         return
     st.session_state.pop(ERRORS_KEY, None)
     st.session_state.pop(LOADED_KEY, None)
-    common.queue_toast("Настройки синхронизации сохранены", ":material/check_circle:")
+    queue_toast("Настройки синхронизации сохранены", ":material/check_circle:")
 
 
 def on_toggle() -> None:
     if st.session_state.get(ENABLED_KEY):
         st.session_state[ENABLED_KEY] = False  # stays off until the confirmation
-        now = sync_status(common.runtime().sessions, user.id)
+        now = sync_status(runtime(), user.id)
         st.session_state[PENDING_ENABLE_KEY] = {
             "snapshot": now.snapshot,
             "text": config.confirmation_text(now.config.settings, len(now.product_ids)),
             "ready": now.readiness.ready,
         }
         return
-    with common.runtime().sessions() as session:
+    with runtime().sessions() as session:
         config.disable(session, user.id)
-    common.queue_toast("Синхронизация выключена", ":material/sync_disabled:")
+    queue_toast("Синхронизация выключена", ":material/sync_disabled:")
 
 
 def reconfirm() -> None:
@@ -141,11 +145,11 @@ def cancel_enable() -> None:
 def confirm_enable(shown: dict[str, Any]) -> None:
     cancel_enable()
     try:
-        switch_on(common.runtime().sessions, user.id, confirmed_by=user.label, shown=shown)
+        switch_on(runtime(), user.id, confirmed_by=user.label, shown=shown)
     except (ConfirmationOutdated, CannotEnable) as exc:
-        common.queue_toast(str(exc), ":material/error:")
+        queue_toast(str(exc), ":material/error:")
         return
-    common.queue_toast("Синхронизация включена", ":material/sync:")
+    queue_toast("Синхронизация включена", ":material/sync:")
 
 
 @st.dialog("Включить синхронизацию?", on_dismiss=cancel_enable)
@@ -177,10 +181,10 @@ def toggle_section(status: SyncStatus) -> None:
     st.toggle("Синхронизация включена", key=ENABLED_KEY, on_change=on_toggle, disabled=bool(missing) and not view.is_on,
               help=f"Сначала выберите и сохраните: {', '.join(missing)}" if missing else None)
     if view.is_on:
-        st.caption(f"Включена {common.format_time(view.confirmed_at)}, подтвердил(а) {common.md(view.confirmed_by)}")
+        st.caption(f"Включена {format_time(view.confirmed_at)}, подтвердил(а) {md(view.confirmed_by)}")
         if status.changes:
             st.warning("С момента подтверждения изменилось:\n\n" +
-                       "\n".join(f"- {common.md(change)}" for change in status.changes) +
+                       "\n".join(f"- {md(change)}" for change in status.changes) +
                        "\n\nСинхронизация остаётся включённой и выгружает то, что настроено сейчас.",
                        icon=":material/published_with_changes:")
             st.button("Подтвердить заново", key="reconfirm", icon=":material/task_alt:", on_click=reconfirm)
@@ -195,24 +199,24 @@ def readiness_section(status: SyncStatus) -> None:
     for item in status.readiness.lines:
         with st.container(key=f"ready-{item.check}"):
             if item.ok:
-                st.markdown(f":green[:material/check_circle:] {common.md(item.message)}")
+                st.markdown(f":green[:material/check_circle:] {md(item.message)}")
             else:
-                st.markdown(f":red[:material/cancel:] **{common.md(item.message)}**")
+                st.markdown(f":red[:material/cancel:] **{md(item.message)}**")
                 if item.fix:
-                    st.caption(common.md(item.fix))
+                    st.caption(md(item.fix))
 
 
 def show_error(field: str) -> None:
     message = st.session_state.get(ERRORS_KEY, {}).get(field)
     if message:
-        st.error(common.md(message), icon=":material/error:")
+        st.error(md(message), icon=":material/error:")
 
 
 def source_section(status: SyncStatus) -> dict[str, str] | None:
-    st.subheader("Откуда: магазин Эвотор", anchor=False)
+    st.subheader(f"Откуда: магазин {status.roles.source_title}", anchor=False)
     if status.source is None:
-        st.info(f"{roles.source_title()} не подключён.", icon=":material/link_off:")
-        st.page_link(common.ADD_PAGE, label="Подключить", icon=":material/add_link:")
+        st.info(f"{status.roles.source_title} не подключён.", icon=":material/link_off:")
+        st.page_link(ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return None
     with rt.sessions() as session:
         stores = selection.stores(session, user.id, status.source.id)
@@ -224,47 +228,46 @@ def source_section(status: SyncStatus) -> dict[str, str] | None:
         st.info("Каталог ещё не загружен: магазины появятся после обновления каталога.",
                 icon=":material/inventory_2:")
         catalog_link()
-    labels = {"": "— не выбран —", **names}
     # format_func must survive pickling (enforceSerializableSessionState): a dict's bound get does.
-    st.selectbox("Магазин", options=list(labels), key=KEY + "store_id", format_func=labels.get)
+    st.selectbox("Магазин", options=list(names), key=KEY + "store_id", format_func=names.get,
+                 placeholder="— не выбран —")
     show_error("store_id")
     return stores
 
 
 def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
-    st.subheader("Куда: сообщество ВКонтакте", anchor=False)
+    st.subheader(f"Куда: сообщество {status.roles.target_title}", anchor=False)
     if status.target is None:
-        st.info(f"{roles.target_title()} не подключён.", icon=":material/link_off:")
-        st.page_link(common.ADD_PAGE, label="Подключить", icon=":material/add_link:")
+        st.info(f"{status.roles.target_title} не подключён.", icon=":material/link_off:")
+        st.page_link(ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return
     settings = status.config.settings
     if options.error:
-        st.warning(common.md(options.error), icon=":material/warning:")
+        st.warning(md(options.error), icon=":material/warning:")
     communities = dict(options.communities or {})
     if settings.vk_group_id is not None and settings.vk_group_id not in communities:
         communities[settings.vk_group_id] = config.Community(settings.vk_group_id, settings.vk_group_name,
                                                              settings.vk_group_goods_enabled)
 
-    labels: dict[int | None, str] = {None: "— не выбрано —"}
-    for group_id, community in communities.items():
-        labels[group_id] = f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
+    labels = {group_id: f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
+              for group_id, community in communities.items()}
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get)
+    row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get,
+                  placeholder="— не выбрано —")
     row.button("Обновить список", key="refresh-targets", icon=":material/refresh:", on_click=refresh_targets)
     show_error("vk_group_id")
     if options.communities is not None and not options.communities:
         st.caption("Вы не администратор и не редактор ни одного сообщества ВКонтакте.")
     chosen = st.session_state.get(KEY + "vk_group_id")
     if chosen is not None and chosen in communities and not communities[chosen].goods_enabled:
-        st.warning(f"В сообществе «{common.md(communities[chosen].name)}» выключены товары. {GOODS_HELP}",
+        st.warning(f"В сообществе «{md(communities[chosen].name)}» выключены товары. {GOODS_HELP}",
                    icon=":material/storefront:")
 
     categories = dict(options.categories or {})
     if settings.vk_category_id is not None and settings.vk_category_id not in categories:
         categories[settings.vk_category_id] = settings.vk_category_name or str(settings.vk_category_id)
-    category_labels: dict[int | None, str] = {None: "— не выбрана —", **categories}
-    st.selectbox("Категория товаров ВКонтакте (для новых товаров)", options=list(category_labels),
-                 key=KEY + "vk_category_id", format_func=category_labels.get)
+    st.selectbox("Категория товаров ВКонтакте (для новых товаров)", options=list(categories),
+                 key=KEY + "vk_category_id", format_func=categories.get, placeholder="— не выбрана —")
     show_error("vk_category_id")
 
 
@@ -298,7 +301,7 @@ def preview(status: SyncStatus) -> None:
     if facts is None:
         return
     with st.container(border=True, key="template-preview"):
-        st.caption(f"Предпросмотр на товаре «{common.md(facts.name)}»")
+        st.caption(f"Предпросмотр на товаре «{md(facts.name)}»")
         try:
             policy = mapping.MappingPolicy(
                 multiplier=config.parse_multiplier(st.session_state.get(KEY + "price_multiplier")),
@@ -307,19 +310,19 @@ def preview(status: SyncStatus) -> None:
                 not_for_sale=NotForSalePolicy(st.session_state.get(KEY + "on_not_for_sale")),
             )
         except ValueError as exc:
-            st.caption(f"Предпросмотр недоступен: {common.md(exc)}")
+            st.caption(f"Предпросмотр недоступен: {md(exc)}")
             return
         item = mapping.map_product(facts, policy)
         if isinstance(item, mapping.Skipped):
-            st.caption(f"Этот товар не будет выгружен: {common.md(mapping.SKIP_MESSAGES[item.reason])}")
+            st.caption(f"Этот товар не будет выгружен: {md(mapping.SKIP_MESSAGES[item.reason])}")
             return
-        st.markdown(f"**{common.md(item.name)}**")
+        st.markdown(f"**{md(item.name)}**")
         st.text(item.description)
-        st.markdown(f"Цена: {common.md(mapping.format_price(item.price))}" + (" · скрыт" if item.hidden else ""))
+        st.markdown(f"Цена: {md(mapping.format_price(item.price))}" + (" · скрыт" if item.hidden else ""))
 
 
 def catalog_link() -> None:
-    st.page_link(common.CATALOG_PAGE, label="Открыть каталог и правила отбора", icon=":material/inventory_2:")
+    st.page_link(CATALOG_PAGE, label="Открыть каталог и правила отбора", icon=":material/inventory_2:")
 
 
 def summary_section(status: SyncStatus) -> None:
@@ -327,7 +330,7 @@ def summary_section(status: SyncStatus) -> None:
     if status.selection is None:
         st.caption("Выберите магазин и загрузите его каталог — здесь появится сводка правил отбора.")
     else:
-        st.markdown(common.md(status.selection.summary_text()))
+        st.markdown(md(status.selection.summary_text()))
     catalog_link()
 
 

@@ -16,7 +16,8 @@ from connhub.models import SyncRunState
 from connhub.sync import runs
 from connhub.sync.runs import RunView, Trigger
 from connhub.sync.status import SyncStatus
-from pages import common
+from pages.ui.session import runtime
+from pages.ui.text import format_time, md
 
 PROGRESS_SECONDS = 2
 SEEN_RUN = "_connhub_sync_seen_run"
@@ -33,7 +34,7 @@ TRIGGER_LABELS = {Trigger.CRON: "по расписанию (run/sync.sh)", Trigg
 
 def ask(user_id: int, who: str, dry_run: bool) -> None:
     try:
-        runs.request_run(common.runtime().sessions, user_id, triggered_by=who, dry_run=dry_run)
+        runs.request_run(runtime().sessions, user_id, triggered_by=who, dry_run=dry_run)
     except runs.RunInProgress:
         st.toast("Синхронизация уже идёт — дождитесь её окончания", icon=":material/hourglass:")
         return
@@ -61,7 +62,7 @@ def plan_text(plan: dict[str, Any]) -> str:
 
 
 def show_plan(plan: dict[str, Any]) -> None:
-    st.markdown(common.md(plan_text(plan)))
+    st.markdown(md(plan_text(plan)))
     titles = {"add": "Будут добавлены", "change": "Будут изменены", "hide": "Будут скрыты", "delete": "Будут удалены",
               "skip": "Не выгружаются"}
     for key, title in titles.items():
@@ -71,14 +72,14 @@ def show_plan(plan: dict[str, Any]) -> None:
         with st.expander(f"{title}: {len(entries)}"):
             for entry in entries[:200]:
                 reason = f" — {entry['reason']}" if entry.get("reason") else ""
-                st.markdown(common.md(f"{entry['name']}{reason}"))
+                st.markdown(md(f"{entry['name']}{reason}"))
             if len(entries) > 200:
                 st.caption(f"… и ещё {len(entries) - 200}")
 
 
 @st.fragment(run_every=PROGRESS_SECONDS)
 def current_run(user_id: int, who: str, can_run: bool) -> None:
-    with common.runtime().sessions() as session:
+    with runtime().sessions() as session:
         active = runs.active_run(session, user_id)
         latest = runs.recent_runs(session, user_id, limit=1)
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -94,9 +95,9 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
                 st.markdown(f":material/schedule: {what} ждёт запуска…")
             else:
                 done = f"{active.done} из {active.total}" if active.total else "подготовка"
-                st.markdown(common.md(f"{what} идёт: {active.phase} ({done})"))
+                st.markdown(md(f"{what} идёт: {active.phase} ({done})"))
                 st.progress(min(1.0, active.done / active.total) if active.total else 0.0)
-                st.caption(common.md(counts_text(active)))
+                st.caption(md(counts_text(active)))
     elif not can_run:
         st.caption("Запуск станет доступен, когда синхронизация включена и все пункты проверки зелёные.")
     # A run finished since this page was drawn: draw the page again with its result.
@@ -109,7 +110,7 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
 
 
 def last_runs(user_id: int) -> None:
-    with common.runtime().sessions() as session:
+    with runtime().sessions() as session:
         recent = [run for run in runs.recent_runs(session, user_id, limit=HISTORY) if not run.active]
     if not recent:
         st.caption("Запусков ещё не было.")
@@ -117,23 +118,23 @@ def last_runs(user_id: int) -> None:
     newest = recent[0]
     if newest.dry_run and newest.state == SyncRunState.FINISHED:
         with st.container(key="sync-run-plan", border=True):
-            st.markdown(f"**Предпросмотр от {common.format_time(newest.finished_at)}** — ничего не изменено")
+            st.markdown(f"**Предпросмотр от {format_time(newest.finished_at)}** — ничего не изменено")
             show_plan(newest.plan)
     for run in recent:
         with st.container(key=f"sync-run-{run.id}", border=True):
             seconds = (run.duration_ms or 0) / 1000
             kind = "Предпросмотр" if run.dry_run else "Синхронизация"
-            st.markdown(common.md(f"{STATE_LABELS.get(run.state, run.state)} **{kind}** "
-                                  f"{common.format_time(run.started_at or run.requested_at)}, "
+            st.markdown(md(f"{STATE_LABELS.get(run.state, run.state)} **{kind}** "
+                                  f"{format_time(run.started_at or run.requested_at)}, "
                                   f"{trigger_text(run)}, {seconds:.1f} с"))
             if not run.dry_run:
-                st.caption(common.md(counts_text(run)))
+                st.caption(md(counts_text(run)))
             if run.stop_reason:
-                st.warning(common.md(run.stop_reason), icon=":material/warning:")
+                st.warning(md(run.stop_reason), icon=":material/warning:")
             if run.failures:
                 with st.expander(f"Ошибки: {run.counts['failed']}"):
                     for failure in run.failures[:100]:
-                        st.markdown(common.md(f"{failure['name']}: {failure['reason']}"))
+                        st.markdown(md(f"{failure['name']}: {failure['reason']}"))
 
 
 def section(status: SyncStatus, user_id: int, who: str) -> None:

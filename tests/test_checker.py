@@ -1,34 +1,18 @@
-"""checker.py as its own process: --once, every status, clean stop, no "database is locked"."""
+"""checker.py as its own process: --once, every status, clean stop (write contention: test_write_contention)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from connhub.config import PROJECT_ROOT
-from connhub.connections import check_now
 from connhub.models import Connection, Status, utcnow
-from tests.conftest import connect, make_user
-
-
-def checker_env(rt) -> dict[str, str]:
-    settings = rt.settings.env()
-    env = {key: value for key, value in os.environ.items() if key not in settings}
-    env.update({
-        "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-        "CONNHUB_SECRET_KEY": settings["CONNHUB_SECRET_KEY"],
-        "CONNHUB_DATA_DIR": settings["CONNHUB_DATA_DIR"],
-        "HEALTH_CHECK_INTERVAL_SECONDS": settings["HEALTH_CHECK_INTERVAL_SECONDS"],
-        "PYTHONPATH": str(PROJECT_ROOT),
-    })
-    env.update({name: value for name, value in settings.items() if name.startswith(("EVOTOR_", "VK_"))})
-    return env
+from tests.support.connect import connect, make_user
+from tests.support.sandbox import process_env
 
 
 def make_all_due(rt) -> None:
@@ -44,7 +28,7 @@ def statuses(rt) -> dict[str, Status]:
 
 
 def run_checker(rt, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=checker_env(rt),
+    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=process_env(rt),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -77,7 +61,7 @@ def test_once_runs_one_cycle_over_due_connections_showing_every_status(rt, sandb
 
 
 def test_sigterm_stops_the_checker_cleanly(rt):
-    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=checker_env(rt),
+    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=process_env(rt),
                                stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:  # wait for the real readiness signal
@@ -89,28 +73,3 @@ def test_sigterm_stops_the_checker_cleanly(rt):
         process.kill()
     assert process.returncode == 0
     assert "stopped" in rest
-
-
-def test_the_app_and_the_checker_never_see_database_is_locked(rt, sandbox_control):
-    users = [make_user(rt, f"u{n}") for n in range(30)]
-    ids = [connect(rt, user, "evotor") for user in users]
-    make_all_due(rt)
-    sandbox_control.set_fault("evotor-api", latency_ms=20)
-    errors: list[BaseException] = []
-
-    def dashboard_clicks() -> None:  # what the app does meanwhile: manual checks and new users
-        try:
-            for n, (user, connection_id) in enumerate(zip(users, ids, strict=True)):
-                check_now(rt, user_id=user.id, connection_id=connection_id)
-                make_user(rt, f"late{n}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    clicker = threading.Thread(target=dashboard_clicks)
-    clicker.start()
-    done = run_checker(rt, "--once")
-    clicker.join()
-    assert errors == []
-    assert done.returncode == 0
-    assert "database is locked" not in done.stderr
-    assert "cycle failed" not in done.stderr

@@ -4,7 +4,7 @@ from sqlalchemy import event, func, select
 
 from connhub.connections import available_providers, delete_for_user, get_for_user, list_for_user, recent_checks
 from connhub.models import CheckRecord
-from tests.conftest import connect
+from tests.support.connect import connect
 
 
 def test_the_dashboard_gets_a_users_connections_in_one_query_in_card_order(rt, alice):

@@ -1,4 +1,7 @@
-"""Health checks end to end against the sandbox: the one check path, write-back, refresh, cycles."""
+"""Health checks end to end against the sandbox: the one check path, write-back, refresh, cycles.
+
+Longer than 300 lines because these behaviours share one set of fixtures and helpers and read as
+one story, section by section."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from connhub.health import (
 from connhub.models import CheckRecord, Connection, Status, utcnow
 from connhub.oauth import connect_with_token
 from connhub.runtime import Runtime
-from tests.conftest import connect, make_user
+from tests.support.connect import connect, make_user
 
 
 def row(rt, connection_id) -> Connection:

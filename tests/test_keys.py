@@ -4,7 +4,7 @@ from sqlalchemy import select
 from connhub.keys import reseal_tokens
 from connhub.models import Connection, OAuthFlow
 from connhub.oauth import begin_authorization
-from tests.conftest import connect, make_user
+from tests.support.connect import connect, make_user
 
 
 def test_after_resealing_the_old_key_can_be_retired(make_rt):

@@ -8,7 +8,8 @@ from sqlalchemy import func, select, update
 from connhub.health import Outcome, regular_check_at
 from connhub.models import AuthMethod, CheckRecord, Connection, OAuthFlow, Status, utcnow
 from connhub.oauth import begin_authorization, complete_authorization, connect_with_token
-from tests.conftest import connect, consent
+from tests.support.connect import connect
+from tests.support.consent import consent
 
 
 def count_connections(rt) -> int:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from connhub.connections import check_now
 from connhub.health import run_cycle
 from connhub.models import Connection
-from tests.conftest import connect
+from tests.support.connect import connect
 
 
 def plaintext_tokens(rt) -> list[str]:

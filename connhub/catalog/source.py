@@ -74,6 +74,8 @@ class CatalogSource(Protocol):
     `retry_after` (seconds) from the provider's reset header.
     """
 
+    service: str  # the provider's name, for the reasons a user reads ("Эвотор")
+
     def stores(self) -> list[StoreRecord]: ...
 
     def groups_page(self, store_id: str, cursor: str | None) -> Page[GroupRecord]: ...

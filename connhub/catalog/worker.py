@@ -16,9 +16,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from connhub.catalog import refresh
+from connhub.catalog.service import catalog_providers
 from connhub.catalog.source import CatalogSource
 from connhub.models import CatalogRefreshJob, Connection, RefreshState
-from connhub.catalog.service import catalog_providers
 from connhub.providers.base import ProviderError
 from connhub.runtime import Runtime
 

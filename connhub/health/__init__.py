@@ -20,7 +20,6 @@ from connhub.health.policy import (
     RECOVERY_THRESHOLD,
     CheckResult,
     Decision,
-    Outcome,
     decide,
     initial_health,
     jittered,
@@ -28,6 +27,7 @@ from connhub.health.policy import (
     retry_delay_seconds,
 )
 from connhub.health.results import LEASE, Applied, apply_results, claim_due, defer, record_check
+from connhub.models import Outcome  # re-exported: a check's outcome, stored in check records
 
 __all__ = [
     "FAILURE_THRESHOLD", "HISTORY_RETENTION", "JITTER", "LEASE", "RECOVERY_THRESHOLD", "Applied", "CheckResult",

@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from connhub.crypto import UnreadableToken
 from connhub.db import write_locked
-from connhub.health.policy import CheckResult, Outcome
-from connhub.models import Connection, utcnow
+from connhub.health.policy import CheckResult
+from connhub.models import Connection, Outcome, utcnow
 from connhub.providers import Provider, ProviderError, TokenSet
 from connhub.runtime import Runtime
 

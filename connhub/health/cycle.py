@@ -18,9 +18,9 @@ from typing import Any
 import requests
 
 from connhub.health import check as checking
-from connhub.health.policy import CheckResult, Outcome
+from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results, claim_due, defer
-from connhub.models import utcnow
+from connhub.models import CheckSource, Outcome, utcnow
 from connhub.runtime import Runtime
 
 log = logging.getLogger("connhub.health")
@@ -79,7 +79,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
             defer(rt, (r.connection_id for r in transport), rng=rng)
             stats.deferred += len(transport)
             return
-        applied = apply_results(rt, results, source="checker", rng=rng)
+        applied = apply_results(rt, results, source=CheckSource.CHECKER, rng=rng)
         stats.written += applied.written
         stats.dropped += applied.dropped
         stats.by_status.update(applied.statuses)

@@ -18,21 +18,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from connhub.models import Status
+from connhub.models import Outcome, Status
 from connhub.providers import Account
 
 FAILURE_THRESHOLD = 3
 RECOVERY_THRESHOLD = 2
 JITTER = 0.1  # retries land at delay x [0.9, 1.1], so failures of one outage do not retry in lockstep
-
-
-class Outcome(StrEnum):
-    OK = "ok"
-    REJECTED = "rejected"  # the provider rejected the token: reconnect
-    TROUBLE = "trouble"  # the provider (or the network) failed: retry
 
 
 @dataclass(frozen=True)

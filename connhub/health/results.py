@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from connhub.db import write_locked
 from connhub.health.check import CheckTarget
-from connhub.health.policy import CheckResult, Outcome, decide, jittered, retry_delay_seconds
-from connhub.models import CheckRecord, Connection, Status, utcnow
+from connhub.health.policy import CheckResult, decide, jittered, retry_delay_seconds
+from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
 from connhub.runtime import Runtime
 
 LEASE = timedelta(minutes=5)
@@ -55,7 +55,7 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
     return [CheckTarget.of(row) for row in rows]
 
 
-def record_check(session: Session, connection_id: int, when: datetime, *, source: str, outcome: Outcome,
+def record_check(session: Session, connection_id: int, when: datetime, *, source: CheckSource, outcome: Outcome,
                  status_after: str, reason: str, latency_ms: int | None) -> None:
     session.add(CheckRecord(connection_id=connection_id, checked_at=when, source=source, outcome=outcome,
                             status_after=status_after, reason=reason, latency_ms=latency_ms))
@@ -68,7 +68,7 @@ class Applied:
     statuses: Counter[str]  # the status each written connection ended in
 
 
-def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: str,
+def apply_results(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource,
                   rng: random.Random | None = None) -> Applied:
     """Write check results in one transaction.
 

@@ -87,6 +87,10 @@ class Provider(ABC):
         """The account as the service page shows it; by default its name."""
         return AccountPresentation(heading=display_name or account_id)
 
+    def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
+        """Short lines the dashboard card shows under the account (e.g. missing rights); none by default."""
+        return ()
+
     def sandbox_token_page(self) -> str | None:
         """Where the sandbox shows a token to paste (only asked when running on the sandbox)."""
         return None

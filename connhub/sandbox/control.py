@@ -100,8 +100,6 @@ class SandboxControl:
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")
 
-    def evotor_catalog(self, **payload: Any) -> dict:
-        """Change the Evotor catalog: upsert=[products], delete=[ids], forbid=["products"|"product-groups"],
-        rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right,
-        list_ids=True; account_id/store_id default to the first demo store."""
-        return self._call("POST", "evotor-catalog", payload)
+    def post(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST /_sandbox/<path>: a control endpoint a provider's emulation adds of its own."""
+        return self._call("POST", path, payload)

@@ -5,6 +5,9 @@ registered provider's emulation (`connhub.sandbox.emulation`). Each request is r
 into a `Request`, counted against its target (an emulation's part of the URL space, such as
 `vk-api`), put through that target's fault if one is set, and handed to a route handler. Control
 routes, /healthz, / and pages outside every target are never counted or faulted.
+
+The router, the request handler and the server's lifecycle stay together (a little over 300 lines):
+they are one piece of plumbing, read top to bottom.
 """
 
 from __future__ import annotations

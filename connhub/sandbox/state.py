@@ -9,6 +9,9 @@ token). It owns the current refresh token and any number of access tokens: after
 older access tokens stay valid until their own expiry, as with real OAuth servers. `revoke` marks a
 grant with a mode (`revoked`, or a provider-specific condition such as `uninstall` or `banned`);
 every token of that grant then answers accordingly.
+
+Longer than most modules on purpose: it is one class behind one lock, and splitting it would
+spread that invariant over several files.
 """
 
 from __future__ import annotations

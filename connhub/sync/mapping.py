@@ -124,8 +124,9 @@ class MappingPolicy:
     category_id: int | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.multiplier, (int, str)) and not isinstance(self.multiplier, bool):
-            object.__setattr__(self, "multiplier", to_decimal(self.multiplier))
+        given: object = self.multiplier  # a page may hand over an int or a string
+        if isinstance(given, int | str) and not isinstance(given, bool):
+            object.__setattr__(self, "multiplier", to_decimal(given))
         problems = policy_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -232,7 +233,7 @@ def format_price(rubles: Decimal) -> str:
     whole, _, fraction = format(rubles, "f").partition(".")
     sign = "-" if whole.startswith("-") else ""
     digits = whole.lstrip("-")
-    groups = []
+    groups: list[str] = []
     while digits:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

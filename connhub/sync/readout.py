@@ -27,8 +27,8 @@ from connhub.connections import ConnectionView
 from connhub.models import User
 from connhub.providers import ProviderError
 from connhub.runtime import Runtime
-from connhub.sync import roles
 from connhub.sync.config import Policies
+from connhub.sync.roles import Roles, roles
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token
 from connhub.users import OIDC_PREFIX
@@ -49,6 +49,7 @@ class UsageError(Exception):
 class Report:
     data: dict[str, Any]
     exit_code: int
+    roles: Roles
 
 
 # ----------------------------------------------------------------------------- the user
@@ -90,18 +91,18 @@ def _status(view: ConnectionView | None) -> str:
     return view.status.value if view is not None else "not_connected"
 
 
-def empty_report() -> Report:
+def empty_report(parts: Roles) -> Report:
     """No user at all: the sync is simply off."""
     data: dict[str, Any] = {
         "user": None, "enabled": False, "confirmed_at": None, "confirmed_by": None, "ready": False,
         "problems": [{"code": "no_user", "message": "Пользователей ещё нет: откройте connhub и подключите сервисы"}],
         "changed_since_confirmation": [],
-        roles.SOURCE: {"store_id": None, "store_name": None, "status": "not_connected"},
-        roles.TARGET: {"group_id": None, "group_name": None, "goods_enabled": False, "category_id": None,
+        parts.source: {"store_id": None, "store_name": None, "status": "not_connected"},
+        parts.target: {"group_id": None, "group_name": None, "goods_enabled": False, "category_id": None,
                        "category_name": None, "status": "not_connected", "rights": []},
         "policies": Policies().as_dict(), "rules": [], "products": [], "catalog_refreshed_at": None,
     }
-    return Report(data, EXIT_OFF)
+    return Report(data, EXIT_OFF, parts)
 
 
 def build_report(rt: Runtime, user: User, status: SyncStatus, *, with_tokens: bool) -> Report:
@@ -143,23 +144,23 @@ def build_report(rt: Runtime, user: User, status: SyncStatus, *, with_tokens: bo
         "ready": ready,
         "problems": problems,
         "changed_since_confirmation": status.changes,
-        roles.SOURCE: source,
-        roles.TARGET: target,
+        status.roles.source: source,
+        status.roles.target: target,
         "policies": settings.policies.as_dict(),
         "rules": rules,
         "products": list(status.product_ids),
         "catalog_refreshed_at": _iso(status.catalog_refreshed_at),
     }
     code = EXIT_OFF if not config.is_on else EXIT_READY if ready else EXIT_NOT_READY
-    return Report(data, code)
+    return Report(data, code, status.roles)
 
 
 def read(rt: Runtime, wanted_user: str | None, *, with_tokens: bool) -> Report:
     with rt.sessions() as session:
         user = find_user(session, wanted_user)
         if user is None:
-            return empty_report()
-    status = sync_status(rt.sessions, user.id)
+            return empty_report(roles(rt.providers))
+    status = sync_status(rt, user.id)
     return build_report(rt, user, status, with_tokens=with_tokens)
 
 
@@ -178,10 +179,10 @@ def _env_value(value: Any) -> str:
     return shlex.quote(text.replace("\x00", ""))
 
 
-def env_lines(data: dict[str, Any]) -> list[str]:
+def env_lines(data: dict[str, Any], parts: Roles) -> list[str]:
     """The scalar fields as CONNHUB_SYNC_* assignments, each value quoted for `eval`."""
-    source, target, policies = data[roles.SOURCE], data[roles.TARGET], data["policies"]
-    src, tgt = roles.SOURCE.upper(), roles.TARGET.upper()
+    source, target, policies = data[parts.source], data[parts.target], data["policies"]
+    src, tgt = parts.source.upper(), parts.target.upper()
     pairs: list[tuple[str, Any]] = [
         ("USER", data["user"]),
         ("ENABLED", data["enabled"]),
@@ -214,9 +215,10 @@ def env_lines(data: dict[str, Any]) -> list[str]:
     return [f"{ENV_PREFIX}{name}={_env_value(value)}" for name, value in pairs]
 
 
-def render(data: dict[str, Any], fmt: str) -> str:
+def render(report: Report, fmt: str) -> str:
+    data = report.data
     if fmt == "env":
-        return "\n".join(env_lines(data)) + "\n"
+        return "\n".join(env_lines(data, report.roles)) + "\n"
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -266,6 +268,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     finally:
         if rt is not None:
             rt.close()
-    out.write(render(report.data, args.format))
+    out.write(render(report, args.format))
     out.flush()
     return report.exit_code

@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.models import utcnow
-from connhub.sync import roles
+from connhub.runtime import Runtime
 from connhub.sync.config import SyncConfigView, changes_since_confirmation, enable, get_config, make_snapshot
 from connhub.sync.readiness import REQUIRED_RIGHTS, ConnectionFacts, Readiness, ReadinessFacts, evaluate
+from connhub.sync.roles import Roles, roles
 from connhub.sync.selection import Selection, catalog_refreshed_at, selection_for
 
 
 @dataclass(frozen=True)
 class SyncStatus:
+    roles: Roles
     config: SyncConfigView
     source: ConnectionView | None
     target: ConnectionView | None
@@ -62,13 +62,15 @@ def _facts(title: str, view: ConnectionView | None) -> ConnectionFacts:
     return ConnectionFacts(title, connected=True, status=view.status, reason=view.status_reason)
 
 
-def sync_status(sessions: sessionmaker[Session], user_id: int, *, now: datetime | None = None) -> SyncStatus:
+def sync_status(rt: Runtime, user_id: int, *, now: datetime | None = None) -> SyncStatus:
     now = now or utcnow()
+    sessions = rt.sessions
+    parts = roles(rt.providers)
     with sessions() as session:
         config = get_config(session, user_id)
         settings = config.settings
-        source = connections.get_for_user(session, user_id, roles.SOURCE)
-        target = connections.get_for_user(session, user_id, roles.TARGET)
+        source = connections.get_for_user(session, user_id, parts.source)
+        target = connections.get_for_user(session, user_id, parts.target)
         refreshed_at = None
         if source is not None:
             refreshed_at = catalog_refreshed_at(session, user_id, source.id, settings.store_id or None)
@@ -77,8 +79,8 @@ def sync_status(sessions: sessionmaker[Session], user_id: int, *, now: datetime 
         selection = selection_for(sessions, user_id, source.id, settings.store_id)
     rights = rights_of(target)
     readiness = evaluate(ReadinessFacts(
-        source=_facts(roles.source_title(), source),
-        target=_facts(roles.target_title(), target),
+        source=_facts(parts.source_title, source),
+        target=_facts(parts.target_title, target),
         settings=settings,
         catalog_refreshed_at=refreshed_at,
         target_rights=rights,
@@ -87,15 +89,14 @@ def sync_status(sessions: sessionmaker[Session], user_id: int, *, now: datetime 
     ), now=now)
     snapshot = make_snapshot(settings, selection.product_ids if selection is not None else ())
     changes = changes_since_confirmation(config.confirmed_snapshot, snapshot) if config.is_on else []
-    return SyncStatus(config=config, source=source, target=target, target_rights=rights,
+    return SyncStatus(roles=parts, config=config, source=source, target=target, target_rights=rights,
                       catalog_refreshed_at=refreshed_at, selection=selection, readiness=readiness,
                       snapshot=snapshot, changes=changes)
 
 
-def switch_on(sessions: sessionmaker[Session], user_id: int, *, confirmed_by: str,
-              shown: Mapping[str, Any]) -> SyncConfigView:
+def switch_on(rt: Runtime, user_id: int, *, confirmed_by: str, shown: Mapping[str, Any]) -> SyncConfigView:
     """Switch the sync on for what the confirmation showed (`shown`, a `SyncStatus.snapshot`);
     ConfirmationOutdated if the configuration or the selection changed since."""
-    current = sync_status(sessions, user_id)
-    with sessions() as session:
+    current = sync_status(rt, user_id)
+    with rt.sessions() as session:
         return enable(session, user_id, confirmed_by=confirmed_by, shown=shown, product_ids=current.product_ids)

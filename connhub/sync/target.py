@@ -1,16 +1,21 @@
-"""What the user may pick as the sync's target: the communities the VK account administers or
-edits (with whether goods are on) and the goods categories. One live call each, with the
-connection's fresh token; a failure is a Russian message, never an exception for the page."""
+"""What the user may pick as the sync's target: the communities the target account administers or
+edits (with whether goods are on) and the goods categories (leaves of the category tree).
+
+Two live calls through the target provider's `goods` capability, with the connection's fresh
+token; a failure comes back as a Russian message for the page, never as an exception.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from connhub import connections
 from connhub.providers import ProviderError
 from connhub.runtime import Runtime
-from connhub.sync import roles
 from connhub.sync.config import Community
+from connhub.sync.roles import roles
 from connhub.sync.tokens import fresh_token
 
 
@@ -21,31 +26,36 @@ class TargetOptions:
     error: str = ""
 
 
-def target_options(rt: Runtime, user_id: int) -> TargetOptions:
-    from connhub.providers.vk.goods import leaves
-    from connhub.sync.engine import StopRun, goods_client
+def category_leaves(tree: Iterable[Any], path: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
+    """(id, "Раздел / Категория") of every leaf: new items go into a leaf category."""
+    for node in tree:
+        here = (*path, str(node.name))
+        if node.children:
+            yield from category_leaves(node.children, here)
+        else:
+            yield int(node.id), " / ".join(here)
 
+
+def target_options(rt: Runtime, user_id: int) -> TargetOptions:
+    parts = roles(rt.providers)
     with rt.sessions() as session:
-        view = connections.get_for_user(session, user_id, roles.TARGET)
+        view = connections.get_for_user(session, user_id, parts.target)
     if view is None:
-        return TargetOptions(None, None, f"{roles.target_title()} не подключён")
+        return TargetOptions(None, None, f"{parts.target_title} не подключён")
     try:
-        token = fresh_token(rt, view)
+        goods = rt.providers.get(parts.target).goods(fresh_token(rt, view))  # type: ignore[attr-defined]
     except ProviderError as exc:
         return TargetOptions(None, None, exc.reason)
-    try:
-        goods = goods_client(rt, view.provider, token)
-    except StopRun as stop:
-        return TargetOptions(None, None, stop.reason)
     errors: list[str] = []
     communities: dict[int, Community] | None = None
     categories: dict[int, str] | None = None
     try:
-        communities = {c.id: Community(c.id, c.name, c.goods_enabled) for c in goods.communities()}
+        communities = {int(c.id): Community(int(c.id), str(c.name), bool(c.goods_enabled))
+                       for c in goods.communities()}
     except ProviderError as exc:
         errors.append(f"Сообщества не загрузились: {exc.reason}")
     try:
-        categories = {leaf.id: " / ".join(path) for leaf, path in leaves(goods.categories())}
+        categories = dict(category_leaves(goods.categories()))
     except ProviderError as exc:
         errors.append(f"Категории не загрузились: {exc.reason}")
     return TargetOptions(communities, categories, "; ".join(errors))

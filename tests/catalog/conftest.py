@@ -25,6 +25,7 @@ class ScriptedSource:
     fail_at: dict[int, ProviderError] = field(default_factory=dict)
     on_request: Callable[[int], None] | None = None
     calls: list[str] = field(default_factory=list)
+    service: str = "Эвотор"
 
     def _request(self, what: str) -> None:
         self.calls.append(what)
@@ -64,6 +65,16 @@ def rate_limited(reset: float) -> ProviderError:
 
 def forbidden() -> ProviderError:
     return ProviderError("Нет права product:read", permanent=True, code="http_403")
+
+
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def runtime_on(request: pytest.FixtureRequest, make_rt):  # noqa: ANN201 - a Runtime
+    """For a module's `rt` fixture parametrized with BOTH_DATABASES: SQLite and PostgreSQL must behave the same."""
+    if request.param == "postgresql":
+        return make_rt(DATABASE_URL=request.getfixturevalue("pg_url"))
+    return make_rt()
 
 
 @pytest.fixture

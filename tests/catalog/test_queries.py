@@ -13,7 +13,7 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.queries import TableFilter
 from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.models import RefreshSource, RuleMode, RuleTarget
-from tests.catalog.conftest import STORE, ScriptedSource, product
+from tests.catalog.conftest import BOTH_DATABASES, STORE, ScriptedSource, product, runtime_on
 
 GROUPS = [
     GroupRecord("drinks", "Напитки"),
@@ -31,6 +31,11 @@ PRODUCTS = [
     product("jeans-m", "Джинсы M", "jeans", attributes_choices={"a": "m"}),
     product("bag", "Пакет", None, type="SERVICE"),
 ]
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def rt(request, make_rt):  # noqa: ANN201 - the engine and the queries on SQLite and on PostgreSQL
+    return runtime_on(request, make_rt)
 
 
 @pytest.fixture

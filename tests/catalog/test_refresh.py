@@ -6,14 +6,28 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from connhub.catalog import refresh
-from connhub.catalog.source import GroupRecord, StoreRecord
-from connhub.models import CatalogProduct, CatalogRefreshJob, CatalogSnapshot, RefreshSource, RefreshState, Status, utcnow
-from tests.catalog.conftest import STORE, ScriptedSource, forbidden, product, rate_limited
+from connhub.catalog.source import GroupRecord, Page, StoreRecord
+from connhub.models import (
+    CatalogProduct,
+    CatalogRefreshJob,
+    CatalogSnapshot,
+    RefreshSource,
+    RefreshState,
+    Status,
+    utcnow,
+)
+from tests.catalog.conftest import BOTH_DATABASES, STORE, ScriptedSource, forbidden, product, rate_limited, runtime_on
 
 OTHER = "20190101-AAAA-4047-807D-E82C50000001"
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def rt(request, make_rt):  # noqa: ANN201 - the engine and the queries on SQLite and on PostgreSQL
+    return runtime_on(request, make_rt)
 
 
 def source_with(products_pages, **kwargs) -> ScriptedSource:
@@ -249,3 +263,19 @@ def test_a_store_no_longer_listed_is_removed_with_its_catalog(rt, connection_id)
     run(rt, connection_id, source)
     with rt.sessions() as session:
         assert set(session.scalars(select(CatalogSnapshot.store_id))) == {STORE}
+
+
+def test_a_refresh_of_a_store_the_account_no_longer_has_fails_saying_so(rt, connection_id):
+    job = run(rt, connection_id, source_with([[product("a")]]), store_id="20991231-0000-0000-0000-000000000000")
+    assert job.state == RefreshState.FAILED and job.error_code == "store_gone"
+    assert job.error == "Магазин больше не найден у сервиса Эвотор"
+
+
+def test_a_cursor_that_comes_back_again_stops_the_job_instead_of_looping(rt, connection_id):
+    class Looping(ScriptedSource):
+        def products_page(self, store_id, cursor):  # noqa: ANN001, ANN201
+            self._request(f"products:{cursor}")
+            return Page([product(f"p{len(self.calls)}")], "same-cursor")
+
+    job = run(rt, connection_id, Looping([StoreRecord(STORE, "Магазин")], {}, {}), store_id=STORE)
+    assert job.state == RefreshState.FAILED and job.error_code == "cursor_loop"

@@ -15,7 +15,7 @@ PRODUCTS: dict[str, str | None] = {
     "root": None, "pa": "A", "pa1": "A1", "pa11": "A11", "pb": "B", "pm": "M",
 }
 
-I, E = RuleMode.INCLUDE, RuleMode.EXCLUDE
+INC, EXC = RuleMode.INCLUDE, RuleMode.EXCLUDE
 
 
 def store(mode: RuleMode) -> Rule:
@@ -39,66 +39,66 @@ def decide(rules: list[Rule]) -> dict[str, tuple[bool, Rule | None]]:
 CASES = [
     pytest.param([], {p: (True, None) for p in PRODUCTS}, id="no rules: everything is in"),
     pytest.param(
-        [group("A", E)],
+        [group("A", EXC)],
         {"root": (True, None), "pa": (False, 0), "pa1": (False, 0), "pa11": (False, 0),
          "pb": (True, None), "pm": (True, None)},
         id="only excludes: everything but the excluded group and below"),
     pytest.param(
-        [group("A1", I)],
+        [group("A1", INC)],
         {"root": (False, None), "pa": (False, None), "pa1": (True, 0), "pa11": (True, 0),
          "pb": (False, None), "pm": (False, None)},
         id="any include: only what an include covers"),
     pytest.param(
-        [group("A", E), product("pa11", I)],
+        [group("A", EXC), product("pa11", INC)],
         {"root": (False, None), "pa": (False, 0), "pa1": (False, 0), "pa11": (True, 1),
          "pb": (False, None), "pm": (False, None)},
         id="product beats group: one product included from an excluded group"),
     pytest.param(
-        [group("A", I), product("pa1", E)],
+        [group("A", INC), product("pa1", EXC)],
         {"root": (False, None), "pa": (True, 0), "pa1": (False, 1), "pa11": (True, 0),
          "pb": (False, None), "pm": (False, None)},
         id="product beats group: one product excluded from an included group"),
     pytest.param(
-        [group("A", I), group("A1", E)],
+        [group("A", INC), group("A1", EXC)],
         {"root": (False, None), "pa": (True, 0), "pa1": (False, 1), "pa11": (False, 1),
          "pb": (False, None), "pm": (False, None)},
         id="nearer group beats farther: excluded subgroup of an included group"),
     pytest.param(
-        [group("A", E), group("A11", I)],
+        [group("A", EXC), group("A11", INC)],
         {"root": (False, None), "pa": (False, 0), "pa1": (False, 0), "pa11": (True, 1),
          "pb": (False, None), "pm": (False, None)},
         id="nearer group beats farther: included subgroup of an excluded group"),
     pytest.param(
-        [store(E), group("B", I)],
+        [store(EXC), group("B", INC)],
         {"root": (False, 0), "pa": (False, 0), "pa1": (False, 0), "pa11": (False, 0),
          "pb": (True, 1), "pm": (True, 1)},
         id="group beats store: one group included from an excluded store"),
     pytest.param(
-        [store(I), product("pb", E)],
+        [store(INC), product("pb", EXC)],
         {"root": (True, 0), "pa": (True, 0), "pa1": (True, 0), "pa11": (True, 0),
          "pb": (False, 1), "pm": (True, 0)},
         id="store include covers everything, a product rule still beats it"),
     pytest.param(
-        [product("pa", I), product("pa", E)],
+        [product("pa", INC), product("pa", EXC)],
         {"root": (False, None), "pa": (False, 1), "pa1": (False, None), "pa11": (False, None),
          "pb": (False, None), "pm": (False, None)},
         id="equal specificity on a product: exclude wins"),
     pytest.param(
-        [group("A1", E), group("A1", I)],
+        [group("A1", EXC), group("A1", INC)],
         {"root": (False, None), "pa": (False, None), "pa1": (False, 0), "pa11": (False, 0),
          "pb": (False, None), "pm": (False, None)},
         id="equal specificity on a group: exclude wins"),
     pytest.param(
-        [store(E), store(I)],
+        [store(EXC), store(INC)],
         {p: (False, 0) for p in PRODUCTS},
         id="equal specificity on the store: exclude wins"),
     pytest.param(
-        [group("M", E)],
+        [group("M", EXC)],
         {"root": (True, None), "pa": (True, None), "pa1": (True, None), "pa11": (True, None),
          "pb": (True, None), "pm": (False, 0)},
         id="a modification group is a group: excluding it excludes its modifications"),
     pytest.param(
-        [product("gone", I)],
+        [product("gone", INC)],
         {p: (False, None) for p in PRODUCTS},
         id="an include whose target vanished still makes it a whitelist"),
 ]
@@ -117,13 +117,13 @@ def test_the_default_decision_says_why():
     assert decide([])["pa"] == (True, None)
     ruleset = RuleSet([], store_id=STORE, group_parents=PARENTS)
     assert ruleset.decide("pa", "A") is NO_RULES
-    ruleset = RuleSet([group("B", I)], store_id=STORE, group_parents=PARENTS)
+    ruleset = RuleSet([group("B", INC)], store_id=STORE, group_parents=PARENTS)
     assert ruleset.decide("pa", "A") is NOT_COVERED
     assert NOT_COVERED.reason == "Не входит ни в одно включение"
 
 
 def test_each_decision_names_its_rule_in_russian():
-    ruleset = RuleSet([group("A", E), product("pa11", I), store(I)], store_id=STORE,
+    ruleset = RuleSet([group("A", EXC), product("pa11", INC), store(INC)], store_id=STORE,
                       group_parents=PARENTS, group_names=NAMES)
     assert ruleset.decide("pa1", "A1").reason == "Группа «Напитки» исключена"
     assert ruleset.decide("pa11", "A11").reason == "Товар включён"
@@ -131,14 +131,14 @@ def test_each_decision_names_its_rule_in_russian():
 
 
 def test_a_group_rule_names_the_group_as_it_was_when_it_left_the_catalog():
-    ruleset = RuleSet([Rule(RuleTarget.GROUP, "old", I, name="Архив")], store_id=STORE,
+    ruleset = RuleSet([Rule(RuleTarget.GROUP, "old", INC, name="Архив")], store_id=STORE,
                       group_parents={"old": None})
     assert ruleset.decide("x", "old").reason == "Группа «Архив» включена"
 
 
 def test_rules_whose_target_vanished_are_reported_missing():
-    rules = [group("A", E), group("Z", I), product("pa", I), product("gone", E), store(I),
-             Rule(RuleTarget.STORE, "other-store", E)]
+    rules = [group("A", EXC), group("Z", INC), product("pa", INC), product("gone", EXC), store(INC),
+             Rule(RuleTarget.STORE, "other-store", EXC)]
     ruleset = RuleSet(rules, store_id=STORE, group_parents=PARENTS)
     missing = ruleset.missing(group_ids=PARENTS, product_ids=PRODUCTS)
     assert missing == [rules[1], rules[3], rules[5]]
@@ -146,10 +146,10 @@ def test_rules_whose_target_vanished_are_reported_missing():
 
 def test_a_cycle_in_the_group_tree_does_not_hang():
     parents = {"X": "Y", "Y": "X"}
-    ruleset = RuleSet([store(E)], store_id=STORE, group_parents=parents)
+    ruleset = RuleSet([store(EXC)], store_id=STORE, group_parents=parents)
     assert ruleset.decide("p", "X").included is False
 
 
 def test_a_product_in_an_unknown_group_falls_back_to_the_store_rule():
-    ruleset = RuleSet([store(E)], store_id=STORE, group_parents=PARENTS)
-    assert ruleset.decide("p", "nowhere").rule == store(E)
+    ruleset = RuleSet([store(EXC)], store_id=STORE, group_parents=PARENTS)
+    assert ruleset.decide("p", "nowhere").rule == store(EXC)

@@ -14,7 +14,8 @@ from connhub.catalog.worker import CatalogWorker, open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.providers.evotor.sandbox_catalog import SEED_TIME
-from tests.conftest import connect
+from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
+from tests.support.connect import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
 BIG_STORE = EVOTOR_ACCOUNTS[ACCOUNT][0]["id"]
@@ -77,7 +78,7 @@ def test_the_sandbox_pages_with_opaque_cursors_and_refuses_an_unknown_one(sandbo
 
 def test_since_applies_to_the_first_request_of_a_series(sandbox, sandbox_control):
     token = sandbox_control.cloud_token(ACCOUNT)["token"]
-    sandbox_control.evotor_catalog(upsert=[{"id": "fresh-1", "name": "Новинка"}, {"id": "fresh-2", "name": "Ещё"}])
+    configure_catalog(sandbox_control, upsert=[{"id": "fresh-1", "name": "Новинка"}, {"id": "fresh-2", "name": "Ещё"}])
     since = str(int((SEED_TIME + timedelta(days=1)).timestamp() * 1000))
     first = api(sandbox, f"/stores/{BIG_STORE}/products", token, since=since, limit=1).json()
     second = api(sandbox, f"/stores/{BIG_STORE}/products", token, cursor=first["paging"]["next_cursor"]).json()
@@ -87,8 +88,8 @@ def test_since_applies_to_the_first_request_of_a_series(sandbox, sandbox_control
 
 def test_a_product_deleted_at_the_provider_disappears_and_a_changed_one_changes(rt, alice, evotor, sandbox_control):
     refresh_now(rt, evotor, SMALL_STORE)
-    ids = sandbox_control.evotor_catalog(store_id=SMALL_STORE, list_ids=True)["ids"]
-    sandbox_control.evotor_catalog(store_id=SMALL_STORE, delete=[ids[0]],
+    ids = configure_catalog(sandbox_control, store_id=SMALL_STORE, list_ids=True)["ids"]
+    configure_catalog(sandbox_control, store_id=SMALL_STORE, delete=[ids[0]],
                                    upsert=[{"id": ids[1], "price": 12.5, "cost_price": None}])
     refresh_now(rt, evotor, SMALL_STORE)
     frame = loaded(rt, alice, evotor, SMALL_STORE).products.set_index("id")
@@ -99,7 +100,7 @@ def test_a_product_deleted_at_the_provider_disappears_and_a_changed_one_changes(
 
 def test_a_missing_right_fails_the_refresh_naming_it_and_keeps_the_catalog(rt, alice, evotor, sandbox_control):
     refresh_now(rt, evotor, SMALL_STORE)
-    sandbox_control.evotor_catalog(forbid=["products"])
+    configure_catalog(sandbox_control, forbid=["products"])
     job = refresh_now(rt, evotor, SMALL_STORE)
     assert job.state == RefreshState.FAILED and job.error_code == "http_403"
     assert "product:read" in job.error
@@ -107,7 +108,7 @@ def test_a_missing_right_fails_the_refresh_naming_it_and_keeps_the_catalog(rt, a
 
 
 def test_a_429_is_waited_out_for_x_ratelimit_reset(rt, evotor, sandbox_control):
-    sandbox_control.evotor_catalog(rate_limit=2, reset_seconds=3)
+    configure_catalog(sandbox_control, rate_limit=2, reset_seconds=3)
     waits: list[float] = []
     refresh.request_refresh(rt.sessions, evotor, store_id=SMALL_STORE, source=RefreshSource.USER)
     [job] = refresh.run_pending(rt.sessions, "t", lambda cid: open_source(rt, cid), wait=waits.append)
@@ -115,7 +116,7 @@ def test_a_429_is_waited_out_for_x_ratelimit_reset(rt, evotor, sandbox_control):
 
 
 def test_without_the_stock_right_quantity_is_absent_not_zero(rt, alice, evotor, sandbox_control):
-    sandbox_control.evotor_catalog(quantity_right=False)
+    configure_catalog(sandbox_control, quantity_right=False)
     refresh_now(rt, evotor, SMALL_STORE)
     assert loaded(rt, alice, evotor, SMALL_STORE).products["quantity_k"].isna().all()
 
@@ -132,3 +133,23 @@ def test_the_checker_worker_runs_scheduled_refreshes_of_every_store(rt, alice, e
         stores = queries.stores_for_user(session, alice.id, ["evotor"])
     assert [s.store_id for s in stores] == [BIG_STORE, SMALL_STORE]
     assert worker.run_once() == []  # not due again within the interval
+
+
+def test_checker_catalog_once_runs_due_refreshes_as_its_own_process(rt, alice, evotor):
+    from tests.test_checker import run_checker
+
+    done = run_checker(rt, "--catalog-once")
+    assert done.returncode == 0, done.stderr
+    assert "catalog refresh job 1 of connection" in done.stderr and "succeeded" in done.stderr
+    assert len(loaded(rt, alice, evotor).products) == 5000
+    again = run_checker(rt, "--catalog-once")
+    assert again.returncode == 0 and "catalog refresh job 2" not in again.stderr  # not due within the hour
+
+
+def test_checker_once_checks_health_only(rt, evotor):
+    from tests.test_checker import run_checker
+
+    done = run_checker(rt, "--once")
+    assert done.returncode == 0, done.stderr
+    with rt.sessions() as session:
+        assert session.scalars(select(CatalogRefreshJob)).first() is None

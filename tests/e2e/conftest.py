@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from connhub.sandbox import SandboxControl
+from connhub.config import Settings
+from connhub.providers.registry import settings_classes
+from connhub.sandbox import SandboxControl, sandbox_env
 
 from .helpers import (
     ARTIFACTS,
@@ -51,12 +53,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
-# Settings a developer's shell might carry; the stack sets its own.
-CONNHUB_VARS = (
-    "DATABASE_URL", "HEALTH_CHECK_INTERVAL_SECONDS", "PUBLIC_URL", "EVOTOR_CLIENT_ID", "EVOTOR_CLIENT_SECRET",
-    "EVOTOR_OAUTH_URL", "EVOTOR_API_URL", "VK_CLIENT_ID", "VK_ID_URL", "VK_API_URL", "CONNHUB_SECRET_KEY",
-    "CONNHUB_DATA_DIR", "CHECKER_CONCURRENCY", "HTTP_TIMEOUT_SECONDS", "LOG_LEVEL",
-)
+# Settings a developer's shell might carry (connhub's and every registered provider's); the stack
+# sets its own.
+CONNHUB_VARS = (*Settings.model_fields, *(name for cls in settings_classes() for name in cls.model_fields), "LOG_LEVEL")
 
 
 def chromium_path() -> str | None:
@@ -161,10 +160,7 @@ def stack(artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         HEALTH_CHECK_INTERVAL_SECONDS=str(CHECK_INTERVAL_SECONDS),
         HTTP_TIMEOUT_SECONDS="5",
         PUBLIC_URL=app_url,
-        EVOTOR_OAUTH_URL=f"{sandbox_url}/evotor", EVOTOR_API_URL=f"{sandbox_url}/evotor/api",
-        VK_ID_URL=f"{sandbox_url}/vkid", VK_API_URL=f"{sandbox_url}/vk",
-        EVOTOR_CLIENT_ID="sandbox-evotor-client", EVOTOR_CLIENT_SECRET="sandbox-evotor-secret",
-        VK_CLIENT_ID="sandbox-vk-client",
+        **sandbox_env(sandbox_url),
         CONNHUB_SECRET_KEY=Fernet.generate_key().decode(),
         CONNHUB_DATA_DIR=str(run_dir / "data"),
     )

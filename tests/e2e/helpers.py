@@ -2,6 +2,7 @@
 
 Nothing here sleeps in place of waiting: every wait polls a real signal (a log line, an HTTP
 answer, a database row, a DOM attribute) and gives up with a message that says what it waited for.
+A little over 300 lines: the process, step and database helpers of one browser suite.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 `test_connections_dashboard` is one stateful scenario (steps 01-11) in the local mode;
 `test_two_users_see_only_their_own_connections` (step 12) signs two users in through `[auth]`
 on a second app instance. Every step leaves test-artifacts/e2e/<NN-name>.png; a failing step
-leaves FAILED-<NN-name>.png and names itself in the error.
+leaves FAILED-<NN-name>.png and names itself in the error. The scenario is long by nature (one
+user's whole session, step by step), hence the module's length.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def button(page: Page, key: str) -> Locator:
     return page.locator(f".st-key-{key} button")
 
 
+def link(page: Page, key: str) -> Locator:
+    """A link button by its Streamlit key."""
+    return page.locator(f".st-key-{key} a")
+
+
 def expect_dashboard(page: Page) -> None:
     expect(page.get_by_role("heading", name="Подключения")).to_be_visible(timeout=UI)
     expect(button(page, "add-connection")).to_be_visible(timeout=UI)
@@ -112,13 +118,12 @@ def back_to_dashboard(page: Page) -> None:
 
 def open_consent(context: BrowserContext, page: Page, provider: str, start_key: str,
                  shot: Callable[[Page], object] | None = None) -> Page:
-    """Click the provider's start button (Подключить / Переподключить), then the link button that
-    opens the provider's consent page in a new tab; return that tab (`shot` photographs it)."""
-    button(page, start_key).click()
-    link = page.get_by_role("link", name=re.compile(f"Продолжить в {TITLES[provider]}"))
-    expect(link).to_be_visible(timeout=UI)
+    """Click the provider's «Подключить» / «Переподключить»: one click opens the provider's consent
+    page in a new tab; return that tab (`shot` photographs it)."""
+    start = link(page, start_key)
+    expect(start).to_be_visible(timeout=UI)
     with context.expect_page(timeout=UI) as new_tab:
-        link.click()
+        start.click()
     tab = new_tab.value
     tab.wait_for_load_state()
     expect(tab.locator("#account")).to_be_visible(timeout=UI)
@@ -212,7 +217,7 @@ def test_connections_dashboard(stack: Stack, page: Page, context: BrowserContext
         go_add(page)
         for provider in ("evotor", "vk"):
             expect(add_card(page, provider)).to_contain_text(TITLES[provider])
-            expect(button(page, f"authorize-{provider}")).to_contain_text("Подключить")
+            expect(link(page, f"authorize-{provider}")).to_contain_text("Подключить")
         expect(page.get_by_text("Все доступные сервисы подключены")).to_have_count(0)
         expect(page.get_by_role("link", name=re.compile("Вернуться к подключениям"))).to_be_visible()
         steps.shot("docs-add-connection.png")
@@ -276,7 +281,7 @@ def test_connections_dashboard(stack: Stack, page: Page, context: BrowserContext
     with steps("08 add offers evotor again"):
         go_add(page)
         expect(add_card(page, "evotor")).to_contain_text("Эвотор")
-        expect(button(page, "authorize-evotor")).to_be_visible()
+        expect(link(page, "authorize-evotor")).to_be_visible()
         expect(add_card(page, "vk")).to_have_count(0)
         back_to_dashboard(page)
 

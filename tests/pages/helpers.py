@@ -1,23 +1,25 @@
-"""Reading AppTest output and seeding the database, for the page tests."""
+"""Reading AppTest output and seeding the database, for the page tests.
+
+Connecting and seeding connections, and the consent driver, live in tests/support (re-exported here
+for the page tests)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import requests
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from connhub import oauth
-from connhub.crypto import Secret
-from connhub.models import CheckerHeartbeat, Connection, OAuthFlow, Status
+from connhub.models import CheckerHeartbeat, Connection, OAuthFlow
 from connhub.runtime import Runtime
 from connhub.users import UserView
+from tests.support.connect import add_connection, connect
+from tests.support.consent import consent
+
+__all__ = ["add_connection", "connect", "consent"]  # re-exported for the page tests
 
 # ----------------------------------------------------------------------------- reading the page
 
@@ -97,48 +99,16 @@ def link_buttons(at: AppTest) -> dict[str, str]:
     return {element.proto.label: element.proto.url for element in at.get("link_button")}
 
 
+def connect_urls(at: AppTest) -> dict[str, str]:
+    """The «Подключить» / «Переподключить» link of each provider on the page, by provider key."""
+    return {element.proto.id.rsplit("authorize-", 1)[-1]: element.proto.url for element in at.get("link_button")}
+
+
 def page_links(at: AppTest) -> list[str]:
     return [element.proto.label for element in at.get("page_link")]
 
 
 # ----------------------------------------------------------------------------- seeding the database
-
-EVOTOR_PROFILE = {
-    "store_id": "20170228-F4F1-401B-80FA-9ECCA8451FFB",
-    "store_name": "Чайная",
-    "stores": [
-        {"id": "20170228-F4F1-401B-80FA-9ECCA8451FFB", "name": "Чайная",
-         "address": "Россия, г. Москва, ул. Тимура Фрунзе, 24"},
-        {"id": "20190412-A1B2-4C3D-8E9F-0A1B2C3D4E5F", "name": "Кофейня на Садовой",
-         "address": "Россия, г. Москва, Садовая ул., 5"},
-    ],
-}
-VK_PROFILE = {"user_id": 743784474, "first_name": "Иван", "last_name": "Иванов"}
-SEEDS = {
-    "evotor": ("20170228-F4F1-401B-80FA-9ECCA8451FFB", "Чайная", EVOTOR_PROFILE),
-    "vk": ("743784474", "Иван Иванов", VK_PROFILE),
-}
-
-
-def add_connection(rt: Runtime, user: UserView, provider: str, *, status: Status = Status.ONLINE,
-                   reason: str = "", last_checked_at: datetime | None = None,
-                   auth_method: str = "oauth") -> int:
-    """A connection row in a given state (the tokens are placeholders nobody calls with)."""
-    account_id, display_name, profile = SEEDS[provider]
-    with rt.sessions() as session:
-        row = Connection(
-            user_id=user.id, provider=provider, auth_method=auth_method, account_id=account_id,
-            display_name=display_name, profile=profile,
-            access_token_sealed=rt.cipher.seal(Secret(f"placeholder-{provider}-token")),
-            refresh_token_sealed=None, token_version=1,
-            status=status, status_reason=reason, is_online=status is Status.ONLINE,
-            last_checked_at=last_checked_at,
-            last_success_at=last_checked_at if status is Status.ONLINE else None,
-        )
-        session.add(row)
-        session.commit()
-        return row.id
-
 
 def beat(rt: Runtime, when: datetime) -> None:
     with rt.sessions() as session:
@@ -163,56 +133,3 @@ def flow_count(rt: Runtime, *, consumed: bool | None = None) -> int:
         elif consumed is False:
             query = query.where(OAuthFlow.consumed_at.is_(None))
         return session.scalar(query)
-
-
-
-# ----------------------------------------------------------------------------- the sandbox's consent screen
-
-class _ConsentForm(HTMLParser):
-    """The consent page's form: action, hidden fields and the preselected account."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-        self.accounts: list[str] = []
-        self._select: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = attributes.get("action", "")
-        elif tag == "input" and attributes.get("type") == "hidden":
-            self.fields[attributes.get("name", "")] = attributes.get("value", "")
-        elif tag == "select":
-            self._select = attributes.get("name")
-        elif tag == "option" and self._select == "account":
-            self.accounts.append(attributes.get("value", ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-
-
-def consent(authorize_url: str, *, decision: str = "allow", account: str | None = None) -> dict[str, str]:
-    """Answer the sandbox's consent screen like a user; return the query of the redirect back to connhub."""
-    page = requests.get(authorize_url, timeout=5)
-    assert page.status_code == 200, page.text
-    form = _ConsentForm()
-    form.feed(page.text)
-    data = {**form.fields, "decision": decision}
-    if form.accounts:
-        data["account"] = account or form.accounts[0]
-    answer = requests.post(urljoin(authorize_url, form.action or urlsplit(authorize_url).path), data=data,
-                           allow_redirects=False, timeout=5)
-    assert answer.status_code in (302, 303), answer.text
-    return dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
-
-
-def oauth_connect(rt: Runtime, user: UserView, provider: str, *, account: str | None = None) -> int:
-    """Connect through the real flow against the sandbox (no page involved); the connection id."""
-    params = consent(oauth.begin_authorization(rt, user_id=user.id, provider=provider), account=account)
-    result = oauth.complete_authorization(rt, user_id=user.id, params=params)
-    assert result.ok, result.message
-    assert result.connection_id is not None
-    return result.connection_id

@@ -1,7 +1,8 @@
-"""Добавить подключение: what is offered, the two-step OAuth start, the Evotor and VK token pastes."""
+"""Добавить подключение: what is offered, one-click OAuth start, the Evotor and VK token pastes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,14 +12,15 @@ from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.settings import VkSettings
+from pages.ui.connect import PendingFlow
 from tests.pages.helpers import (
     add_connection,
     card_order,
+    connect_urls,
     connection_rows,
     consent,
     flow_count,
     keyed_block,
-    link_buttons,
     page_links,
     page_text,
     texts,
@@ -44,20 +46,20 @@ def test_both_types_are_offered_when_nothing_is_connected(open_app, alice):
     assert "Подключите аккаунт ВКонтакте для публикации товаров в вашу группу." in texts(vk)
     assert evotor.subheader[0].proto.icon == ":material/storefront:"
     assert vk.subheader[0].proto.icon == ":material/forum:"
-    assert at.button(key="authorize-evotor").label == "Подключить"
-    assert at.button(key="authorize-vk").label == "Подключить"
+    assert [(button.proto.label, button.proto.id.endswith(f"authorize-{key}"))
+            for button, key in zip(at.get("link_button"), ("evotor", "vk"), strict=True)] == [("Подключить", True)] * 2
     assert "Все доступные сервисы подключены" not in texts(at)
 
 
-def test_only_the_types_not_yet_connected_are_offered(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
+def test_only_the_types_not_yet_connected_are_offered(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice, page=ADD)
     assert offered(at) == ["ВКонтакте"]
 
 
-def test_when_everything_is_connected_the_page_says_so(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_when_everything_is_connected_the_page_says_so(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice, page=ADD)
     assert offered(at) == []
     assert "Все доступные сервисы подключены" in texts(at)
@@ -68,35 +70,55 @@ def test_the_page_links_back_to_the_connections(open_app, alice):
     assert "Вернуться к подключениям" in page_links(at)
 
 
-def test_connect_creates_a_flow_for_the_user_and_shows_a_link_to_the_provider(open_app, app_rt, alice, sandbox):
+def test_connect_is_one_link_straight_to_the_provider_with_a_flow_for_the_user(open_app, app_rt, alice, sandbox):
     at = open_app(alice, page=ADD)
-    at.button(key="authorize-vk").click().run()
     assert not at.exception
-    url = link_buttons(at)["Продолжить в ВКонтакте"]
+    url = connect_urls(at)["vk"]
     assert url.startswith(f"{sandbox.base_url}/vkid/authorize?")
     query = dict(parse_qsl(urlsplit(url).query))
     with app_rt.sessions() as session:
-        flow = session.scalars(select(OAuthFlow)).one()
-    assert (flow.user_id, flow.provider, flow.consumed_at) == (alice.id, "vk", None)
+        flow = session.scalars(select(OAuthFlow).where(OAuthFlow.provider == "vk")).one()
+    assert (flow.user_id, flow.consumed_at) == (alice.id, None)
     assert query["state"] == flow.state
     assert query["redirect_uri"] == app_rt.settings.oauth_redirect_uri
     assert "новой вкладке" in page_text(keyed_block(at, "add-vk"))
-    # Evotor is untouched until asked.
-    assert at.button(key="authorize-evotor").label == "Подключить"
 
 
-def test_cancel_forgets_the_link(open_app, alice):
+def test_redrawing_the_page_reuses_the_flow_while_it_is_valid(open_app, app_rt, alice):
     at = open_app(alice, page=ADD)
-    at.button(key="authorize-evotor").click().run()
-    at.button(key="authorize-cancel-evotor").click().run()
-    assert "Продолжить в Эвотор" not in link_buttons(at)
-    assert at.button(key="authorize-evotor").label == "Подключить"
+    first = connect_urls(at)
+    at.run()
+    assert connect_urls(at) == first
+    assert flow_count(app_rt) == 2  # one per provider, made once
+
+
+def test_a_link_about_to_expire_is_renewed_with_a_fresh_flow(open_app, app_rt, alice):
+    at = open_app(alice, page=ADD)
+    old = at.session_state["_connhub_authorize_vk"]
+    at.session_state["_connhub_authorize_vk"] = replace(old, expires_at=utcnow() + timedelta(seconds=30))
+    at.run()
+    assert not at.exception
+    assert connect_urls(at)["vk"] != old.url
+    assert flow_count(app_rt, consumed=False) == 3
+
+
+def test_a_link_whose_flow_was_used_without_connecting_gets_a_fresh_flow(open_app, app_rt, alice):
+    at = open_app(alice, page=ADD)
+    used = connect_urls(at)["vk"]
+    params = consent(used, decision="deny")
+    open_app(alice, page=CALLBACK, query_params=params)  # «Вы отказались»: the flow is spent
+    at.run()  # the watcher notices, the page draws a new link
+    assert not at.exception
+    assert connect_urls(at)["vk"] != used
+    with app_rt.sessions() as session:
+        open_vk = session.scalars(select(OAuthFlow).where(OAuthFlow.provider == "vk",
+                                                          OAuthFlow.consumed_at.is_(None))).all()
+    assert len(open_vk) == 1 and open_vk[0].state in connect_urls(at)["vk"]
 
 
 def test_full_oauth_round_trip_through_the_sandbox_lands_on_the_dashboard(open_app, app_rt, alice):
     at = open_app(alice, page=ADD)
-    at.button(key="authorize-evotor").click().run()
-    params = consent(link_buttons(at)["Продолжить в Эвотор"])
+    params = consent(connect_urls(at)["evotor"])
     # The provider's redirect opens the callback page in a new browser session.
     callback = open_app(alice, page=CALLBACK, query_params=params)
     assert not callback.exception
@@ -110,8 +132,7 @@ def test_full_oauth_round_trip_through_the_sandbox_lands_on_the_dashboard(open_a
 
 def test_the_add_page_moves_to_the_dashboard_once_the_flow_completes_in_the_other_tab(open_app, alice):
     at = open_app(alice, page=ADD)
-    at.button(key="authorize-vk").click().run()
-    params = consent(link_buttons(at)["Продолжить в ВКонтакте"])
+    params = consent(connect_urls(at)["vk"])
     open_app(alice, page=CALLBACK, query_params=params)
     at.run()  # the watcher fragment's next tick
     assert not at.exception
@@ -214,16 +235,26 @@ def test_a_good_token_connects_evotor_and_goes_to_the_dashboard(open_app, app_rt
     assert token not in row.access_token_sealed
 
 
-def test_starting_a_flow_stores_no_connection(open_app, app_rt, alice):
-    at = open_app(alice, page=ADD)
-    at.button(key="authorize-evotor").click().run()
-    assert flow_count(app_rt, consumed=False) == 1
+def test_offering_a_link_stores_no_connection(open_app, app_rt, alice):
+    open_app(alice, page=ADD)
+    assert flow_count(app_rt, consumed=False) == 2
     assert connection_rows(app_rt) == []
 
 
-def test_an_expired_link_is_replaced_by_the_connect_button_again(open_app, alice):
-    stale = {"url": "http://127.0.0.1:9/vkid/authorize?state=old", "begun_at": utcnow() - timedelta(minutes=11)}
+def test_an_expired_link_from_an_old_session_is_replaced(open_app, alice):
+    stale = PendingFlow(user_id=alice.id, url="http://127.0.0.1:9/vkid/authorize?state=old", state="old",
+                        expires_at=utcnow() - timedelta(minutes=1), since=utcnow() - timedelta(minutes=11))
     at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": stale})
     assert not at.exception
-    assert "Продолжить в ВКонтакте" not in link_buttons(at)
-    assert at.button(key="authorize-vk").label == "Подключить"
+    assert connect_urls(at)["vk"] != stale.url
+
+
+def test_a_leftover_flow_for_a_service_already_connected_is_dropped_not_renewed(open_app, app_rt, alice,
+                                                                                  sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    leftover = PendingFlow(user_id=alice.id, url="http://127.0.0.1:9/vkid/authorize?state=old", state="old",
+                           expires_at=utcnow() + timedelta(minutes=1), since=utcnow())
+    at = open_app(alice, page=ADD, session_state={"_connhub_authorize_vk": leftover})
+    assert not at.exception
+    assert offered(at) == ["Эвотор"]
+    assert "_connhub_authorize_vk" not in at.session_state

@@ -11,10 +11,10 @@ from connhub import oauth
 from connhub.models import OAuthFlow, utcnow
 from tests.pages.helpers import (
     card_order,
+    connect,
     connection_rows,
     consent,
     flow_count,
-    oauth_connect,
     page_links,
     page_text,
     titles,
@@ -137,7 +137,7 @@ def test_logged_out_visitor_is_asked_to_sign_in_and_the_flow_is_not_completed(op
 
 
 def test_a_reconnect_through_the_callback_keeps_the_connection(open_app, app_rt, alice):
-    connection_id = oauth_connect(app_rt, alice, "evotor")
+    connection_id = connect(app_rt, alice, "evotor")
     params = consent(begin(app_rt, alice))
     at = open_app(alice, page=CALLBACK, query_params=params)
     assert [success.value.replace("\\", "") for success in at.success] == ["Эвотор переподключён: Чайная"]

@@ -10,8 +10,9 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from tests.conftest import connect
-from tests.pages.helpers import add_connection, badges, page_links, page_text, titles
+from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
+from tests.pages.helpers import badges, page_links, page_text, titles
+from tests.support.connect import add_connection, connect
 
 CATALOG = "pages/catalog.py"
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
@@ -48,8 +49,8 @@ def test_without_a_connection_the_page_says_what_to_connect_and_links_there(open
     assert "Добавить подключение" in page_links(at)
 
 
-def test_a_rejected_connection_says_to_reconnect_and_links_to_it(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", status=Status.RECONNECT)
+def test_a_rejected_connection_says_to_reconnect_and_links_to_it(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.RECONNECT)
     with app_rt.sessions() as session:
         from connhub.models import Connection
         row = session.scalars(select(Connection)).one()
@@ -82,7 +83,7 @@ def test_refresh_is_requested_from_the_page_and_its_progress_shown(open_app, app
 
 def test_a_missing_right_is_named_on_the_page(open_app, app_rt, alice, sandbox_control):
     loaded_catalog(app_rt, alice)
-    sandbox_control.evotor_catalog(forbid=["product-groups"])
+    configure_catalog(sandbox_control, forbid=["product-groups"])
     refresh.request_refresh(app_rt.sessions, 1, store_id=BIG_STORE, source=RefreshSource.USER, user_id=alice.id)
     run_refreshes(app_rt)
     at = open_app(alice, page=CATALOG)
@@ -95,7 +96,7 @@ def test_excluding_a_group_from_the_tree_updates_the_summary_and_the_reasons(ope
     _, catalog = loaded_catalog(app_rt, alice)
     tea = next(node for node in catalog.walk() if node.name == "Чай")
     at = open_app(alice, page=CATALOG)
-    at.selectbox(key=f"catalog-group-{BIG_STORE}").set_value(tea.id).run()
+    at.selectbox(key="catalog-group-0").set_value(tea.id).run()
     assert len(table(at)) == tea.product_count
     at.button(key="tree-exclude").click().run()
     assert not at.exception

@@ -7,15 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connhub.models import Status, utcnow
-from pages.common import FLASH_KEY
+from connhub.oauth import connect_with_token
+from connhub.providers.vk.goods_sandbox import GoodsControl
+from pages.ui.notices import FLASH_KEY
 from tests.pages.helpers import (
     add_connection,
     badges,
     beat,
     card,
     card_order,
+    connect,
     connection_rows,
-    oauth_connect,
     page_text,
     texts,
     titles,
@@ -41,8 +43,8 @@ def test_add_button_opens_the_add_page(open_app, alice):
     assert titles(at) == ["Добавить подключение"]
 
 
-def test_one_connection_shows_one_card_with_icon_name_and_details(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk", last_checked_at=CHECKED)
+def test_one_connection_shows_one_card_with_icon_name_and_details(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk", last_checked_at=CHECKED)
     at = open_app(alice)
     assert card_order(at) == ["vk"]
     vk = card(at, "vk")
@@ -53,9 +55,9 @@ def test_one_connection_shows_one_card_with_icon_name_and_details(open_app, app_
     assert "Нет подключений — нажмите «Добавить»" not in texts(at)
 
 
-def test_both_connections_show_in_the_fixed_order(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk")
-    add_connection(app_rt, alice, "evotor")
+def test_both_connections_show_in_the_fixed_order(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice)
     assert card_order(at) == ["evotor", "vk"]
     evotor = card(at, "evotor")
@@ -64,16 +66,18 @@ def test_both_connections_show_in_the_fixed_order(open_app, app_rt, alice):
     assert "Чайная" in texts(evotor)
 
 
-def test_never_checked_connection_has_a_grey_badge_and_a_dash_for_the_last_check(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", status=Status.NEVER_CHECKED)
+def test_never_checked_connection_has_a_grey_badge_and_a_dash_for_the_last_check(open_app, app_rt, alice,
+                                                                                 sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.NEVER_CHECKED)
     at = open_app(alice)
     evotor = card(at, "evotor")
     assert badges(evotor) == [("gray", "Не проверялось")]
     assert "Последняя проверка: —" in texts(evotor)
 
 
-def test_online_connection_has_a_green_badge_and_the_last_check_in_moscow_time(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", status=Status.ONLINE, last_checked_at=CHECKED)
+def test_online_connection_has_a_green_badge_and_the_last_check_in_moscow_time(open_app, app_rt, alice,
+                                                                               sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", status=Status.ONLINE, last_checked_at=CHECKED)
     at = open_app(alice)
     evotor = card(at, "evotor")
     assert badges(evotor) == [("green", "В сети")]
@@ -81,44 +85,32 @@ def test_online_connection_has_a_green_badge_and_the_last_check_in_moscow_time(o
     assert evotor.caption[-1].value == "Последняя проверка: 06.03.2026 14:30"
 
 
-def test_last_check_is_shown_in_the_browsers_time_zone(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", last_checked_at=CHECKED)
+def test_last_check_is_shown_in_the_browsers_time_zone(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", last_checked_at=CHECKED)
     at = open_app(alice, timezone="Asia/Vladivostok")
     assert "Последняя проверка: 06.03.2026 21:30" in texts(card(at, "evotor"))
 
 
-def test_last_check_falls_back_to_moscow_without_a_browser_time_zone(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor", last_checked_at=CHECKED)
+def test_last_check_falls_back_to_moscow_without_a_browser_time_zone(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor", last_checked_at=CHECKED)
     at = open_app(alice, timezone=None)
     assert "Последняя проверка: 06.03.2026 14:30" in texts(card(at, "evotor"))
 
 
-def test_online_connection_with_a_reason_shows_it_as_a_caption(open_app, app_rt, alice):
-    reason = "Проверка не удалась (1 из 3): Эвотор недоступен (ошибка 503)"
-    add_connection(app_rt, alice, "evotor", status=Status.ONLINE, reason=reason, last_checked_at=CHECKED)
+@pytest.mark.parametrize(("provider", "status", "reason", "badge"), [
+    ("evotor", Status.ONLINE, "Проверка не удалась (1 из 3): Эвотор недоступен (ошибка 503)", ("green", "В сети")),
+    ("evotor", Status.OFFLINE, "Нет связи с сервером Эвотор", ("red", "Нет связи")),
+    ("vk", Status.RECONNECT, "ВКонтакте отклонил токен — подключите заново", ("red", "Требуется переподключение")),
+], ids=["online-with-a-reason", "offline", "reconnect"])
+def test_a_card_shows_its_status_badge_and_reason(open_app, app_rt, alice, sandbox_control, provider, status,
+                                                  reason, badge):
+    add_connection(app_rt, sandbox_control, alice, provider, status=status, reason=reason, last_checked_at=CHECKED)
     at = open_app(alice)
-    evotor = card(at, "evotor")
-    assert badges(evotor) == [("green", "В сети")]
-    assert reason in [text for text in texts(evotor)]
-    assert any(reason in caption.value.replace("\\", "") for caption in evotor.caption)
-
-
-def test_offline_connection_has_a_red_badge_and_its_reason(open_app, app_rt, alice):
-    reason = "Нет связи с сервером Эвотор"
-    add_connection(app_rt, alice, "evotor", status=Status.OFFLINE, reason=reason, last_checked_at=CHECKED)
-    at = open_app(alice)
-    evotor = card(at, "evotor")
-    assert badges(evotor) == [("red", "Нет связи")]
-    assert any(reason in text for text in texts(evotor))
-
-
-def test_connection_needing_a_reconnect_has_a_red_badge_and_its_reason(open_app, app_rt, alice):
-    reason = "ВКонтакте отклонил токен — подключите заново"
-    add_connection(app_rt, alice, "vk", status=Status.RECONNECT, reason=reason, last_checked_at=CHECKED)
-    at = open_app(alice)
-    vk = card(at, "vk")
-    assert badges(vk) == [("red", "Требуется переподключение")]
-    assert any(reason in text for text in texts(vk))
+    shown = card(at, provider)
+    assert badges(shown) == [badge]
+    assert reason in texts(shown)
+    if status is Status.ONLINE:  # a reason on a green card is a quiet caption, not red text
+        assert any(reason in caption.value.replace("\\", "") for caption in shown.caption)
 
 
 def test_banner_warns_when_the_checker_never_sent_a_heartbeat(open_app, alice):
@@ -143,8 +135,8 @@ def test_no_banner_while_the_checker_is_alive(open_app, app_rt, alice):
     assert at.warning == []
 
 
-def test_settings_button_opens_the_service_page(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
+def test_settings_button_opens_the_service_page(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice)
     at.button(key="settings-evotor").click().run()
     assert not at.exception
@@ -158,8 +150,10 @@ def test_flash_message_is_shown_once(open_app, alice):
     assert at.success == []
 
 
-def test_cards_reflect_what_the_checker_wrote_on_the_next_refresh(open_app, app_rt, alice):
-    connection_id = add_connection(app_rt, alice, "evotor", status=Status.ONLINE, last_checked_at=CHECKED)
+def test_cards_reflect_what_the_checker_wrote_on_the_next_refresh(open_app, app_rt, alice,
+                                                                  sandbox_control):
+    connection_id = add_connection(app_rt, sandbox_control, alice, "evotor",
+                                   status=Status.ONLINE, last_checked_at=CHECKED)
     at = open_app(alice)
     assert badges(card(at, "evotor")) == [("green", "В сети")]
     from sqlalchemy import update
@@ -177,7 +171,7 @@ def test_cards_reflect_what_the_checker_wrote_on_the_next_refresh(open_app, app_
 
 @pytest.mark.parametrize(("provider", "details"), [("evotor", "Чайная"), ("vk", "Иван Иванов")])
 def test_check_now_runs_the_health_check_and_toasts_the_result(open_app, app_rt, alice, provider, details):
-    oauth_connect(app_rt, alice, provider)
+    connect(app_rt, alice, provider)
     at = open_app(alice)
     before = connection_rows(app_rt, alice)[0].last_checked_at
     at.button(key=f"check-{provider}").click().run()
@@ -191,7 +185,7 @@ def test_check_now_runs_the_health_check_and_toasts_the_result(open_app, app_rt,
 
 
 def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt, alice, sandbox_control):
-    oauth_connect(app_rt, alice, "evotor")
+    connect(app_rt, alice, "evotor")
     sandbox_control.revoke("evotor")
     at = open_app(alice)
     at.button(key="check-evotor").click().run()
@@ -202,3 +196,25 @@ def test_check_now_shows_a_revoked_token_as_needing_a_reconnect(open_app, app_rt
     assert row.status == Status.RECONNECT
     assert any(toast.startswith("Эвотор: требуется переподключение — ") for toast in toasts(at))
     assert row.status_reason in page_text(evotor)
+
+
+def test_vk_card_says_which_rights_the_goods_sync_lacks(open_app, app_rt, alice, sandbox):
+    token = GoodsControl(sandbox.base_url).user_token(("groups",))
+    assert connect_with_token(app_rt, user_id=alice.id, provider="vk", raw_token=token).ok
+    vk = card(open_app(alice), "vk")
+    assert "Нет прав для выгрузки товаров: товары" in texts(vk)
+
+
+def test_vk_card_with_every_right_says_so(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
+    with app_rt.sessions() as session:
+        [row] = connection_rows(app_rt, alice)
+        row = session.merge(row)
+        row.profile = {**row.profile, "rights": {"groups": True, "market": True, "photos": True}}
+        session.commit()
+    assert "Права для выгрузки товаров есть" in texts(card(open_app(alice), "vk"))
+
+
+def test_evotor_card_has_no_rights_line(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    assert not [text for text in texts(card(open_app(alice), "evotor")) if "Права" in text or "прав" in text]

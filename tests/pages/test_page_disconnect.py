@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pages.common import PENDING_DISCONNECT_KEY
+from pages.ui.notices import PENDING_DISCONNECT_KEY
 from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts
 
 
@@ -11,8 +11,8 @@ def dialog(at):
     return dialogs[0] if dialogs else None
 
 
-def test_disconnect_asks_for_confirmation_in_a_dialog(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
+def test_disconnect_asks_for_confirmation_in_a_dialog(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice)
     at.button(key="disconnect-evotor").click().run()
     assert not at.exception
@@ -24,16 +24,16 @@ def test_disconnect_asks_for_confirmation_in_a_dialog(open_app, app_rt, alice):
     assert len(connection_rows(app_rt, alice)) == 1
 
 
-def test_dialog_names_vk_when_disconnecting_vk(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk")
+def test_dialog_names_vk_when_disconnecting_vk(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice)
     at.button(key="disconnect-vk").click().run()
     assert "Вы уверены, что хотите отключить ВКонтакте?" in page_text(dialog(at))
 
 
-def test_confirming_deletes_the_connection_and_its_card(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_confirming_deletes_the_connection_and_its_card(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice)
     at.button(key="disconnect-evotor").click().run()
     at.button(key="confirm-disconnect").click().run()
@@ -45,8 +45,8 @@ def test_confirming_deletes_the_connection_and_its_card(open_app, app_rt, alice)
     assert PENDING_DISCONNECT_KEY not in at.session_state
 
 
-def test_confirming_the_last_connection_leaves_the_empty_state(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "vk")
+def test_confirming_the_last_connection_leaves_the_empty_state(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice)
     at.button(key="disconnect-vk").click().run()
     at.button(key="confirm-disconnect").click().run()
@@ -54,8 +54,8 @@ def test_confirming_the_last_connection_leaves_the_empty_state(open_app, app_rt,
     assert "Нет подключений — нажмите «Добавить»" in page_text(at)
 
 
-def test_cancel_keeps_the_connection_and_closes_the_dialog(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
+def test_cancel_keeps_the_connection_and_closes_the_dialog(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(alice)
     at.button(key="disconnect-evotor").click().run()
     at.button(key="cancel-disconnect").click().run()
@@ -68,9 +68,9 @@ def test_cancel_keeps_the_connection_and_closes_the_dialog(open_app, app_rt, ali
     assert dialog(at) is None
 
 
-def test_a_disconnected_type_is_offered_again_on_the_add_page(open_app, app_rt, alice):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_a_disconnected_type_is_offered_again_on_the_add_page(open_app, app_rt, alice, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(alice)
     at.button(key="disconnect-evotor").click().run()
     at.button(key="confirm-disconnect").click().run()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pages.common import CHECKING_KEY, PENDING_DISCONNECT_KEY
+from pages.ui.notices import PENDING_DISCONNECT_KEY
+from pages.ui.status import CHECKING_KEY
 from tests.pages.helpers import (
     add_connection,
     card_order,
+    connect,
     connection_rows,
-    oauth_connect,
     page_text,
     texts,
     titles,
@@ -15,24 +16,25 @@ from tests.pages.helpers import (
 )
 
 
-def test_another_users_connections_are_not_shown_on_the_dashboard(open_app, app_rt, alice, bob):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_another_users_connections_are_not_shown_on_the_dashboard(open_app, app_rt, alice, bob, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(bob)
     assert card_order(at) == []
     assert "Нет подключений — нажмите «Добавить»" in texts(at)
     assert "Чайная" not in page_text(at)
 
 
-def test_another_users_connections_do_not_hide_types_on_the_add_page(open_app, app_rt, alice, bob):
-    add_connection(app_rt, alice, "evotor")
-    add_connection(app_rt, alice, "vk")
+def test_another_users_connections_do_not_hide_types_on_the_add_page(open_app, app_rt, alice, bob, sandbox_control):
+    add_connection(app_rt, sandbox_control, alice, "evotor")
+    add_connection(app_rt, sandbox_control, alice, "vk")
     at = open_app(bob, page="pages/add_connection.py")
     assert [subheader.value for subheader in at.subheader] == ["Эвотор", "ВКонтакте"]
 
 
-def test_another_users_connection_is_not_on_the_service_page_whatever_the_url_says(open_app, app_rt, alice, bob):
-    connection_id = add_connection(app_rt, alice, "evotor")
+def test_another_users_connection_is_not_on_the_service_page_whatever_the_url_says(open_app, app_rt, alice, bob,
+                                                                                   sandbox_control):
+    connection_id = add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(bob, page="evotor", query_params={"id": str(connection_id), "connection_id": str(connection_id),
                                                     "user_id": str(alice.id)})
     assert not at.exception
@@ -41,15 +43,15 @@ def test_another_users_connection_is_not_on_the_service_page_whatever_the_url_sa
 
 
 def test_each_user_sees_their_own_account_of_the_same_provider(open_app, app_rt, alice, bob):
-    oauth_connect(app_rt, alice, "evotor")
-    oauth_connect(app_rt, bob, "evotor", account="01-000000000000002")
+    connect(app_rt, alice, "evotor")
+    connect(app_rt, bob, "evotor", account="01-000000000000002")
     assert "Чайная" in page_text(open_app(alice))
     bobs = open_app(bob)
     assert "Пекарня" in page_text(bobs) and "Чайная" not in page_text(bobs)
 
 
-def test_a_forged_disconnect_of_another_users_connection_deletes_nothing(open_app, app_rt, alice, bob):
-    alices = add_connection(app_rt, alice, "evotor")
+def test_a_forged_disconnect_of_another_users_connection_deletes_nothing(open_app, app_rt, alice, bob, sandbox_control):
+    alices = add_connection(app_rt, sandbox_control, alice, "evotor")
     at = open_app(bob, session_state={PENDING_DISCONNECT_KEY: {"id": alices, "provider": "evotor"}})
     at.button(key="confirm-disconnect").click().run()
     assert not at.exception
@@ -57,8 +59,8 @@ def test_a_forged_disconnect_of_another_users_connection_deletes_nothing(open_ap
     assert [row.id for row in connection_rows(app_rt, alice)] == [alices]
 
 
-def test_a_forged_check_of_another_users_connection_checks_nothing(open_app, app_rt, alice, bob):
-    alices = add_connection(app_rt, alice, "evotor")
+def test_a_forged_check_of_another_users_connection_checks_nothing(open_app, app_rt, alice, bob, sandbox_control):
+    alices = add_connection(app_rt, sandbox_control, alice, "evotor")
     before = connection_rows(app_rt, alice)[0]
     at = open_app(bob, session_state={CHECKING_KEY: alices})
     assert not at.exception
@@ -67,9 +69,10 @@ def test_a_forged_check_of_another_users_connection_checks_nothing(open_app, app
     assert toasts(at) == []
 
 
-def test_a_user_disconnecting_their_service_leaves_the_other_users_one_alone(open_app, app_rt, alice, bob):
-    alices = add_connection(app_rt, alice, "vk")
-    add_connection(app_rt, bob, "vk")
+def test_a_user_disconnecting_their_service_leaves_the_other_users_one_alone(open_app, app_rt, alice, bob,
+                                                                             sandbox_control):
+    alices = add_connection(app_rt, sandbox_control, alice, "vk")
+    add_connection(app_rt, sandbox_control, bob, "vk")
     at = open_app(bob)
     at.button(key="disconnect-vk").click().run()
     at.button(key="confirm-disconnect").click().run()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from connhub.models import User
 from connhub.users import LOCAL_SUBJECT, ensure_user
-from pages.common import LOCAL_NAME, is_loopback_address
+from pages.ui.session import LOCAL_NAME, is_loopback_address
 from tests.pages.helpers import badges, page_text, titles
 
 

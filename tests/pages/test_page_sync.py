@@ -55,8 +55,8 @@ def stored(rt, user):
         return config.get_config(session, user.id)
 
 
-def set_up(rt, user, **config_changes):
-    source_id, _ = connect_both(rt, user)
+def set_up(rt, sandbox_control, user, **config_changes):
+    source_id, _ = connect_both(rt, sandbox_control, user)
     load_catalog(rt, source_id)
     save_config(rt, user, **config_changes)
     return source_id
@@ -76,8 +76,8 @@ def test_without_connections_the_page_says_what_to_connect_and_every_line_is_red
     assert vk_lists == []  # nothing to list without a VK connection
 
 
-def test_without_a_catalog_the_page_asks_to_load_it(open_app, app_rt, alice):
-    connect_both(app_rt, alice)
+def test_without_a_catalog_the_page_asks_to_load_it(open_app, app_rt, alice, sandbox_control):
+    connect_both(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     assert not at.exception
     assert "Каталог ещё не загружен: магазины появятся после обновления каталога." in page_text(at)
@@ -85,8 +85,8 @@ def test_without_a_catalog_the_page_asks_to_load_it(open_app, app_rt, alice):
     assert "Обновить каталог" in line_text(at, "catalog")
 
 
-def test_everything_set_up_makes_every_line_green(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_everything_set_up_makes_every_line_green(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     assert not at.exception
     for check in ("source_connection", "catalog", "target_connection", "target_rights", "community", "category",
@@ -109,9 +109,9 @@ RED_STATES = {
 
 
 @pytest.mark.parametrize("check", list(RED_STATES))
-def test_each_red_checklist_line_says_what_to_fix(open_app, app_rt, alice, check):
+def test_each_red_checklist_line_says_what_to_fix(open_app, app_rt, alice, check, sandbox_control):
     connection_state, config_changes, message = RED_STATES[check]
-    source_id, _ = connect_both(app_rt, alice, **connection_state)
+    source_id, _ = connect_both(app_rt, sandbox_control, alice, **connection_state)
     load_catalog(app_rt, source_id)
     save_config(app_rt, alice, **config_changes)
     if check == "products":
@@ -124,19 +124,19 @@ def test_each_red_checklist_line_says_what_to_fix(open_app, app_rt, alice, check
     assert all(is_green(at, name) for name in others), [line_text(at, name) for name in others]
 
 
-def test_picking_a_community_with_goods_off_explains_how_to_turn_them_on(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_picking_a_community_with_goods_off_explains_how_to_turn_them_on(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     community = at.selectbox(key="sync-vk_group_id")
-    assert community.options == ["— не выбрано —", "Магазин у дома — товары включены", "VK API — товары выключены"]
+    assert community.options == ["Магазин у дома — товары включены", "VK API — товары выключены"]
     community.set_value(GOODS_OFF_GROUP).run()
     text = page_text(at)
     assert "В сообществе «VK API» выключены товары." in text
     assert "«Управление» → «Разделы» → «Товары» → «Включены»" in text
 
 
-def test_saving_good_values_keeps_them(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_saving_good_values_keeps_them(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     at.radio(key="sync-on_removed").set_value("delete")
     at.radio(key="sync-on_zero_price").set_value("publish")
@@ -153,8 +153,8 @@ def test_saving_good_values_keeps_them(open_app, app_rt, alice):
     assert (settings.vk_category_id, settings.vk_category_name) == (101, "Гардероб / Мужская одежда")
 
 
-def test_saving_bad_values_says_what_is_wrong_and_saves_nothing(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_saving_bad_values_says_what_is_wrong_and_saves_nothing(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     before = stored(app_rt, alice)
     at = open_app(alice, page=SYNC)
     at.radio(key="sync-on_removed").set_value("delete")
@@ -170,8 +170,8 @@ def test_saving_bad_values_says_what_is_wrong_and_saves_nothing(open_app, app_rt
     assert at.text_input(key="sync-price_multiplier").value == "0"  # what was typed is kept to fix
 
 
-def test_the_template_is_previewed_on_a_real_product(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_the_template_is_previewed_on_a_real_product(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     add_rule(app_rt, alice, "product", "p-sencha", "include")
     at = open_app(alice, page=SYNC)
     preview = keyed_block(at, "template-preview")
@@ -182,8 +182,8 @@ def test_the_template_is_previewed_on_a_real_product(open_app, app_rt, alice):
     assert [element.value for element in keyed_block(at, "template-preview").text][0].startswith("Сенча, арт. SEN-1: 1")
 
 
-def test_switching_on_asks_first_and_records_the_confirmation(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_switching_on_asks_first_and_records_the_confirmation(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     at.toggle(key="sync-enabled").set_value(True).run()
     assert not at.exception
@@ -199,8 +199,8 @@ def test_switching_on_asks_first_and_records_the_confirmation(open_app, app_rt, 
     assert "подтвердил(а) Alice" in page_text(at)
 
 
-def test_cancelling_the_confirmation_leaves_the_sync_off(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_cancelling_the_confirmation_leaves_the_sync_off(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     at.toggle(key="sync-enabled").set_value(True).run()
     at.button(key="cancel-enable").click().run()
@@ -209,8 +209,8 @@ def test_cancelling_the_confirmation_leaves_the_sync_off(open_app, app_rt, alice
     assert "будут выгружены" not in page_text(at)
 
 
-def test_switching_off_takes_effect_at_once(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_switching_off_takes_effect_at_once(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     switch_on(app_rt, alice)
     at = open_app(alice, page=SYNC)
     assert at.toggle(key="sync-enabled").value is True
@@ -220,8 +220,8 @@ def test_switching_off_takes_effect_at_once(open_app, app_rt, alice):
     assert "Синхронизация выключена" in toasts(at)
 
 
-def test_changes_after_the_confirmation_are_shown_and_the_sync_stays_on(open_app, app_rt, alice):
-    set_up(app_rt, alice)
+def test_changes_after_the_confirmation_are_shown_and_the_sync_stays_on(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
     switch_on(app_rt, alice)
     add_rule(app_rt, alice, "group", "g-coffee", "exclude")
     save_config(app_rt, alice, price_multiplier="2")

@@ -5,7 +5,7 @@ import pytest
 from connhub.providers import ProviderError
 from connhub.providers.evotor import EvotorProvider
 from connhub.providers.evotor.settings import EvotorSettings
-from tests.conftest import consent
+from tests.support.consent import consent
 
 
 @pytest.fixture

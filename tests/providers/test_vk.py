@@ -6,7 +6,7 @@ from connhub.crypto import Secret
 from connhub.providers import ProviderError, TokenSet
 from connhub.providers.vk import VkProvider
 from connhub.providers.vk.settings import VkSettings
-from tests.conftest import consent
+from tests.support.consent import consent
 
 
 @pytest.fixture

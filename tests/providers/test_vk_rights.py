@@ -8,12 +8,13 @@ import pytest
 from connhub.connections import check_now
 from connhub.crypto import Secret
 from connhub.models import Status
+from connhub.oauth import connect_with_token
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.presentation import rights_summary
 from connhub.providers.vk.rights import Rights, probe_rights
-from tests.conftest import connect
+from tests.support.connect import connect
 
 SHOP, COFFEE = 218252175, 218252177
 
@@ -92,15 +93,16 @@ def test_rights_survive_the_profile_round_trip_and_read_as_text():
         "сообщества: есть · товары: нет · фотографии: не проверено")
 
 
-def test_the_health_check_records_the_rights_and_keeps_its_verdict(rt, alice):
-    connection_id = connect(rt, alice, "vk")  # VK_SCOPES is vkid.personal_info: no extended rights
+def test_the_health_check_records_the_rights_and_keeps_its_verdict(make_rt, alice):
+    rt = make_rt(VK_SCOPES="vkid.personal_info")  # the default outside the sandbox: no extended rights
+    connection_id = connect(rt, alice, "vk")
     view = check_now(rt, user_id=alice.id, connection_id=connection_id)
     assert view is not None and view.status is Status.ONLINE
     assert view.profile["rights"]["groups"] is False
 
 
 def test_vk_scopes_asks_vk_id_for_the_sync_rights(make_rt, alice):
-    rt = make_rt(VK_SCOPES="vkid.personal_info, groups market  photos")
+    rt = make_rt(VK_SCOPES="vkid.personal_info, groups market  photos")  # what the sandbox's app is allowed
     connection_id = connect(rt, alice, "vk")
     view = check_now(rt, user_id=alice.id, connection_id=connection_id)
     assert view is not None and view.status is Status.ONLINE
@@ -112,3 +114,24 @@ def test_vk_scopes_asks_vk_id_for_the_sync_rights(make_rt, alice):
 def test_bad_vk_scopes_are_refused_at_start(make_rt, value):
     with pytest.raises(Exception, match="VK_SCOPES"):
         make_rt(VK_SCOPES=value)
+
+
+def test_a_health_check_without_the_communities_right_costs_one_request(make_rt, alice, goods_control):
+    rt = make_rt(VK_SCOPES="vkid.personal_info")
+    connection_id = connect(rt, alice, "vk")
+    goods_control.reset_stats()
+    check_now(rt, user_id=alice.id, connection_id=connection_id)
+    stats = goods_control.stats()
+    assert stats["requests"] == {"execute": 1}  # users.get and groups.get together
+    assert stats["calls"] == {"execute": 1, "users.get": 1, "groups.get": 1}
+
+
+def test_a_health_check_of_a_sync_ready_token_costs_three_requests(rt, alice, goods_control):
+    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
+    assert result.ok and result.connection_id is not None
+    goods_control.reset_stats()
+    view = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
+    assert view is not None and Rights.from_profile(view.profile).complete
+    assert goods_control.stats()["requests"] == {
+        "execute": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
+    assert goods_control.stats()["rejected_for_rate"] == 0

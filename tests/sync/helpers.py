@@ -19,10 +19,11 @@ from connhub.models import (
     utcnow,
 )
 from connhub.runtime import Runtime
+from connhub.sandbox import SandboxControl
 from connhub.sync import config
 from connhub.sync.config import Choices, Community
 from connhub.users import UserView
-from tests.pages.helpers import add_connection
+from tests.support.connect import add_connection
 
 STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
 OTHER_STORE = "20190412-A1B2-4C3D-8E9F-0A1B2C3D4E5F"
@@ -43,11 +44,11 @@ PRODUCTS = {
 }
 
 
-def connect_both(rt: Runtime, user: UserView, *, source: Status = Status.ONLINE, target: Status = Status.ONLINE,
-                 rights: list[str] | None = ALL_RIGHTS) -> tuple[int, int]:
-    source_id = add_connection(rt, user, "evotor", status=source,
+def connect_both(rt: Runtime, control: SandboxControl, user: UserView, *, source: Status = Status.ONLINE,
+                 target: Status = Status.ONLINE, rights: list[str] | None = ALL_RIGHTS) -> tuple[int, int]:
+    source_id = add_connection(rt, control, user, "evotor", status=source,
                                reason="" if source is Status.ONLINE else "Эвотор не ответил вовремя")
-    target_id = add_connection(rt, user, "vk", status=target,
+    target_id = add_connection(rt, control, user, "vk", status=target,
                                reason="" if target is Status.ONLINE else "ВКонтакте отклонил токен")
     if rights is not None:
         set_rights(rt, target_id, rights)
@@ -115,13 +116,12 @@ def save_config(rt: Runtime, user: UserView, **changes: object) -> config.SyncCo
 def switch_on(rt: Runtime, user: UserView) -> config.SyncConfigView:
     from connhub.sync import status
 
-    return status.switch_on(rt.sessions, user.id, confirmed_by=user.email,
-                            shown=status.sync_status(rt.sessions, user.id).snapshot)
+    return status.switch_on(rt, user.id, confirmed_by=user.email, shown=status.sync_status(rt, user.id).snapshot)
 
 
-def ready_user(rt: Runtime, user: UserView) -> None:
+def ready_user(rt: Runtime, control: SandboxControl, user: UserView) -> None:
     """Everything green and the sync switched on."""
-    source_id, _ = connect_both(rt, user)
+    source_id, _ = connect_both(rt, control, user)
     load_catalog(rt, source_id)
     save_config(rt, user)
     switch_on(rt, user)

@@ -16,7 +16,7 @@ from connhub.models import Status
 from connhub.runtime import Runtime
 from connhub.sync import readout
 from connhub.users import LOCAL_SUBJECT, ensure_user
-from tests.conftest import make_user
+from tests.support.connect import make_user
 from tests.sync.helpers import (
     GROUP,
     STORE,
@@ -56,8 +56,8 @@ def env_of(rt: Runtime) -> dict[str, str]:
     return env
 
 
-def test_ready_to_sync_exits_0_with_everything_a_sync_needs(rt, alice):
-    ready_user(rt, alice)
+def test_ready_to_sync_exits_0_with_everything_a_sync_needs(rt, alice, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     code, data = run_json(rt)
     assert code == 0
     assert data["user"] == alice.subject
@@ -75,10 +75,10 @@ def test_ready_to_sync_exits_0_with_everything_a_sync_needs(rt, alice):
     assert "placeholder" not in json.dumps(data)
 
 
-def test_rules_and_the_products_they_select_are_reported(rt, alice):
+def test_rules_and_the_products_they_select_are_reported(rt, alice, sandbox_control):
     from tests.sync.helpers import add_rule
 
-    ready_user(rt, alice)
+    ready_user(rt, sandbox_control, alice)
     add_rule(rt, alice, "group", "g-coffee", "include", name="Кофе")
     code, data = run_json(rt)
     assert data["rules"] == [{"kind": "group", "target_id": "g-coffee", "mode": "include", "name": "Кофе"}]
@@ -101,8 +101,8 @@ def test_a_user_without_a_configuration_is_off(rt, alice):
     assert data["evotor"]["status"] == "not_connected"
 
 
-def test_configured_but_never_confirmed_is_off_and_says_what_is_missing(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_configured_but_never_confirmed_is_off_and_says_what_is_missing(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice, vk_category_id="")
     code, data = run_json(rt)
@@ -111,22 +111,22 @@ def test_configured_but_never_confirmed_is_off_and_says_what_is_missing(rt, alic
     assert data["problems"] == [{"code": "category.not_chosen", "message": "Категория товаров не выбрана"}]
 
 
-def test_switched_off_after_a_confirmation_is_off(rt, alice):
+def test_switched_off_after_a_confirmation_is_off(rt, alice, sandbox_control):
     from connhub.sync import config
 
-    ready_user(rt, alice)
+    ready_user(rt, sandbox_control, alice)
     with rt.sessions() as session:
         config.disable(session, alice.id)
     code, data = run_json(rt)
     assert code == 3 and data["enabled"] is False and data["ready"] is True
 
 
-def test_switched_on_but_not_ready_exits_4_with_the_problems(rt, alice):
+def test_switched_on_but_not_ready_exits_4_with_the_problems(rt, alice, sandbox_control):
     from sqlalchemy import update
 
     from connhub.models import Connection
 
-    ready_user(rt, alice)
+    ready_user(rt, sandbox_control, alice)
     with rt.sessions() as session:
         session.execute(update(Connection).where(Connection.provider == "vk")
                         .values(status=Status.RECONNECT, status_reason="ВКонтакте отклонил токен"))
@@ -138,8 +138,8 @@ def test_switched_on_but_not_ready_exits_4_with_the_problems(rt, alice):
                                  "message": "ВКонтакте требует переподключения: ВКонтакте отклонил токен"}]
 
 
-def test_with_several_users_the_user_must_be_named(rt, alice, bob):
-    ready_user(rt, alice)
+def test_with_several_users_the_user_must_be_named(rt, alice, bob, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     code, out, err = run(rt)
     assert code == 2 and out == ""
     assert "--user" in err
@@ -172,8 +172,8 @@ def test_bad_arguments_are_bad_usage(rt, args):
     assert "usage" in err
 
 
-def test_env_format_prints_quoted_assignments_that_eval_safely(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_env_format_prints_quoted_assignments_that_eval_safely(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id, store_name="Чайная")
     hostile = "Чай'; touch /tmp/pwned-connhub; echo '$(id) `id` \"x\"\nвторая строка"
     from sqlalchemy import update
@@ -199,8 +199,8 @@ def test_env_format_prints_quoted_assignments_that_eval_safely(rt, alice):
     assert not os.path.exists("/tmp/pwned-connhub")
 
 
-def test_tokens_are_added_only_when_asked(rt, alice):
-    ready_user(rt, alice)
+def test_tokens_are_added_only_when_asked(rt, alice, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     code, data = run_json(rt, "--with-tokens")
     assert code == 0
     assert data["evotor"]["token"] == "placeholder-evotor-token"
@@ -211,8 +211,8 @@ def test_tokens_are_added_only_when_asked(rt, alice):
     assert "TOKEN" not in out and "placeholder" not in out
 
 
-def test_tokens_are_never_printed_to_a_terminal(rt, alice):
-    ready_user(rt, alice)
+def test_tokens_are_never_printed_to_a_terminal(rt, alice, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     terminal = Terminal()
     code, out, err = run(rt, "--with-tokens", stdout=terminal)
     assert code == 2 and out == ""
@@ -229,8 +229,8 @@ def test_a_broken_database_is_an_unexpected_error(tmp_path, rt):
     assert "непредвиденная ошибка" in err.getvalue()
 
 
-def test_the_script_runs_as_a_command(rt, alice):
-    ready_user(rt, alice)
+def test_the_script_runs_as_a_command(rt, alice, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     done = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True, env=env_of(rt), timeout=60,
                           cwd=str(rt.settings.CONNHUB_DATA_DIR))
     assert done.returncode == 0, done.stderr
@@ -241,7 +241,7 @@ def test_an_expiring_vk_token_is_refreshed_before_it_is_handed_out(rt, alice):
     from datetime import timedelta
 
     from connhub.models import Connection, utcnow
-    from tests.pages.helpers import oauth_connect
+    from tests.support.connect import connect as oauth_connect
 
     connection_id = oauth_connect(rt, alice, "vk")
     with rt.sessions() as session:

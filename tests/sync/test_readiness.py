@@ -104,13 +104,13 @@ def test_the_catalog_age_reads_naturally(delta, text):
     assert age_text(NOW - delta, NOW) == text
 
 
-def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice)
     add_rule(rt, alice, "group", "g-tea", "include", name="Чай")
     add_rule(rt, alice, "product", "p-gyokuro", "exclude")
-    status = sync_status(rt.sessions, alice.id)
+    status = sync_status(rt, alice.id)
     assert status.readiness.ready, status.readiness.problems
     assert sorted(status.product_ids) == ["p-assam", "p-sencha"]
     assert status.selection is not None and status.selection.total == 5
@@ -119,16 +119,16 @@ def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, al
 
 
 def test_the_status_of_a_user_with_nothing_set_up_lists_every_problem(rt, alice):
-    status = sync_status(rt.sessions, alice.id)
+    status = sync_status(rt, alice.id)
     assert [problem["code"] for problem in status.readiness.problems] == [
         "source_connection.not_connected", "catalog.not_loaded", "target_connection.not_connected",
         "target_rights.not_connected", "community.not_chosen", "category.not_chosen", "products.no_store",
     ]
 
 
-def test_a_community_with_goods_off_is_a_red_line_in_the_gathered_status(rt, alice):
-    source_id, _ = connect_both(rt, alice)
+def test_a_community_with_goods_off_is_a_red_line_in_the_gathered_status(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice, vk_group_id=GOODS_OFF_GROUP)
-    status = sync_status(rt.sessions, alice.id)
+    status = sync_status(rt, alice.id)
     assert [problem["code"] for problem in status.readiness.problems] == ["community.goods_off"]

@@ -36,8 +36,8 @@ def test_the_snippet_runs_under_strict_bash():
     assert snippet().startswith("#!/usr/bin/env bash\nset -euo pipefail\n")
 
 
-def test_when_ready_the_snippet_goes_on_with_the_settings(rt, alice):
-    ready_user(rt, alice)
+def test_when_ready_the_snippet_goes_on_with_the_settings(rt, alice, sandbox_control):
+    ready_user(rt, sandbox_control, alice)
     done = run_snippet(rt)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"syncing store {STORE} to VK community {GROUP} (5 products)"
@@ -49,8 +49,8 @@ def test_when_off_the_snippet_stops_quietly(rt, alice):
     assert done.stdout.strip() == "connhub: the sync is off"
 
 
-def test_when_on_but_not_ready_the_snippet_stops_with_the_problems(rt, alice):
-    source_id, _ = connect_both(rt, alice, rights=["groups"])
+def test_when_on_but_not_ready_the_snippet_stops_with_the_problems(rt, alice, sandbox_control):
+    source_id, _ = connect_both(rt, sandbox_control, alice, rights=["groups"])
     load_catalog(rt, source_id)
     save_config(rt, alice)
     switch_on(rt, alice)

@@ -32,11 +32,14 @@ T = TypeVar("T")
 
 
 def missing_right_reason(right: str) -> str:
-    return f"Токену Эвотор не хватает права «{right}» ({RIGHT_TITLES.get(right, right)}) — выдайте его приложению и подключите заново"
+    return (f"Токену Эвотор не хватает права «{right}» ({RIGHT_TITLES.get(right, right)}) — "
+            "выдайте его приложению и подключите заново")
 
 
 class EvotorCatalog:
     """One account's catalog (implements connhub.catalog.source.CatalogSource)."""
+
+    service = SERVICE
 
     def __init__(self, api_url: str, token: Secret, *, timeout: float) -> None:
         self._api_url = api_url.rstrip("/")

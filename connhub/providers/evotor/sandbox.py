@@ -4,6 +4,8 @@ market page, and the demo accounts.
 Shapes follow docs/providers.md («Evotor»): Spring-OAuth style token answers, v2 paginated
 `{"items", "paging"}`, both `Authorization: Bearer` and the legacy `X-Authorization` header.
 The sandbox hosts it (`connhub.sandbox`); it never imports connhub's Evotor client.
+A little over 300 lines: the seed accounts, four endpoints and the market page, marked by section
+comments.
 """
 
 from __future__ import annotations

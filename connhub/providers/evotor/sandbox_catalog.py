@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from connhub.sandbox.web import BadRequest, json_response
 
 if TYPE_CHECKING:
+    from connhub.sandbox.control import SandboxControl
     from connhub.sandbox.state import SandboxState
     from connhub.sandbox.web import Request, Response
 
@@ -338,10 +339,11 @@ def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str)
             made += 1
             continue
         key = rng.choice(leafy)
-        parent: str | None = key if rng.random() > 0.02 else None  # a few sit at the catalog root
+        home: str | None = key if rng.random() > 0.02 else None  # a few sit at the catalog root
         name = f"{rng.choice(_WORDS[key])} №{number}"
         if number % 997 == 0:
-            name = (name + " — " + "очень длинное название для проверки предела в сто двадцать восемь символов " * 3)[:128]
+            filler = "очень длинное название для проверки предела в сто двадцать восемь символов " * 3
+            name = (name + " — " + filler)[:128]
         if number == 13:
             name = "=Акция: 1+1"  # a name a spreadsheet would read as a formula
         kind = "NORMAL"
@@ -351,7 +353,7 @@ def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str)
             kind = rng.choice(_UNKNOWN_TYPES)
         elif rng.random() < 0.01:
             kind = "TOBACCO_MARKED"
-        item = base(name, parent, kind)
+        item = base(name, home, kind)
         measure = rng.choice(_MEASURES)
         item["measure_name"] = measure
         if rng.random() < 0.8:
@@ -405,6 +407,14 @@ def api(state: SandboxState, request: Request) -> Response:
     answer = catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None, request.params,
                             remaining)
     return json_response(answer.body, answer.status, answer.headers)
+
+
+def configure(control_api: SandboxControl, **payload: Any) -> dict[str, Any]:
+    """Through the control API: upsert=[products], delete=[ids], forbid=["products"|"product-groups"],
+    rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right, list_ids=True;
+    account_id/store_id default to the first demo store."""
+    answer: dict[str, Any] = control_api.post("evotor-catalog", payload)
+    return answer
 
 
 def control(state: SandboxState, request: Request) -> Response:

@@ -111,17 +111,32 @@ class RateLimiter:
                 self._finished.append(self._clock())
                 self._cond.notify_all()
 
+    def idle(self) -> bool:
+        """Nothing in flight and nothing answered within the window: as good as a new limiter."""
+        with self._cond:
+            return self._in_flight == 0 and (not self._finished or self._clock() - self._finished[-1] >= self.window)
+
 
 _limiters: dict[str, RateLimiter] = {}
 _limiters_lock = threading.Lock()
+_PRUNE_AT = 256
+_prune_at = _PRUNE_AT
 
 
 def limiter_for(token: Secret) -> RateLimiter:
-    """The process-wide limiter of one user token (keyed by the token's hash, never the token)."""
+    """The process-wide limiter of one user token (keyed by the token's hash, never the token).
+
+    A checker meets many tokens, so limiters idle for a whole window are dropped as more come: what
+    is kept is bounded by the tokens used within the last second."""
+    global _prune_at
     key = hashlib.sha256(token.reveal().encode()).hexdigest()
     with _limiters_lock:
         limiter = _limiters.get(key)
         if limiter is None:
+            if len(_limiters) >= _prune_at:
+                for stale in [k for k, held in _limiters.items() if held.idle()]:
+                    del _limiters[stale]
+                _prune_at = max(_PRUNE_AT, 2 * len(_limiters))
             limiter = _limiters[key] = RateLimiter()
         return limiter
 
@@ -136,11 +151,11 @@ class RetryPolicy:
     max_delay: float = 8.0
 
     def delay(self, retry: int, error: VkApiError) -> float:
-        delay = min(self.max_delay, self.base_delay * (2 ** retry))
+        delay = min(self.max_delay, self.base_delay * 2.0**retry)
         if error.error_code == 6:
             delay = max(delay, 1.0)  # a whole rate window
         if error.retry_after is not None:
-            delay = max(delay, min(error.retry_after, self.max_delay))
+            delay = max(delay, min(float(error.retry_after), self.max_delay))
         return delay
 
 

@@ -19,6 +19,17 @@ GROUPS_PAGE = 1000
 ITEMS_PAGE = 200
 ALBUMS_PAGE = 100
 PHOTO_IDS_MAX = 4
+COMMUNITIES_QUERY: dict[str, Any] = {"filter": "admin,editor", "extended": 1, "fields": "market",
+                                     "count": GROUPS_PAGE}
+
+
+def parse_communities(answer: Any, method: str) -> list[Community] | VkApiError:
+    """The communities of one `groups.get` page (extended), or the error its answer amounts to."""
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list):
+        return _bad_answer(method)
+    parsed = (Community.parse(raw) for raw in items if isinstance(raw, dict))
+    return [community for community in parsed if community is not None]
 
 
 def _bad_answer(method: str) -> VkApiError:
@@ -80,7 +91,8 @@ class Category:
         category_id = _int(raw.get("id"))
         if category_id is None:
             return None
-        children = raw.get("children") if isinstance(raw.get("children"), list) else []
+        raw_children = raw.get("children")
+        children = raw_children if isinstance(raw_children, list) else []
         parsed = tuple(child for child in (cls.parse(c) for c in children if isinstance(c, dict)) if child)
         return cls(category_id, str(raw.get("name") or category_id), parsed)
 
@@ -129,7 +141,8 @@ class MarketItem:
         price = raw.get("price")
         amount = _int(price.get("amount")) if isinstance(price, dict) else None
         category = raw.get("category")
-        photos = raw.get("photos") if isinstance(raw.get("photos"), list) else []
+        raw_photos = raw.get("photos")
+        photos = raw_photos if isinstance(raw_photos, list) else []
         return cls(
             id=item_id,
             owner_id=owner_id,
@@ -157,15 +170,13 @@ class Goods:
         found: dict[int, Community] = {}
         offset = 0
         while True:
-            answer = self.api.call("groups.get", {"filter": "admin,editor", "extended": 1, "fields": "market",
-                                                  "count": GROUPS_PAGE, "offset": offset})
-            items = answer.get("items") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
-                raise _bad_answer("groups.get")
-            for raw in items:
-                community = Community.parse(raw) if isinstance(raw, dict) else None
-                if community is not None:
-                    found.setdefault(community.id, community)
+            answer = self.api.call("groups.get", {**COMMUNITIES_QUERY, "offset": offset})
+            page = parse_communities(answer, "groups.get")
+            if isinstance(page, VkApiError):
+                raise page
+            for community in page:
+                found.setdefault(community.id, community)
+            items = answer["items"]
             offset += len(items)
             total = _int(answer.get("count")) or 0
             if not items or offset >= total:
@@ -193,13 +204,16 @@ class Goods:
 
     # --- items ---------------------------------------------------------------------------------
 
-    def items(self, group_id: int, *, with_disabled: bool = True) -> list[MarketItem]:
-        """All of the community's items, 200 a page, hidden ones too; de-duplicated by id."""
+    def items(self, group_id: int, *, with_disabled: bool = True, extended: bool = False) -> list[MarketItem]:
+        """All of the community's items, 200 a page, hidden ones too; de-duplicated by id.
+
+        `extended` adds each item's photos (and likes, views, ...): a page of 200 extended items is
+        several times larger, so ask for it only when the photos are needed."""
         found: dict[int, MarketItem] = {}
         offset = 0
         while True:
             answer = self.api.call("market.get", {"owner_id": -group_id, "count": ITEMS_PAGE, "offset": offset,
-                                                  "extended": 1, "with_disabled": with_disabled})
+                                                  "extended": extended, "with_disabled": with_disabled})
             items = answer.get("items") if isinstance(answer, dict) else None
             if not isinstance(items, list):
                 raise _bad_answer("market.get")

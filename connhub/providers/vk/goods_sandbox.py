@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-
 API_RATE_LIMIT = 3  # requests per second per token
 EXECUTE_MAX_CALLS = 25
 PHOTO_MIN_SIDE = 400
@@ -164,8 +163,9 @@ class Caller:
 class GoodsState:
     """Everything a test can change on the goods side; `reset` restores the seed."""
 
-    def __init__(self) -> None:
+    def __init__(self, more_methods: dict[str, Any] | None = None) -> None:
         self._lock = threading.RLock()
+        self._methods = {**_METHODS, **(more_methods or {})}  # e.g. users.get, kept beside the VK ID side
         self.reset()
 
     def reset(self) -> None:
@@ -270,7 +270,7 @@ class GoodsState:
 
     def call(self, caller: Caller, method: str, params: dict[str, str], *, base_url: str) -> Any:
         """Run one API method; its `response`, or ApiFailure."""
-        handler = _METHODS.get(method)
+        handler = self._methods.get(method)
         if handler is None:
             raise ApiFailure(3)
         with self._lock:
@@ -600,7 +600,7 @@ _METHODS = {
     "market.getProductPhotoUploadServer": _upload_server,
     "market.saveProductPhoto": _save_photo,
 }
-METHODS = frozenset(_METHODS) | {"execute"}
+METHODS = frozenset(_METHODS) | {"execute", "users.get"}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -658,7 +658,7 @@ def multipart_file(content_type: str, body: bytes, name: str = "file") -> bytes 
         return None
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == name:
             payload = part.get_payload(decode=True)
             return payload if isinstance(payload, bytes) else None

@@ -38,6 +38,18 @@ def account(account_id: str, display_name: str, profile: dict[str, Any]) -> Acco
     return AccountPresentation(heading=name, facts=facts)
 
 
+def rights_note(profile: dict[str, Any]) -> str | None:
+    """One line for the dashboard card: which rights the goods sync still lacks, if any."""
+    if not isinstance(profile.get("rights"), dict):
+        return None
+    rights = Rights.from_profile(profile)
+    if rights.complete:
+        return "Права для выгрузки товаров есть"
+    if rights.missing:
+        return f"Нет прав для выгрузки товаров: {', '.join(rights.missing)}"
+    return f"Права для выгрузки товаров не проверены: {', '.join(rights.unknown)}"
+
+
 def rights_summary(profile: dict[str, Any]) -> str:
     """«сообщества: есть · товары: нет · фотографии: не проверено», with why something stayed unknown."""
     rights = Rights.from_profile(profile)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connhub.providers.vk.api import VkApiError
 from connhub.providers.vk.goods import Community, Goods
 from connhub.providers.vk.goods_errors import RIGHT_CODES
-from connhub.providers.vk.api import VkApiError
 
 RIGHTS = ("groups", "market", "photos")
 LABELS = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}
@@ -73,10 +73,20 @@ def _verdict(error: VkApiError) -> bool | None:
 
 def probe_rights(goods: Goods, *, now: datetime | None = None) -> Rights:
     """Probe the token's rights with at most three cheap calls; never raises for a VK answer."""
-    checked_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    communities: list[Community] | VkApiError
     try:
         communities = goods.communities()
     except VkApiError as error:
+        communities = error
+    return rights_after_groups(goods, communities, now=now)
+
+
+def rights_after_groups(goods: Goods, communities: list[Community] | VkApiError, *,
+                        now: datetime | None = None) -> Rights:
+    """The rest of the probe, given what `groups.get` answered (the health check asks it itself)."""
+    checked_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    if isinstance(communities, VkApiError):
+        error = communities
         groups = _verdict(error)
         note = "нет права на сообщества" if groups is False else f"не удалось проверить: {error.reason}"
         return Rights(groups=groups, checked_at=checked_at, note=note)

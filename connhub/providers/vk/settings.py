@@ -8,7 +8,6 @@ from pydantic import field_validator
 
 from connhub.config import ProviderSettings, http_url
 
-
 SCOPE_NAME = re.compile(r"[a-z][a-z0-9_.]*")
 
 

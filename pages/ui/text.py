@@ -1,0 +1,40 @@
+"""Text for the page: Markdown escaping, times in the user's time zone, provider titles."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+
+from connhub.providers import PROVIDER_INFO
+
+DEFAULT_TIMEZONE = "Europe/Moscow"
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+
+
+def md(text: object) -> str:
+    """Text from a provider or the database, escaped for Streamlit's Markdown."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def user_timezone() -> ZoneInfo:
+    name = st.context.timezone or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def format_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(user_timezone()).strftime("%d.%m.%Y %H:%M")
+
+
+def provider_titles(conjunction: str) -> str:
+    """The registered providers' titles in one phrase, e.g. «Эвотор и ВКонтакте»."""
+    titles = [info.title for info in PROVIDER_INFO.values()]
+    return f" {conjunction} ".join(filter(None, [", ".join(titles[:-1]), *titles[-1:]]))
