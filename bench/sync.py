@@ -102,8 +102,7 @@ def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
             "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
             "description_template": config.DEFAULT_TEMPLATE}, choices)
-    status.switch_on(rt.sessions, user.id, confirmed_by="bench",
-                     shown=status.sync_status(rt.sessions, user.id).snapshot)
+    status.switch_on(rt, user.id, confirmed_by="bench", shown=status.sync_status(rt, user.id).snapshot)
     return user.id, snapshot_id
 
 

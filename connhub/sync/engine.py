@@ -200,7 +200,7 @@ class SyncEngine:
 
     def _run(self) -> None:
         self._phase("Проверка настроек")
-        status = sync_status(self.rt.sessions, self.user_id)
+        status = sync_status(self.rt, self.user_id)
         self._check_ready(status)
         config = status.config
         settings = config.settings
@@ -278,7 +278,7 @@ class SyncEngine:
             finished = refresh.last_finished_job(session, status.source.id, self.store_id, succeeded=False)
         if finished is not None and finished.id == job.id and finished.error:
             self.say(f"Каталог не обновился ({finished.error}); используется копия от прошлого обновления")
-        return sync_status(self.rt.sessions, self.user_id)
+        return sync_status(self.rt, self.user_id)
 
     def _provider_images(self, status: SyncStatus) -> ImageSource | None:
         """The catalog provider's product images, when it offers them: `product_images(token)` gives

@@ -34,6 +34,7 @@ from connhub.models import (
     utcnow,
 )
 from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.runtime import Runtime
 from connhub.sync.status import sync_status
 from connhub.users import LOCAL_SUBJECT, ensure_user
 
@@ -103,10 +104,20 @@ def pick(page: Page, key: str, option: str) -> None:
     settled(page)
 
 
+def stack_runtime(stack: Stack) -> Runtime:
+    return Runtime.from_settings(load_settings(
+        _env_file=None, DATABASE_URL=stack.env["DATABASE_URL"], CONNHUB_SECRET_KEY=stack.env["CONNHUB_SECRET_KEY"],
+        CONNHUB_DATA_DIR=stack.env["CONNHUB_DATA_DIR"]))
+
+
 def ready_to_run(stack: Stack) -> bool:
     user_id = stack.db.user_id(LOCAL_SUBJECT)
     assert user_id is not None
-    current = sync_status(stack.db.sessions, user_id)
+    rt = stack_runtime(stack)
+    try:
+        current = sync_status(rt, user_id)
+    finally:
+        rt.close()
     return current.config.is_on and current.readiness.ready
 
 

@@ -35,8 +35,8 @@ def add_run(rt, user, **values):
         return row.id
 
 
-def test_sync_now_records_a_request_the_sidecar_picks_up(open_app, app_rt, alice):
-    ready_user(app_rt, alice)
+def test_sync_now_records_a_request_the_sidecar_picks_up(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     assert not at.exception
     button = at.button(key="sync-run-now")
@@ -51,8 +51,8 @@ def test_sync_now_records_a_request_the_sidecar_picks_up(open_app, app_rt, alice
     assert at.button(key="sync-run-now").disabled and at.button(key="sync-run-preview").disabled
 
 
-def test_preview_records_a_dry_run_request(open_app, app_rt, alice):
-    ready_user(app_rt, alice)
+def test_preview_records_a_dry_run_request(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
     at = open_app(alice, page=SYNC)
     at.button(key="sync-run-preview").click().run()
     with app_rt.sessions() as session:
@@ -60,8 +60,8 @@ def test_preview_records_a_dry_run_request(open_app, app_rt, alice):
     assert active is not None and active.dry_run
 
 
-def test_without_the_sync_on_the_run_buttons_are_off(open_app, app_rt, alice):
-    source_id, _ = connect_both(app_rt, alice)
+def test_without_the_sync_on_the_run_buttons_are_off(open_app, app_rt, sandbox_control, alice):
+    source_id, _ = connect_both(app_rt, sandbox_control, alice)
     load_catalog(app_rt, source_id)
     save_config(app_rt, alice)
     at = open_app(alice, page=SYNC)
@@ -70,8 +70,8 @@ def test_without_the_sync_on_the_run_buttons_are_off(open_app, app_rt, alice):
     assert "Запусков ещё не было." in page_text(at)
 
 
-def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, alice):
-    ready_user(app_rt, alice)
+def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
     add_run(app_rt, alice, state=SyncRunState.RUNNING, finished_at=None, duration_ms=None, heartbeat_at=utcnow(),
             phase="Добавление товаров: 40", total=40, done=25, added=25)
     at = open_app(alice, page=SYNC)
@@ -83,8 +83,8 @@ def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, alice):
     assert at.button(key="sync-run-now").disabled
 
 
-def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, app_rt, alice):
-    ready_user(app_rt, alice)
+def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
     finished = add_run(app_rt, alice, added=3, changed=1, unchanged=10, failed=1,
                        failures=[{"product_id": "p-assam", "name": "Ассам",
                                   "reason": "Название товара слишком длинное"}])
@@ -101,8 +101,8 @@ def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, ap
     assert "В сообществе выключены товары" in second
 
 
-def test_a_finished_preview_shows_its_plan(open_app, app_rt, alice):
-    ready_user(app_rt, alice)
+def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
     add_run(app_rt, alice, dry_run=True, unchanged=2, plan={
         "add": [{"product_id": "p-sencha", "name": "Сенча"}], "change": [], "hide": [],
         "delete": [{"product_id": "p-old", "name": "Старый чай"}], "unchanged": 2,

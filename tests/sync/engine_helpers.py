@@ -10,6 +10,7 @@ from connhub.crypto import Secret
 from connhub.models import CatalogProduct, CatalogSnapshot, Connection, SyncRun
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.runtime import Runtime
+from connhub.sandbox import SandboxControl
 from connhub.sync.runs import view
 from connhub.users import UserView
 from tests.sync import helpers
@@ -24,7 +25,7 @@ def ready_for_goods(rt: Runtime, user: UserView, control: GoodsControl, *, scope
     the configuration saved and the sync switched on. Returns the catalog snapshot id."""
     from connhub.models import utcnow
 
-    source_id, target_id = connect_both(rt, user)
+    source_id, target_id = connect_both(rt, SandboxControl(control.base_url), user)
     token = control.user_token(scopes)
     with rt.sessions() as session:
         session.execute(update(Connection).where(Connection.id == target_id)

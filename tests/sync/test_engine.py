@@ -293,7 +293,7 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     from connhub.models import Connection, utcnow
     from tests.sync.helpers import OTHER_STORE, connect_both, load_catalog, save_config, switch_on
 
-    source_id, target_id = connect_both(rt, alice)
+    source_id, target_id = connect_both(rt, sandbox_control, alice)
     evotor_token = sandbox_control.cloud_token("01-000000000000001", "evotor")["token"]
     with rt.sessions() as session:
         for connection_id, token in ((source_id, evotor_token), (target_id, control.user_token())):

@@ -41,8 +41,8 @@ def test_a_ready_user_is_synced_with_a_line_per_phase_and_a_summary(rt, sandbox,
     assert set(by_sku(control)) == SELECTED
 
 
-def test_a_user_with_the_sync_off_is_skipped_quietly(rt, sandbox, alice, control):
-    source_id, _ = connect_both(rt, alice)
+def test_a_user_with_the_sync_off_is_skipped_quietly(rt, sandbox, sandbox_control, alice, control):
+    source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice)  # saved, never switched on
     done = sync_sh(rt, sandbox, "--user", alice.email)
