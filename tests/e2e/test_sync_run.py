@@ -33,6 +33,7 @@ from connhub.models import (
     User,
     utcnow,
 )
+from connhub.providers.evotor import sandbox_catalog
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sync.status import sync_status
@@ -190,7 +191,7 @@ def test_sync_walk(stack: Stack, page: Page, local_user_left_clean: None) -> Non
                                headers={"Authorization": f"Bearer {token}",
                                         "Accept": "application/vnd.evotor.v2+json"}, timeout=10).json()
         product["price"] = round(float(product["price"]) + 7.5, 2)
-        stack.control.evotor_catalog(account_id=EVOTOR_ACCOUNT, store_id=STORE, upsert=[product])
+        sandbox_catalog.configure(stack.control, account_id=EVOTOR_ACCOUNT, store_id=STORE, upsert=[product])
         refresh_catalog(page, stack)
 
     with steps("25 run again: only that item is edited"):
