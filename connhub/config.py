@@ -12,6 +12,7 @@ hands them out.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,9 +20,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 _MODEL_CONFIG = SettingsConfigDict(
     env_file=".env",
@@ -41,6 +45,12 @@ def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http(s) URL")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError:
+        raise ValueError("must have a valid port number") from None
+    if not parts.hostname:
+        raise ValueError("must name a host, e.g. http://localhost:8501")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query string or fragment")
     return value.rstrip("/")
@@ -101,8 +111,35 @@ class Settings(BaseSettings):
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if value and "://" not in value:
-            raise ValueError("must be an SQLAlchemy URL such as sqlite:///data/connhub.db")
+        if not value:
+            return value
+        example = "such as sqlite:///data/connhub.db or postgresql+psycopg://user@host/db"
+        if "://" not in value:
+            raise ValueError(f"must be an SQLAlchemy URL {example}")
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"must be an SQLAlchemy URL {example}") from None
+        if url.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ValueError(f"database {url.get_backend_name()!r} is not supported; use SQLite or PostgreSQL, "
+                             f"{example}")
+        try:
+            url.get_dialect().import_dbapi()
+        except (ImportError, NoSuchModuleError):
+            raise ValueError(f"driver {url.get_driver_name()!r} is not installed; use {example}") from None
+        return value
+
+    @field_validator("CONNHUB_DATA_DIR")
+    @classmethod
+    def _usable_data_dir(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create the directory {value} ({exc.strerror or type(exc).__name__})") from None
+        if not os.access(value, os.W_OK | os.X_OK):
+            raise ValueError(f"the directory {value} is not writable by this user")
         return value
 
     @property

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connhub.crypto import UnreadableToken
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
 from connhub.health.results import apply_results
@@ -164,3 +165,19 @@ def check_now(rt: Runtime, *, user_id: int, connection_id: int) -> ConnectionVie
     with rt.sessions() as session:
         row = session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id))
         return to_view(row) if row is not None else None
+
+
+def unreadable_tokens(rt: Runtime, user_id: int) -> int:
+    """How many of the user's connections hold a token the configured key cannot open.
+
+    Not zero means the encryption key changed (or the key file was replaced): our fault, not the
+    user's, so the dashboard says so instead of asking them to reconnect."""
+    with rt.sessions() as session:
+        sealed = session.scalars(select(Connection.access_token_sealed).where(Connection.user_id == user_id)).all()
+    count = 0
+    for value in sealed:
+        try:
+            rt.cipher.open(value)
+        except UnreadableToken:
+            count += 1
+    return count

@@ -2,7 +2,10 @@
 
 Tokens are sealed with Fernet under a MultiFernet, so the key can rotate: the first key in
 `CONNHUB_SECRET_KEY` (comma-separated) seals, every listed key opens. Without the variable a key
-is generated once into the data directory with 0600 permissions and reused.
+is generated once into the data directory with 0600 permissions and reused. The file appears
+atomically, whole or not at all, so processes starting at once all read the same key. A key is
+never generated when the database already holds sealed data: the tokens there were sealed with
+a key that is gone, and a new one would silently make every one of them unreadable.
 
 Plaintext tokens travel as `Secret`, whose repr and str never show the value, so a token that
 ends up in a log line, an exception or a page shows as `Secret('***')`.
@@ -11,7 +14,10 @@ ends up in a log line, an exception or a page shows as `Secret('***')`.
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -45,7 +51,7 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self):  # pickling would write the value somewhere we do not control
+    def __reduce__(self) -> NoReturn:  # pickling would write the value somewhere we do not control
         raise TypeError("Secret cannot be pickled")
 
 
@@ -73,11 +79,23 @@ class TokenCipher:
         return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
 
 
-def cipher_from_settings(settings: Settings) -> TokenCipher:
+def cipher_from_settings(settings: Settings, *, sealed_rows: Callable[[], int] | None = None) -> TokenCipher:
+    """The cipher for this process. `sealed_rows` counts the sealed values already stored; when
+    the key file is missing and that count is not zero, connhub refuses to start."""
     raw = settings.CONNHUB_SECRET_KEY.get_secret_value().strip()
     if raw:
         return TokenCipher(_parse_keys(raw))
-    return TokenCipher([_load_or_create_key_file(ensure_data_dir(settings) / KEY_FILE_NAME)])
+    path = ensure_data_dir(settings) / KEY_FILE_NAME
+    if not path.exists() and sealed_rows is not None:
+        stored = sealed_rows()
+        if stored:
+            raise ConfigError(
+                f"CONNHUB_SECRET_KEY: the key file {path} is missing, but the database holds {stored} sealed "
+                "token(s). They were sealed with that key; a new key would make all of them unreadable, so "
+                "connhub will not generate one. Restore the key file from a backup (or set CONNHUB_SECRET_KEY "
+                "to the key), or, to start over, delete the connections and let users reconnect."
+            )
+    return TokenCipher([_load_or_create_key_file(path)])
 
 
 def _parse_keys(raw: str) -> list[bytes]:
@@ -97,16 +115,26 @@ def _parse_keys(raw: str) -> list[bytes]:
 
 
 def _load_or_create_key_file(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes().strip()
+    """Read the key file, or create it atomically: a complete file appears under its name, or none.
+
+    The key is written to a private temporary file first and then hard-linked to the final name,
+    which fails if another process got there first; then that process's key is read instead."""
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(prefix=".secret-", suffix=".tmp", dir=path.parent)  # mode 0600
         try:
-            Fernet(key)
-        except (ValueError, TypeError):
-            raise ConfigError(f"CONNHUB_SECRET_KEY: the key file {path} is corrupt") from None
-        return key
-    key = Fernet.generate_key()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key() + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+        finally:
+            os.unlink(temporary)
+    key = path.read_bytes().strip()
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise ConfigError(f"CONNHUB_SECRET_KEY: the key file {path} is corrupt") from None
     return key

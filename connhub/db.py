@@ -9,6 +9,7 @@ write lock up front and re-read the row under it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,6 +84,37 @@ def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """
     with sessions() as session:
         yield begin_write(session)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite database file behind the engine (None for PostgreSQL or an in-memory database)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def sqlite_file_problem(path: Path, identity: tuple[int, int] | None) -> str | None:
+    """Why the file at `path` is no longer the one this process opened (None while it still is).
+
+    A process keeps writing into a deleted SQLite file (its open descriptors still reach the old
+    inode) and nobody else ever sees those writes; a replaced file is another database."""
+    now = file_identity(path)
+    if now is None:
+        return f"the SQLite database file {path} was deleted while this process was using it"
+    if now != identity:
+        return f"the SQLite database file {path} was replaced by another file while this process was using it"
+    return None
 
 
 def affected(result: Result[Any]) -> int:

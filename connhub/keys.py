@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 
 from connhub.config import ConfigError
@@ -21,9 +23,18 @@ from connhub.models import Connection, OAuthFlow
 from connhub.runtime import Runtime
 
 
-def reseal_tokens(rt: Runtime, *, batch: int = 500) -> int:
-    """Re-seal tokens and PKCE verifiers in batches; returns how many rows were rewritten."""
-    rewritten = 0
+@dataclass
+class ResealReport:
+    rewritten: int = 0  # rows whose sealed values are now under the primary key
+    unreadable: list[str] = field(default_factory=list)  # "connections id=7: access_token_sealed", ...
+
+
+def reseal_tokens(rt: Runtime, *, batch: int = 500) -> ResealReport:
+    """Re-seal tokens and PKCE verifiers in batches.
+
+    A row that no listed key opens is named in the report and left as it is; the others are
+    re-sealed all the same."""
+    report = ResealReport()
     for model, columns in ((Connection, ("access_token_sealed", "refresh_token_sealed")),
                            (OAuthFlow, ("code_verifier_sealed",))):
         key_column = Connection.id if model is Connection else OAuthFlow.state
@@ -35,16 +46,27 @@ def reseal_tokens(rt: Runtime, *, batch: int = 500) -> int:
                     query = query.where(key_column > after)
                 rows = session.scalars(query).all()
                 for row in rows:
+                    fresh, bad = {}, []
                     for column in columns:
                         sealed = getattr(row, column)
-                        if sealed:
-                            setattr(row, column, rt.cipher.reseal(sealed))
+                        if not sealed:
+                            continue
+                        try:
+                            fresh[column] = rt.cipher.reseal(sealed)
+                        except InvalidToken:
+                            bad.append(column)
+                    if bad:
+                        where = f"{model.__tablename__} {key_column.key}={getattr(row, key_column.key)}"
+                        report.unreadable.append(f"{where}: {', '.join(bad)}")
+                        continue
+                    for column, value in fresh.items():
+                        setattr(row, column, value)
+                    report.rewritten += 1
                 session.commit()
             if not rows:
                 break
-            rewritten += len(rows)
             after = getattr(rows[-1], key_column.key)
-    return rewritten
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        print(f"re-sealed {reseal_tokens(rt)} rows under the primary key")
+        report = reseal_tokens(rt)
     finally:
         rt.close()
+    print(f"re-sealed {report.rewritten} rows under the primary key")
+    if report.unreadable:
+        print(f"{len(report.unreadable)} row(s) could not be opened with any key in CONNHUB_SECRET_KEY and were "
+              "left as they are (add the key they were sealed with, or let their users reconnect):", file=sys.stderr)
+        for row in report.unreadable:
+            print(f"  {row}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -157,6 +157,10 @@ class Connection(Base):
     # A checker's claim on the row while its check is in flight.
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A token refresh in flight: who claimed it and until when. The provider is called outside any
+    # transaction; the new tokens are stored only if the claim still holds (connhub.health.check).
+    refresh_claim: Mapped[str | None] = mapped_column(String(64))
+    refresh_claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -21,17 +21,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from connhub.crypto import Secret
+from connhub.crypto import Secret, UnreadableToken
 from connhub.db import affected, write_locked
 from connhub.health.policy import initial_health, regular_check_at
 from connhub.health.results import record_check
 from connhub.models import AuthMethod, CheckSource, Connection, OAuthFlow, Outcome, utcnow
-from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider
+from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider, text
 from connhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 FLOW_LIFETIME = timedelta(minutes=10)
+UNREADABLE_FLOW_MESSAGE = (
+    "Подключение не завершено: ключ шифрования connhub сменился, пока вы подтверждали доступ, и данные "
+    "этого подключения больше не читаются. Ничего не сохранено — начните подключение заново. "
+    "Если это повторяется, сообщите администратору connhub."
+)
 # The query parameters a provider may send back; anything else in the URL is ignored.
 CALLBACK_PARAMS = ("code", "state", "device_id", "type", "expires_in", "error", "error_description", "error_reason")
 
@@ -116,7 +121,12 @@ def complete_authorization(rt: Runtime, *, user_id: int, params: Mapping[str, st
         client = rt.providers.get(flow.provider)
     except UnknownProvider:
         return ConnectResult(False, "Неизвестный сервис в ссылке подключения.")
-    verifier = rt.cipher.open(flow.code_verifier_sealed).reveal()
+    try:
+        verifier = rt.cipher.open(flow.code_verifier_sealed).reveal()
+    except UnreadableToken:
+        log.error("oauth flow unreadable: provider=%s user=%s: the encryption key changed during the flow",
+                  flow.provider, user_id)
+        return ConnectResult(False, UNREADABLE_FLOW_MESSAGE, flow.provider)
     try:
         tokens = client.exchange_code(code=code, code_verifier=verifier, redirect_uri=flow.redirect_uri,
                                       callback=params)
@@ -185,6 +195,7 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
                      account: Account) -> ConnectResult:
     """Insert the connection, or replace the tokens of the existing one in place."""
     title = rt.providers.get(provider).info.title
+    account = text.clean_account(account)  # what the provider said, cut to what the columns hold
     now = utcnow()
     sealed_refresh = rt.cipher.seal(tokens.refresh_token) if tokens.refresh_token else None
     fields = dict(
@@ -198,6 +209,8 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
         auth_params=tokens.auth_params,
         lease_owner=None,
         lease_expires_at=None,
+        refresh_claim=None,  # a refresh of the old tokens in flight must not hold up the new ones
+        refresh_claim_expires_at=None,
         **initial_health(now),
     )
     for _attempt in range(2):

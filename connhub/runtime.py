@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.config import Settings, load_settings
 from connhub.crypto import TokenCipher, cipher_from_settings
 from connhub.db import make_engine, make_session_factory
+from connhub.models import Connection, OAuthFlow
 from connhub.providers import Registry
 
 
@@ -29,9 +30,20 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
-            cipher=cipher_from_settings(settings),
+            cipher=cipher_from_settings(settings, sealed_rows=lambda: sealed_rows(engine)),
             providers=Registry(settings),
         )
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def sealed_rows(engine: Engine) -> int:
+    """How many rows hold sealed values (connections and OAuth flows); 0 before the schema exists."""
+    names = set(inspect(engine).get_table_names())
+    total = 0
+    with engine.connect() as connection:
+        for model in (Connection, OAuthFlow):
+            if model.__tablename__ in names:
+                total += connection.scalar(select(func.count()).select_from(model)) or 0
+    return total

@@ -98,6 +98,19 @@ def apply_rule(user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[
     queue_toast(f"{RULE_KINDS[kind]}: {len(targets)} — {verb}", ":material/rule:")
 
 
+def apply_tree_rule(user_id: int, store: StoreView, group_key: str, group_names: dict[str, str],
+                    mode: RuleMode) -> None:
+    """The rule for the group picked *now* (read at the click, not when the button was drawn: a click
+    that lands while the page is redrawing for a new group must not act on the previous one)."""
+    group_id = st.session_state.get(group_key, ALL_GROUPS)
+    if group_id == ALL_GROUPS:
+        apply_rule(user_id, store.store_id, RuleTarget.STORE, [(store.store_id, store.name)], mode)
+    elif group_id in group_names:
+        apply_rule(user_id, store.store_id, RuleTarget.GROUP, [(group_id, group_names[group_id])], mode)
+    else:
+        queue_toast("Этой группы уже нет в каталоге — выберите группу заново", ":material/error:")
+
+
 def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[str], names: list[str],
                        mode: RuleMode) -> None:
     state = st.session_state.get(table_key)
@@ -123,8 +136,7 @@ def refreshed_line(status: service.RefreshStatus) -> str:
             f"за {seconds:.1f} с.")
 
 
-@st.fragment(run_every=PROGRESS_SECONDS)
-def refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> None:
+def _refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, live: bool) -> None:
     with runtime().sessions() as session:
         status = service.refresh_status(session, user_id, connection_id, store_id)
     latest = status.latest
@@ -146,8 +158,30 @@ def refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> Non
     finished = status.last_success.id if status.last_success is not None else None
     changed = SEEN_REFRESH in st.session_state and st.session_state[SEEN_REFRESH] != finished
     st.session_state[SEEN_REFRESH] = finished
-    if changed:
-        st.rerun(scope="app")
+    if changed or (active and not live):
+        st.rerun(scope="app")  # the new catalog, or the polling panel for a refresh that just started
+
+
+@st.fragment(run_every=PROGRESS_SECONDS)
+def _live_refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> None:
+    _refresh_panel(user_id, connection_id, store_id, live=True)
+
+
+@st.fragment
+def _still_refresh_panel(user_id: int, connection_id: int, store_id: str | None) -> None:
+    _refresh_panel(user_id, connection_id, store_id, live=False)
+
+
+def refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, poll: bool = False) -> None:
+    """The refresh button and line. It polls (a fragment every PROGRESS_SECONDS) only while a refresh
+    is queued or running, or when `poll` says so: each run of a fragment drops the files that the
+    page's «Скачать CSV» prepared, so an idle page must not rerun on its own."""
+    with runtime().sessions() as session:
+        latest = service.refresh_status(session, user_id, connection_id, store_id).latest
+    if poll or (latest is not None and latest.active):
+        _live_refresh_panel(user_id, connection_id, store_id)
+    else:
+        _still_refresh_panel(user_id, connection_id, store_id)
 
 
 # ----------------------------------------------------------------------------- the store
@@ -156,7 +190,7 @@ with rt.sessions() as session:
     stores = [s for s in queries.stores_for_user(session, user.id, providers) if s.connection_id == connection.id]
 
 if not stores:
-    refresh_panel(user.id, connection.id, None)
+    refresh_panel(user.id, connection.id, None, poll=True)  # nothing to download yet: wait for the schedule too
     st.info("Каталог ещё не загружен. Нажмите «Обновить каталог»: загрузка идёт в фоне, страницу можно "
             "закрыть.", icon=":material/inventory_2:")
     st.stop()
@@ -201,18 +235,17 @@ with tree_column:
         column_config={"Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
     )
     if group_id == ALL_GROUPS:
-        kind, target, name = RuleTarget.STORE, store.store_id, store.name
         decision = evaluation.ruleset.group_decision(None)
         st.caption(f"Магазин целиком: {md(decision.reason)}")
     else:
-        kind, target, name = RuleTarget.GROUP, group_id, catalog.group_names[group_id]
         decision = evaluation.ruleset.group_decision(group_id)
-        st.caption(f"Группа «{md(name)}» и всё, что в ней: {md(decision.reason)}")
+        st.caption(f"Группа «{md(catalog.group_names[group_id])}» и всё, что в ней: {md(decision.reason)}")
     buttons = st.container(horizontal=True)
+    tree_args = (user.id, store, f"catalog-group-{store_index}", catalog.group_names)
     buttons.button("Включить в выгрузку", key="tree-include", icon=":material/add_circle:",
-                   on_click=apply_rule, args=(user.id, store.store_id, kind, [(target, name)], RuleMode.INCLUDE))
+                   on_click=apply_tree_rule, args=(*tree_args, RuleMode.INCLUDE))
     buttons.button("Исключить из выгрузки", key="tree-exclude", icon=":material/remove_circle:",
-                   on_click=apply_rule, args=(user.id, store.store_id, kind, [(target, name)], RuleMode.EXCLUDE))
+                   on_click=apply_tree_rule, args=(*tree_args, RuleMode.EXCLUDE))
 
 # ----------------------------------------------------------------------------- the products
 

@@ -13,7 +13,7 @@ from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, sh
 from pages.ui.routes import ADD_PAGE
 from pages.ui.service import service_page
 from pages.ui.session import require_user, runtime
-from pages.ui.status import check_now_panel, checker_banner, render_status
+from pages.ui.status import check_now_panel, checker_banner, key_banner, render_status
 from pages.ui.text import format_time, md
 
 CARDS_REFRESH_SECONDS = 10
@@ -90,6 +90,7 @@ def cards(user: UserView) -> None:
     # A fresh session and one cheap query per run, so what checker.py writes shows up by itself.
     rt = runtime()
     checker_banner(rt)
+    key_banner(rt, user)
     with rt.sessions() as session:
         views = connections.list_for_user(session, user.id)
     if not views:

@@ -8,17 +8,13 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.sync import config, mapping, selection, target
-from connhub.sync.config import (
+from connhub.sync import config, confirmation, mapping, policies, selection, target
+from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, InvalidSettings, SyncConfigView
+from connhub.sync.policies import (
     NOT_FOR_SALE_LABELS,
     REMOVED_LABELS,
     ZERO_PRICE_LABELS,
-    CannotEnable,
-    Choices,
-    ConfirmationOutdated,
-    InvalidSettings,
     NotForSalePolicy,
-    SyncConfigView,
     ZeroPricePolicy,
 )
 from connhub.sync.status import SyncStatus, switch_on, sync_status
@@ -35,6 +31,7 @@ ERRORS_KEY = "_connhub_sync_errors"
 LOADED_KEY = "_connhub_sync_loaded"  # the configuration version the widgets were filled from
 TARGETS_KEY = "_connhub_sync_targets"
 TARGETS_TTL = timedelta(minutes=5)
+READINESS_REFRESH_SECONDS = 10
 GOODS_HELP = ("Включите товары во ВКонтакте: откройте сообщество → «Управление» → «Разделы» → «Товары» → "
               "«Включены» (или «Расширенные»), сохраните и нажмите «Обновить список» здесь.")
 
@@ -83,16 +80,16 @@ def fill_widgets(view: SyncConfigView) -> None:
     version = (view.exists, view.updated_at)
     if st.session_state.get(LOADED_KEY) == version:
         return
-    settings, policies = view.settings, view.settings.policies
+    settings, chosen = view.settings, view.settings.policies
     values: dict[str, Any] = {
         "store_id": settings.store_id or None,
         "vk_group_id": settings.vk_group_id,
         "vk_category_id": settings.vk_category_id,
-        "on_removed": policies.on_removed.value,
-        "on_not_for_sale": policies.on_not_for_sale.value,
-        "on_zero_price": policies.on_zero_price.value,
-        "price_multiplier": config.format_multiplier(policies.price_multiplier).replace(".", ","),
-        "description_template": policies.description_template,
+        "on_removed": chosen.on_removed.value,
+        "on_not_for_sale": chosen.on_not_for_sale.value,
+        "on_zero_price": chosen.on_zero_price.value,
+        "price_multiplier": policies.format_multiplier(chosen.price_multiplier).replace(".", ","),
+        "description_template": chosen.description_template,
     }
     for name, value in values.items():
         st.session_state[KEY + name] = value
@@ -124,7 +121,7 @@ def on_toggle() -> None:
         now = sync_status(runtime(), user.id)
         st.session_state[PENDING_ENABLE_KEY] = {
             "snapshot": now.snapshot,
-            "text": config.confirmation_text(now.config.settings, len(now.product_ids)),
+            "text": confirmation.confirmation_text(now.config.settings, len(now.product_ids)),
             "ready": now.readiness.ready,
         }
         return
@@ -194,9 +191,11 @@ def toggle_section(status: SyncStatus) -> None:
         st.caption("Выключена. Включение попросит подтвердить, что и куда будет выгружено.")
 
 
-def readiness_section(status: SyncStatus) -> None:
+@st.fragment(run_every=READINESS_REFRESH_SECONDS)
+def readiness_section() -> None:
+    """The checklist, re-read on its own: the checker changes connections and rights meanwhile."""
     st.subheader("Готовность", anchor=False)
-    for item in status.readiness.lines:
+    for item in load_status().readiness.lines:
         with st.container(key=f"ready-{item.check}"):
             if item.ok:
                 st.markdown(f":green[:material/check_circle:] {md(item.message)}")
@@ -286,7 +285,7 @@ def policies_section(status: SyncStatus) -> None:
                        "не больше двух знаков после запятой")
     show_error("price_multiplier")
     st.text_area("Шаблон описания", key=KEY + "description_template", height=80)
-    st.caption("Поля: " + ", ".join(f"`{{{name}}}` — {meaning}" for name, meaning in config.PLACEHOLDERS.items()) +
+    st.caption("Поля: " + ", ".join(f"`{{{name}}}` — {meaning}" for name, meaning in policies.PLACEHOLDERS.items()) +
                ". Ссылки ВКонтакте не принимает; описание — не короче 10 символов.")
     show_error("description_template")
     preview(status)
@@ -304,8 +303,8 @@ def preview(status: SyncStatus) -> None:
         st.caption(f"Предпросмотр на товаре «{md(facts.name)}»")
         try:
             policy = mapping.MappingPolicy(
-                multiplier=config.parse_multiplier(st.session_state.get(KEY + "price_multiplier")),
-                template=config.parse_template(st.session_state.get(KEY + "description_template")),
+                multiplier=policies.parse_multiplier(st.session_state.get(KEY + "price_multiplier")),
+                template=policies.parse_template(st.session_state.get(KEY + "description_template")),
                 zero_price=ZeroPricePolicy(st.session_state.get(KEY + "on_zero_price")),
                 not_for_sale=NotForSalePolicy(st.session_state.get(KEY + "on_not_for_sale")),
             )
@@ -343,7 +342,7 @@ if noted:
 fill_widgets(status.config)
 
 toggle_section(status)
-readiness_section(status)
+readiness_section()
 st.divider()
 stores = source_section(status)
 target_section(status, options)

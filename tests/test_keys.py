@@ -17,7 +17,7 @@ def test_after_resealing_the_old_key_can_be_retired(make_rt):
     with before.sessions() as session:
         tokens = {row.id: before.cipher.open(row.access_token_sealed) for row in session.scalars(select(Connection))}
 
-    assert reseal_tokens(make_rt(CONNHUB_SECRET_KEY=f"{new},{old}")) == 2 + 3  # connections + flows
+    assert reseal_tokens(make_rt(CONNHUB_SECRET_KEY=f"{new},{old}")).rewritten == 2 + 3  # connections + flows
 
     after = make_rt(CONNHUB_SECRET_KEY=new)
     with after.sessions() as session:

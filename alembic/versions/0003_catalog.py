@@ -1,7 +1,7 @@
 """catalog: stores, snapshots, groups, products, refresh jobs, rules
 
 Revision ID: 0003_catalog
-Revises: 0001
+Revises: 0002_reliability
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003_catalog'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_reliability'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

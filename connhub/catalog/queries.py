@@ -307,7 +307,27 @@ class Evaluation:
     reason: pd.Series
 
 
+# Each entry holds its catalog, so the catalog's id() in the key cannot be reused while it is cached.
+_evaluations: OrderedDict[tuple[int, tuple[Rule, ...]], tuple[StoreCatalog, Evaluation]] = OrderedDict()
+
+
 def evaluate(catalog: StoreCatalog, rules: Iterable[Rule]) -> Evaluation:
+    """Every product's decision; remembered for the same catalog and rules (a search rerun)."""
+    key = (id(catalog), tuple(rules))
+    with _cache_lock:
+        found = _evaluations.get(key)
+        if found is not None and found[0] is catalog:
+            _evaluations.move_to_end(key)
+            return found[1]
+    evaluation = _evaluate(catalog, key[1])
+    with _cache_lock:
+        _evaluations[key] = (catalog, evaluation)
+        while len(_evaluations) > SNAPSHOT_CACHE_SIZE * 4:
+            _evaluations.popitem(last=False)
+    return evaluation
+
+
+def _evaluate(catalog: StoreCatalog, rules: tuple[Rule, ...]) -> Evaluation:
     ruleset = RuleSet(rules, store_id=catalog.store_id, group_parents=catalog.group_parents,
                       group_names=catalog.group_names)
     frame = catalog.products

@@ -30,6 +30,9 @@ class ProviderError(Exception):
         code: str,
         retry_after: float | None = None,
     ) -> None:
+        from connhub.providers import text  # text imports this module
+
+        reason, code = text.clean(reason, text.REASON_MAX), text.code(code)  # may quote the provider
         super().__init__(f"{code}: {reason}")
         self.reason = reason  # Russian, shown on the card
         self.permanent = permanent
@@ -86,6 +89,11 @@ class Provider(ABC):
     def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
         """The account as the service page shows it; by default its name."""
         return AccountPresentation(heading=display_name or account_id)
+
+    def merged_profile(self, stored: dict[str, Any], fetched: dict[str, Any]) -> dict[str, Any]:
+        """The profile a check stores, given the stored one and the one it just fetched; by default
+        the fetched one. A provider overrides it to keep facts a check could not re-learn this time."""
+        return fetched
 
     def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
         """Short lines the dashboard card shows under the account (e.g. missing rights); none by default."""

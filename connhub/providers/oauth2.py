@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +13,9 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.crypto import Secret
+from connhub.providers import text
 from connhub.providers.base import ProviderError, TokenSet
-from connhub.providers.http import USER_AGENT, transport_error
+from connhub.providers.http import harden, transport_error
 
 # RFC 6749 and VK ID error keys that mean the grant itself is gone: only a reconnect helps.
 DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
@@ -20,9 +23,43 @@ DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
 TRANSIENT_ERRORS = {"server_error", "temporarily_unavailable", "slow_down"}
 
 
+MAX_LIFETIME_SECONDS = 366 * 24 * 3600  # a longer (or non-finite) token lifetime is treated as unknown
+
+
+def lifetime_seconds(value: object) -> float | None:
+    """A token lifetime from a token endpoint, or None when it is missing, absurd or not finite."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        return None
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_LIFETIME_SECONDS:
+        return None
+    return seconds
+
+
+def _tame_token_response(response: requests.Response) -> requests.Response:
+    """Drop lifetimes Authlib would choke on (`"expires_in": 1e400` is infinity: int() overflows)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response  # Authlib reports the unreadable body
+    if isinstance(payload, dict):
+        changed = payload.pop("expires_at", None) is not None  # connhub goes by expires_in alone
+        if "expires_in" in payload and lifetime_seconds(payload["expires_in"]) is None:
+            del payload["expires_in"]
+            changed = True
+        if changed:
+            response._content = json.dumps(payload).encode()
+    return response
+
+
 def oauth_session(**kwargs: Any) -> OAuth2Session:
     client = OAuth2Session(**kwargs)
-    client.headers["User-Agent"] = USER_AGENT
+    harden(client)  # one deadline per request, a capped body, no redirects
+    client.register_compliance_hook("access_token_response", _tame_token_response)
+    client.register_compliance_hook("refresh_token_response", _tame_token_response)
     return client
 
 
@@ -56,8 +93,8 @@ def grant_error(service: str, error: str) -> ProviderError:
         return ProviderError(
             f"{service}: приложение connhub не принято — проверьте его настройки", permanent=False, code=error
         )
-    return ProviderError(f"{service}: ошибка авторизации ({error or 'без кода'})", permanent=False,
-                         code=error or "oauth")
+    shown = text.code(error) if error else "без кода"
+    return ProviderError(f"{service}: ошибка авторизации ({shown})", permanent=False, code=error or "oauth")
 
 
 def token_set(payload: dict[str, Any], *, service: str, auth_params: dict[str, Any] | None = None,
@@ -66,10 +103,8 @@ def token_set(payload: dict[str, Any], *, service: str, auth_params: dict[str, A
     if not isinstance(access, str) or not access:
         raise ProviderError(f"{service}: в ответе нет токена доступа", permanent=False, code="no_access_token")
     refresh = payload.get("refresh_token")
-    expires_in = payload.get("expires_in")
-    expires_at = None
-    if isinstance(expires_in, int | float) and expires_in > 0:
-        expires_at = datetime.now(UTC) + timedelta(seconds=float(expires_in))
+    expires_in = lifetime_seconds(payload.get("expires_in"))
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in) if expires_in is not None else None
     return TokenSet(
         access_token=Secret(access),
         refresh_token=Secret(refresh) if isinstance(refresh, str) and refresh else previous_refresh,

@@ -5,20 +5,17 @@ and whether the sync is on. Saving checks every field and writes all of them in 
 transaction or none; each problem comes back as a Russian message under the field's name.
 
 Switching on is a deliberate act: `enable` records who confirmed, when, and a snapshot of what
-the confirmation covered (source, target, policies and the selected products as a count and a
-digest). Later changes keep the sync on; `changes_since_confirmation` says what differs from
-what was confirmed. Switching off takes effect at once.
+the confirmation covered (`connhub.sync.confirmation`). Later changes keep the sync on; the
+confirmation module says what differs from what was confirmed. Switching off takes effect at once.
+The policies and their parsing are `connhub.sync.policies`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,65 +24,26 @@ from sqlalchemy.orm import Session
 
 from connhub.db import begin_write
 from connhub.models import SyncConfig, utcnow
-from connhub.sync import mapping
-
-DEFAULT_TEMPLATE = mapping.DEFAULT_TEMPLATE
-# The product fields a description template may name (the mapping's list), with what each means.
-PLACEHOLDER_HELP: dict[str, str] = {
-    "name": "название товара",
-    "measure": "единица измерения",
-    "article": "артикул",
-    "description": "описание из Эвотор",
-    "price": "цена в рублях (с множителем)",
-}
-PLACEHOLDERS: dict[str, str] = {name: PLACEHOLDER_HELP.get(name, name) for name in mapping.TEMPLATE_FIELDS}
-TEMPLATE_MAX_LENGTH = 1000
-MULTIPLIER_MAX = Decimal("1000")
-CENT = Decimal("0.01")
-
-
-
-class RemovedPolicy(StrEnum):
-    """What happens on VK to an item whose product left the selection or was deleted in Evotor."""
-
-    HIDE = "hide"  # market.edit deleted=1: reversible
-    DELETE = "delete"  # market.delete
-
-
-# Not for sale (hide|publish) and zero price (skip|publish) are the mapping's own enums.
-NotForSalePolicy = mapping.NotForSale
-ZeroPricePolicy = mapping.ZeroPrice
-
-REMOVED_LABELS = {RemovedPolicy.HIDE: "скрывать", RemovedPolicy.DELETE: "удалять"}
-NOT_FOR_SALE_LABELS = {NotForSalePolicy.HIDE: "скрывать", NotForSalePolicy.PUBLISH: "всё равно публиковать"}
-ZERO_PRICE_LABELS = {ZeroPricePolicy.SKIP: "не выгружать", ZeroPricePolicy.PUBLISH: "публиковать"}
+from connhub.sync.confirmation import make_snapshot
+from connhub.sync.policies import (
+    NOT_FOR_SALE_LABELS,
+    REMOVED_LABELS,
+    ZERO_PRICE_LABELS,
+    NotForSalePolicy,
+    Policies,
+    RemovedPolicy,
+    ZeroPricePolicy,
+    format_multiplier,
+    parse_multiplier,
+    parse_template,
+)
 
 # Field names, as the page's widgets and InvalidSettings.errors use them.
 FIELDS = ("store_id", "vk_group_id", "vk_category_id", "on_removed", "on_not_for_sale", "on_zero_price",
           "price_multiplier", "description_template")
 
 
-
 # ----------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class Policies:
-    on_removed: RemovedPolicy = RemovedPolicy.HIDE
-    on_not_for_sale: NotForSalePolicy = NotForSalePolicy.HIDE
-    on_zero_price: ZeroPricePolicy = ZeroPricePolicy.SKIP
-    price_multiplier: Decimal = Decimal("1.00")
-    description_template: str = DEFAULT_TEMPLATE
-
-    def as_dict(self) -> dict[str, str]:
-        """Plain strings, as read_config prints them and snapshots keep them (exact decimals)."""
-        return {
-            "on_removed": self.on_removed.value,
-            "on_not_for_sale": self.on_not_for_sale.value,
-            "on_zero_price": self.on_zero_price.value,
-            "price_multiplier": format_multiplier(self.price_multiplier),
-            "description_template": self.description_template,
-        }
 
 
 @dataclass(frozen=True)
@@ -195,58 +153,6 @@ def get_config(session: Session, user_id: int) -> SyncConfigView:
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def format_multiplier(value: Decimal) -> str:
-    return str(value.quantize(CENT))
-
-
-def parse_multiplier(raw: object) -> Decimal:
-    """A positive price multiplier with at most two decimals; a comma is a decimal point too."""
-    text = str(raw if raw is not None else "").strip().replace(",", ".").replace(" ", "")
-    if not text:
-        raise ValueError("Укажите множитель цены, например 1 или 1,15")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"Множитель цены должен быть числом, например 1 или 1,15 (введено «{raw}»)") from None
-    if not value.is_finite():
-        raise ValueError("Множитель цены должен быть числом, например 1 или 1,15")
-    if value <= 0:
-        raise ValueError("Множитель цены должен быть больше нуля")
-    if value != value.quantize(CENT):
-        raise ValueError("Множитель цены — не больше двух знаков после запятой, например 1,15")
-    if value > MULTIPLIER_MAX:
-        raise ValueError(f"Множитель цены не может быть больше {MULTIPLIER_MAX}")
-    return value.quantize(CENT)
-
-
-def template_fields(template: str) -> list[str]:
-    """The placeholders a template names, in order (ValueError on broken braces)."""
-    return [name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None]
-
-
-def find_link(text: str) -> str | None:
-    """A link as VK sees one in a description (error 1408), by the mapping's definition."""
-    match = mapping.LINK.search(text)
-    return match[0] if match else None
-
-
-def parse_template(raw: object) -> str:
-    """A description template: only the mapping's placeholders, no links, within the length limit."""
-    template = str(raw if raw is not None else "").strip()
-    if not template:
-        raise ValueError(f"Шаблон описания не может быть пустым. Пример: {DEFAULT_TEMPLATE}")
-    if len(template) > TEMPLATE_MAX_LENGTH:
-        raise ValueError(f"Шаблон описания длиннее {TEMPLATE_MAX_LENGTH} символов ({len(template)})")
-    problems = mapping.template_problems(template)
-    if problems:
-        raise ValueError("; ".join(problems))
-    literal = " ".join(text for text, _name, _spec, _conv in string.Formatter().parse(template))
-    link = find_link(literal)
-    if link:
-        raise ValueError(f"В шаблоне ссылка «{link}»: ВКонтакте не принимает ссылки в описании товара")
-    return template
 
 
 def _parse_id(raw: object, what: str) -> int | None:
@@ -408,47 +314,6 @@ def note_community(session: Session, user_id: int, community: Community) -> None
 # ----------------------------------------------------------------------------- the master toggle
 
 
-def products_digest(product_ids: Iterable[str]) -> str:
-    joined = "\n".join(sorted(set(product_ids)))
-    return hashlib.sha256(joined.encode()).hexdigest()[:32]
-
-
-def make_snapshot(settings: SyncSettings, product_ids: Iterable[str]) -> dict[str, Any]:
-    """What a confirmation covers: everything that decides what is published, and where."""
-    ids = set(product_ids)
-    return {
-        "store_id": settings.store_id,
-        "store_name": settings.store_name,
-        "vk_group_id": settings.vk_group_id,
-        "vk_group_name": settings.vk_group_name,
-        "vk_category_id": settings.vk_category_id,
-        "vk_category_name": settings.vk_category_name,
-        "policies": settings.policies.as_dict(),
-        "products_count": len(ids),
-        "products_digest": products_digest(ids),
-    }
-
-
-def confirmation_text(settings: SyncSettings, products_count: int) -> str:
-    """What switching on will do, exactly; the confirmation dialog shows this."""
-    removal = "удалены" if settings.policies.on_removed is RemovedPolicy.DELETE else "скрыты"
-    return (f"В сообщество «{settings.vk_group_name}» будут выгружены {products_count} "
-            f"{plural(products_count, 'товар', 'товара', 'товаров')} из магазина «{settings.store_name}»; "
-            f"товары, исключённые из выгрузки, будут {removal}.")
-
-
-def plural(count: int, one: str, few: str, many: str) -> str:
-    tail = count % 100
-    if 11 <= tail <= 14:
-        return many
-    last = count % 10
-    if last == 1:
-        return one
-    if 2 <= last <= 4:
-        return few
-    return many
-
-
 def enable(session: Session, user_id: int, *, confirmed_by: str, shown: Mapping[str, Any],
            product_ids: Iterable[str]) -> SyncConfigView:
     """Switch the sync on, recording who confirmed what. `shown` is the snapshot the confirmation
@@ -482,40 +347,3 @@ def disable(session: Session, user_id: int) -> SyncConfigView:
     def apply(row: SyncConfig) -> None:
         row.enabled = False
     return _write(session, user_id, apply)
-
-
-def changes_since_confirmation(confirmed: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """What differs, in Russian, between the confirmed snapshot and the current one."""
-    if not confirmed:
-        return []
-    changes: list[str] = []
-    if confirmed.get("store_id") != current.get("store_id"):
-        changes.append(f"Магазин: был «{confirmed.get('store_name') or '—'}», "
-                       f"теперь «{current.get('store_name') or '—'}»")
-    if confirmed.get("vk_group_id") != current.get("vk_group_id"):
-        changes.append(f"Сообщество: было «{confirmed.get('vk_group_name') or '—'}», "
-                       f"теперь «{current.get('vk_group_name') or '—'}»")
-    if confirmed.get("vk_category_id") != current.get("vk_category_id"):
-        changes.append(f"Категория товаров: была «{confirmed.get('vk_category_name') or '—'}», "
-                       f"теперь «{current.get('vk_category_name') or '—'}»")
-    then, now = confirmed.get("policies") or {}, current.get("policies") or {}
-    policy_labels: tuple[tuple[str, str, Mapping[str, str]], ...] = (
-        ("on_removed", "Товары вне выгрузки", {str(k): v for k, v in REMOVED_LABELS.items()}),
-        ("on_not_for_sale", "Товары не для продажи", {str(k): v for k, v in NOT_FOR_SALE_LABELS.items()}),
-        ("on_zero_price", "Товары с нулевой ценой", {str(k): v for k, v in ZERO_PRICE_LABELS.items()}),
-    )
-    for key, what, labels in policy_labels:
-        if then.get(key) != now.get(key):
-            before = labels.get(str(then.get(key)), str(then.get(key) or "—"))
-            after = labels.get(str(now.get(key)), str(now.get(key) or "—"))
-            changes.append(f"{what}: было «{before}», теперь «{after}»")
-    if then.get("price_multiplier") != now.get("price_multiplier"):
-        changes.append(f"Множитель цены: был {then.get('price_multiplier')}, теперь {now.get('price_multiplier')}")
-    if then.get("description_template") != now.get("description_template"):
-        changes.append("Шаблон описания изменён")
-    count_then, count_now = confirmed.get("products_count", 0), current.get("products_count", 0)
-    if count_then != count_now:
-        changes.append(f"Товаров в выгрузке: было {count_then}, теперь {count_now}")
-    elif confirmed.get("products_digest") != current.get("products_digest"):
-        changes.append(f"Состав товаров в выгрузке изменился (их по-прежнему {count_now})")
-    return changes

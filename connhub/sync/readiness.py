@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connhub.models import Status
-from connhub.sync.config import SyncSettings, plural
+from connhub.sync.config import SyncSettings
+from connhub.sync.policies import plural
 
 # The VK rights the sync needs (providers.md §10), with the words the page uses for them.
 REQUIRED_RIGHTS: dict[str, str] = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}

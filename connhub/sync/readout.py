@@ -27,7 +27,7 @@ from connhub.connections import ConnectionView
 from connhub.models import User
 from connhub.providers import ProviderError
 from connhub.runtime import Runtime
-from connhub.sync.config import Policies
+from connhub.sync.policies import Policies
 from connhub.sync.roles import Roles, roles
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token

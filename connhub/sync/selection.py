@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.catalog import queries
 from connhub.catalog.rules import Rule
 from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RuleMode, RuleTarget, SnapshotState
-from connhub.sync.config import plural
 from connhub.sync.mapping import ProductFacts
+from connhub.sync.policies import plural
 
 
 @dataclass(frozen=True)

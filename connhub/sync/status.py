@@ -16,7 +16,8 @@ from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.models import utcnow
 from connhub.runtime import Runtime
-from connhub.sync.config import SyncConfigView, changes_since_confirmation, enable, get_config, make_snapshot
+from connhub.sync.config import SyncConfigView, enable, get_config
+from connhub.sync.confirmation import changes_since_confirmation, make_snapshot
 from connhub.sync.readiness import REQUIRED_RIGHTS, ConnectionFacts, Readiness, ReadinessFacts, evaluate
 from connhub.sync.roles import Roles, roles
 from connhub.sync.selection import Selection, catalog_refreshed_at, selection_for

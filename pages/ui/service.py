@@ -16,7 +16,7 @@ from pages.ui.notices import back_to_dashboard_link
 from pages.ui.routes import ADD_PAGE
 from pages.ui.session import require_user, runtime
 from pages.ui.status import STATUS_BADGES, check_now_panel, render_status
-from pages.ui.text import format_time, md
+from pages.ui.text import format_time, md, table_rows
 
 DETAILS_REFRESH_SECONDS = 10
 
@@ -80,17 +80,17 @@ def _details(user: UserView, provider: str) -> None:
         st.caption("Проверок ещё не было.")
         return
     st.dataframe(
-        [
+        table_rows(
             {
                 "Время": format_time(check.checked_at),
                 "Источник": CHECK_SOURCES.get(check.source, check.source),
                 "Результат": CHECK_OUTCOMES.get(check.outcome, check.outcome),
                 "Статус": STATUS_BADGES[check.status_after][0],
                 "Причина": check.reason,
-                "Задержка, мс": "—" if check.latency_ms is None else str(check.latency_ms),
+                "Задержка, мс": check.latency_ms,  # a number (empty when unknown), also in the CSV download
             }
             for check in checks
-        ],
+        ),
         hide_index=True,
     )
 
@@ -123,4 +123,4 @@ def render_account(account: AccountPresentation) -> None:
         if not table.rows:
             st.caption(md(table.empty))
             continue
-        st.dataframe([dict(zip(table.columns, row, strict=True)) for row in table.rows], hide_index=True)
+        st.dataframe(table_rows(dict(zip(table.columns, row, strict=True)) for row in table.rows), hide_index=True)

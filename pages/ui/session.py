@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -54,6 +55,27 @@ def server_address() -> str:
     return str(st.get_option("server.address") or "")
 
 
+def foreign_host() -> str | None:
+    """The name this page was opened by, when it is not this computer's (None when it is).
+
+    A loopback bind address alone does not keep others out: a web page on another site can
+    rebind its own name to 127.0.0.1 (DNS rebinding) and talk to connhub from the user's
+    browser. The browser then names that site in the Host header (which page scripts cannot
+    forge) and in the page's URL, so both are checked."""
+    candidates = [st.context.headers.get("Host") or ""]
+    candidates.append(urlsplit(st.context.url or "").netloc)
+    for netloc in candidates:
+        if not netloc:
+            continue
+        try:
+            host = urlsplit(f"//{netloc}").hostname or ""
+        except ValueError:
+            return netloc[:100]
+        if not is_loopback_address(host):
+            return host[:100]
+    return None
+
+
 def resolve_access() -> Access:
     try:
         rt = runtime()
@@ -73,6 +95,9 @@ def resolve_access() -> Access:
         return Access(AccessKind.OK, user=_user_for(rt, oidc_subject(subject), email, name), oidc=True)
     if not is_loopback_address(server_address()):
         return Access(AccessKind.LOCAL_REFUSED)
+    host = foreign_host()
+    if host is not None:
+        return Access(AccessKind.LOCAL_REFUSED, message=host)
     return Access(AccessKind.OK, user=_user_for(rt, LOCAL_SUBJECT, "", LOCAL_NAME))
 
 

@@ -36,6 +36,21 @@ def render_status(view: ConnectionView, *, checking: bool = False) -> None:
             st.markdown(f":red[{md(view.status_reason)}]")
 
 
+def key_banner(rt: Runtime, user: UserView) -> None:
+    """The encryption key does not open this user's stored tokens: say it is ours to fix."""
+    unreadable = connections.unreadable_tokens(rt, user.id)
+    if not unreadable:
+        return
+    st.error(
+        "Ключ шифрования connhub не подходит к сохранённым токенам "
+        f"(подключений с нечитаемым токеном: {unreadable}). Статусы ниже не обновляются, пока это не исправлено. "
+        "Это не ошибка подключений: администратору нужно вернуть прежний ключ (CONNHUB_SECRET_KEY или файл "
+        "data/secret.key; новый ключ можно указать первым, а прежний — через запятую после него). "
+        "Переподключать сервисы не нужно, если ключ можно вернуть.",
+        icon=":material/key_off:",
+    )
+
+
 def checker_banner(rt: Runtime) -> None:
     with rt.sessions() as session:
         status = health.checker_status(session, interval_seconds=rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)

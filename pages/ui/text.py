@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
+from connhub.export import neutralise
 from connhub.providers import PROVIDER_INFO
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
+_WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
 
 
 def md(text: object) -> str:
-    """Text from a provider or the database, escaped for Streamlit's Markdown."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Text from a provider or the database, escaped for Streamlit's Markdown.
+
+    Newlines and runs of spaces collapse into one space first, so the text cannot open a
+    paragraph, a list or an indented code block of its own."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", str(text)).strip())
+
+
+def table_rows(rows: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Rows for st.dataframe, whose toolbar offers them as a CSV download: text cells that a
+    spreadsheet would read as a formula are neutralised; numbers stay numbers."""
+    return [{key: neutralise(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in rows]
 
 
 def user_timezone() -> ZoneInfo:

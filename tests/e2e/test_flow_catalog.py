@@ -104,6 +104,8 @@ def test_catalog_walk_refresh_rules_reason_and_csv(stack: Stack, page: Page, ope
             refresh.click()
         expect(summary(page)).to_have_text(re.compile(r"^В выгрузке: 5000 из 5000 товаров, \d+ групп"),
                                            timeout=REFRESH)
+        # No refresh left queued or running (the schedule's and ours may both have run): the page is still.
+        expect(widget(page, "catalog-refresh")).to_be_enabled(timeout=REFRESH)
         expect(page.get_by_text(re.compile(r"^Обновлён \d\d\.\d\d\.\d{4}"))).to_be_visible(timeout=UI)
 
     with rt.sessions() as session:
@@ -120,6 +122,7 @@ def test_catalog_walk_refresh_rules_reason_and_csv(stack: Stack, page: Page, ope
         group.click()
         group.fill("Чай ·")
         page.get_by_role("option", name=re.compile(r"^Чай · \d+$")).click()
+        expect(page.get_by_text(f"Показано товаров: {tea.product_count}", exact=True)).to_be_visible(timeout=UI)
         settled(page)
         widget(page, "tree-exclude").click()
         settled(page)
@@ -153,6 +156,7 @@ def test_catalog_walk_refresh_rules_reason_and_csv(stack: Stack, page: Page, ope
     with steps("c05 the whole group's CSV: the rest excluded by the group rule"):
         widget(page, "catalog-search", "input").fill("")
         widget(page, "catalog-search", "input").press("Enter")
+        expect(page.get_by_text(f"Показано товаров: {tea.product_count}", exact=True)).to_be_visible(timeout=UI)
         settled(page)
         _name, _data, rows = read_csv(page)
         assert len(rows) == tea.product_count

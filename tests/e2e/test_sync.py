@@ -38,6 +38,7 @@ pytestmark = [
 
 UI = 20_000  # ms
 CATALOG_REFRESH = 60  # s: the checker's catalog tick plus a small store's refresh, generously
+CHECKER_SETTLES = 60_000  # ms: a few checker intervals plus the checklist's 10 s refresh, generously
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
 STORE = EVOTOR_ACCOUNTS[ACCOUNT][1]  # a small store of the demo account
@@ -122,7 +123,8 @@ def test_configure_and_switch_on_the_sync(stack: Stack, page: Page) -> None:
                                 ("target_rights", "Права на товары, фотографии и сообщества есть"),
                                 ("community", f"Сообщество «{COMMUNITY}», товары включены"),
                                 ("category", f"Категория «{CATEGORY}»"), ("products", "Выбрано ")):
-                expect(page.locator(f".st-key-ready-{check}")).to_contain_text(text)
+                # The checklist re-reads itself; the checker's next checks settle the rights probe.
+                expect(page.locator(f".st-key-ready-{check}")).to_contain_text(text, timeout=CHECKER_SETTLES)
 
         with steps("05 switch on through the confirmation"):
             page.locator(".st-key-sync-enabled label").click()

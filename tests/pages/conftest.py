@@ -75,7 +75,7 @@ def app_opener(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ap
     def open_app(user: UserView | None = None, *, page: str | None = None,
                  query_params: dict[str, str] | None = None, timezone: str | None = "Europe/Moscow",
                  auth: bool = True, session_state: dict[str, Any] | None = None,
-                 claims: dict[str, Any] | None = None) -> AppTest:
+                 claims: dict[str, Any] | None = None, url: str | None = None) -> AppTest:
         """Run app.py as `user` (None: logged out) and land on `page` (a path like "pages/add_connection.py").
 
         auth=False runs the local mode (no [auth] section); the caller sets server.address.
@@ -96,6 +96,8 @@ def app_opener(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ap
             at.user[key] = value
         if timezone:
             at.context["timezone"] = timezone
+        if url:
+            at.context["url"] = url  # the page's address as the browser shows it
         for key, value in (session_state or {}).items():
             at.session_state[key] = value
         at.run()

@@ -116,22 +116,35 @@ def test_bad_vk_scopes_are_refused_at_start(make_rt, value):
         make_rt(VK_SCOPES=value)
 
 
-def test_a_health_check_without_the_communities_right_costs_one_request(make_rt, alice, goods_control):
+def test_a_health_check_without_the_communities_right_costs_one_request_more(make_rt, alice, goods_control):
     rt = make_rt(VK_SCOPES="vkid.personal_info")
     connection_id = connect(rt, alice, "vk")
     goods_control.reset_stats()
     check_now(rt, user_id=alice.id, connection_id=connection_id)
-    stats = goods_control.stats()
-    assert stats["requests"] == {"execute": 1}  # users.get and groups.get together
-    assert stats["calls"] == {"execute": 1, "users.get": 1, "groups.get": 1}
+    assert goods_control.stats()["requests"] == {"users.get": 1, "groups.get": 1}
 
 
-def test_a_health_check_of_a_sync_ready_token_costs_three_requests(rt, alice, goods_control):
+def test_a_health_check_of_a_sync_ready_token_costs_three_requests_more(rt, alice, goods_control):
     result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
     assert result.ok and result.connection_id is not None
     goods_control.reset_stats()
     view = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
     assert view is not None and Rights.from_profile(view.profile).complete
     assert goods_control.stats()["requests"] == {
-        "execute": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
+        "users.get": 1, "groups.get": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
     assert goods_control.stats()["rejected_for_rate"] == 0
+
+
+def test_a_right_the_next_check_cannot_probe_keeps_its_last_known_answer(rt, alice, goods_control):
+    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
+    assert result.ok and result.connection_id is not None
+    first = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
+    assert first is not None and Rights.from_profile(first.profile).complete
+    goods_control.configure(group_id=SHOP, goods_enabled=False)  # nothing left to probe goods and photos on
+    goods_control.configure(group_id=COFFEE, goods_enabled=False)
+
+    again = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
+
+    assert again is not None and again.status is Status.ONLINE
+    assert Rights.from_profile(again.profile).complete  # not turned into «unknown», so the sync stays ready
+

@@ -22,6 +22,7 @@ from connhub.runtime import Runtime
 from connhub.sandbox import SandboxControl
 from connhub.sync import config
 from connhub.sync.config import Choices, Community
+from connhub.sync.policies import DEFAULT_TEMPLATE
 from connhub.users import UserView
 from tests.support.connect import add_connection
 
@@ -106,7 +107,7 @@ def save_config(rt: Runtime, user: UserView, **changes: object) -> config.SyncCo
     values: dict[str, object] = {
         "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY,
         "on_removed": "hide", "on_not_for_sale": "hide", "on_zero_price": "skip",
-        "price_multiplier": "1", "description_template": config.DEFAULT_TEMPLATE,
+        "price_multiplier": "1", "description_template": DEFAULT_TEMPLATE,
     }
     values.update(changes)
     with rt.sessions() as session:

@@ -6,18 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from connhub.sync import config
+from connhub.sync import config, confirmation, policies
 from connhub.sync.config import (
     CannotEnable,
     Choices,
     Community,
     ConfirmationOutdated,
     InvalidSettings,
-    NotForSalePolicy,
-    RemovedPolicy,
     SyncSettings,
-    ZeroPricePolicy,
 )
+from connhub.sync.policies import NotForSalePolicy, RemovedPolicy, ZeroPricePolicy
 
 STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
 OTHER_STORE = "20190412-A1B2-4C3D-8E9F-0A1B2C3D4E5F"
@@ -32,7 +30,7 @@ def form(**changes: object) -> dict[str, object]:
     values: dict[str, object] = {
         "store_id": STORE, "vk_group_id": 218252175, "vk_category_id": 500,
         "on_removed": "hide", "on_not_for_sale": "hide", "on_zero_price": "skip",
-        "price_multiplier": "1", "description_template": config.DEFAULT_TEMPLATE,
+        "price_multiplier": "1", "description_template": policies.DEFAULT_TEMPLATE,
     }
     values.update(changes)
     return values
@@ -86,12 +84,12 @@ def test_saving_keeps_every_field_with_the_names_from_the_lists(rt, alice):
 ])
 def test_a_bad_multiplier_is_refused_with_the_reason(raw, message):
     with pytest.raises(ValueError, match=message):
-        config.parse_multiplier(raw)
+        policies.parse_multiplier(raw)
 
 
 @pytest.mark.parametrize(("raw", "value"), [("1", "1.00"), ("1,5", "1.50"), (" 2.25 ", "2.25"), ("0.01", "0.01")])
 def test_a_multiplier_keeps_two_exact_decimals(raw, value):
-    assert config.format_multiplier(config.parse_multiplier(raw)) == value
+    assert policies.format_multiplier(policies.parse_multiplier(raw)) == value
 
 
 @pytest.mark.parametrize(("template", "message"), [
@@ -110,7 +108,7 @@ def test_a_multiplier_keeps_two_exact_decimals(raw, value):
 ])
 def test_a_bad_template_is_refused_with_the_reason(template, message):
     with pytest.raises(ValueError, match=message):
-        config.parse_template(template)
+        policies.parse_template(template)
 
 
 @pytest.mark.parametrize("template", [
@@ -120,7 +118,7 @@ def test_a_bad_template_is_refused_with_the_reason(template, message):
     "{name} — 1.5 кг, т.д.",
 ])
 def test_good_templates_pass(template):
-    assert config.parse_template(template) == template
+    assert policies.parse_template(template) == template
 
 
 def test_saving_bad_values_names_every_bad_field_and_writes_nothing(rt, alice):
@@ -164,7 +162,7 @@ def enable(rt, user, ids, shown=None):
         settings = config.get_config(session, user.id).settings
         session.rollback()
         return config.enable(session, user.id, confirmed_by="alice@example.test",
-                             shown=shown or config.make_snapshot(settings, ids), product_ids=ids)
+                             shown=shown or confirmation.make_snapshot(settings, ids), product_ids=ids)
 
 
 def test_switching_on_records_who_confirmed_what_and_when(rt, alice):
@@ -189,7 +187,7 @@ def test_switching_off_takes_effect_at_once_and_a_new_confirmation_is_needed(rt,
 def test_a_confirmation_of_what_is_no_longer_true_is_refused(rt, alice):
     save(rt, alice)
     with rt.sessions() as session:
-        shown = config.make_snapshot(config.get_config(session, alice.id).settings, ["p1", "p2"])
+        shown = confirmation.make_snapshot(config.get_config(session, alice.id).settings, ["p1", "p2"])
     save(rt, alice, store_id=OTHER_STORE)  # changed in another tab meanwhile
     with pytest.raises(ConfirmationOutdated):
         enable(rt, alice, ["p1", "p2"], shown=shown)
@@ -210,8 +208,8 @@ def test_later_changes_keep_the_sync_on_and_say_what_changed(rt, alice):
     save(rt, alice, vk_group_id=1, on_removed="delete", price_multiplier="1.2", description_template="{name}!!!!!!!!")
     view = load(rt, alice)
     assert view.is_on
-    current = config.make_snapshot(view.settings, ["p1", "p2"])
-    assert config.changes_since_confirmation(confirmed.confirmed_snapshot, current) == [
+    current = confirmation.make_snapshot(view.settings, ["p1", "p2"])
+    assert confirmation.changes_since_confirmation(confirmed.confirmed_snapshot, current) == [
         "Сообщество: было «Магазин у дома», теперь «VK API»",
         "Товары вне выгрузки: было «скрывать», теперь «удалять»",
         "Множитель цены: был 1.00, теперь 1.20",
@@ -222,15 +220,15 @@ def test_later_changes_keep_the_sync_on_and_say_what_changed(rt, alice):
 
 def test_a_different_selection_of_the_same_size_is_a_change_too():
     settings = SyncSettings(store_id=STORE, store_name="Чайная", vk_group_id=1, vk_group_name="VK API")
-    then = config.make_snapshot(settings, ["a", "b"])
-    assert config.changes_since_confirmation(then, config.make_snapshot(settings, ["b", "a"])) == []
-    assert config.changes_since_confirmation(then, config.make_snapshot(settings, ["a", "c"])) == [
+    then = confirmation.make_snapshot(settings, ["a", "b"])
+    assert confirmation.changes_since_confirmation(then, confirmation.make_snapshot(settings, ["b", "a"])) == []
+    assert confirmation.changes_since_confirmation(then, confirmation.make_snapshot(settings, ["a", "c"])) == [
         "Состав товаров в выгрузке изменился (их по-прежнему 2)"]
 
 
 def test_the_confirmation_says_exactly_what_will_happen():
     settings = SyncSettings(store_id=STORE, store_name="Чайная", vk_group_id=1, vk_group_name="Магазин у дома")
-    assert config.confirmation_text(settings, 21) == (
+    assert confirmation.confirmation_text(settings, 21) == (
         "В сообщество «Магазин у дома» будут выгружены 21 товар из магазина «Чайная»; "
         "товары, исключённые из выгрузки, будут скрыты.")
-    assert "12 товаров" in config.confirmation_text(settings, 12)
+    assert "12 товаров" in confirmation.confirmation_text(settings, 12)

@@ -17,6 +17,7 @@ from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sync import config, readout, target
 from connhub.sync.config import Choices
+from connhub.sync.policies import DEFAULT_TEMPLATE
 from connhub.sync.status import switch_on, sync_status
 from tests.support.connect import connect
 
@@ -70,7 +71,7 @@ def test_a_configuration_made_from_live_lists_is_ready_and_read_config_reports_i
         config.save_settings(session, alice.id, {
             "store_id": SMALL_STORE, "vk_group_id": GOODS_ON, "vk_category_id": 501, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
-            "description_template": config.DEFAULT_TEMPLATE,
+            "description_template": DEFAULT_TEMPLATE,
         }, Choices(stores=stores, communities=options.communities, categories=options.categories))
     status = sync_status(rt, alice.id)
     assert status.readiness.ready, status.readiness.problems

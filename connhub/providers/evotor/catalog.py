@@ -21,6 +21,9 @@ from connhub.providers.base import ProviderError
 
 SERVICE = "Эвотор"
 ACCEPT_V2 = "application/vnd.evotor.v2+json"
+# A page holds up to 1000 products with free-text descriptions: far more than an account answer,
+# so the catalog lists get their own cap instead of http.MAX_BODY_BYTES.
+PAGE_MAX_BYTES = 32 << 20
 PAGE_LIMIT = 1000
 
 # The right each catalog call needs (reference E1), named when Evotor answers 403.
@@ -50,7 +53,7 @@ class EvotorCatalog:
         response = http.get(
             f"{self._api_url}{path}",
             headers={"Authorization": f"Bearer {self._token.reveal()}", "Accept": ACCEPT_V2},
-            params=params, timeout=self._timeout, service=SERVICE,
+            params=params, timeout=self._timeout, service=SERVICE, max_body=PAGE_MAX_BYTES,
         )
         status = response.status_code
         if status == 401:

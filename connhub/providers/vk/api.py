@@ -15,6 +15,8 @@
   repeat: never `market.add`, which has no idempotency key (a repeated add is a duplicate item).
 - **`execute`** runs up to 25 calls in one request (one request against the limit); each call's
   result or error comes back separately, in order, so one bad item never fails its batch.
+
+A little over 300 lines: the limiter, the retry policy and the call paths that use them.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 VK answers API errors with HTTP 200 and an `error` object, so success is a `response` list
 with an `id`, nothing less. The facts relied on are in docs/providers.md («VK»); what each error
-code means is in errors.py. The health check also probes the token's extended rights (rights.py,
-docs/vk-goods.md): `users.get` and `groups.get` go in one `execute`, so a check stays one request
-for a token without the communities right. The goods side of a token is `VkProvider.goods`.
+code means is in errors.py. After `users.get` the health check probes the token's extended rights
+(rights.py, docs/vk-goods.md): one more request for a token without the communities right, three
+more for a token with every right. The goods side of a token is `VkProvider.goods`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.config import Settings
@@ -25,10 +24,10 @@ from connhub.providers.base import Account, Provider, ProviderError, TokenSet
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
-from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError, execute_code, limiter_for
+from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
-from connhub.providers.vk.goods import COMMUNITIES_QUERY, Community, Goods, parse_communities
-from connhub.providers.vk.rights import rights_after_groups
+from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
 
 SERVICE = "ВКонтакте"
@@ -140,21 +139,15 @@ class VkProvider(Provider):
 
     def fetch_account(self, access_token: Secret) -> Account:
         """`users.get` (the health check), then the rights probe, whose answers never change the verdict."""
-        # users.get and the first rights probe (groups.get) travel in one `execute`: one request a check,
-        # counted against the token's 3 a second like every other.
-        code = execute_code([Call("users.get"), Call("groups.get", COMMUNITIES_QUERY)])
         limiter = limiter_for(access_token)
-        with limiter.slot():
-            try:
-                response = http.session().post(
-                    f"{self.config.VK_API_URL}/method/execute",
-                    data={"code": code, "v": API_VERSION},
-                    headers={"Authorization": f"Bearer {access_token.reveal()}"},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                raise http.transport_error(exc, SERVICE) from None
+        with limiter.slot():  # users.get counts against the token's 3 requests a second like the probe
+            response = http.get(
+                f"{self.config.VK_API_URL}/method/users.get",
+                headers={"Authorization": f"Bearer {access_token.reveal()}"},
+                params={"v": API_VERSION},
+                timeout=self.timeout,
+                service=SERVICE,
+            )
         if response.status_code != 200:
             raise ProviderError(
                 f"ВКонтакте недоступен (ошибка {response.status_code})", permanent=False,
@@ -163,34 +156,23 @@ class VkProvider(Provider):
         body = http.json_body(response, SERVICE)
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             raise api_error(body["error"])
-        answers = body.get("response") if isinstance(body, dict) else None
-        if not isinstance(answers, list) or len(answers) != 2:
-            raise ProviderError("ВКонтакте прислал непонятный ответ", permanent=False, code="bad_body_200")
-        raw_errors = body.get("execute_errors")
-        errors = iter(raw_errors if isinstance(raw_errors, list) else [])
-        users, groups = answers
-        if users is False:
-            failed = next(errors, None)
-            raise api_error(failed if isinstance(failed, dict) else {})
+        users = body.get("response") if isinstance(body, dict) else None
         if not isinstance(users, list) or not users or not isinstance(users[0], dict) or "id" not in users[0]:
             raise ProviderError("ВКонтакте прислал непонятный ответ", permanent=False, code="bad_body_200")
         user = users[0]
         if user.get("deactivated"):
             raise ProviderError(REJECTIONS[DEACTIVATED], permanent=True, code="vk_deactivated")
         first, last = str(user.get("first_name") or ""), str(user.get("last_name") or "")
-        communities: list[Community] | VkApiError
-        if groups is False:
-            failed = next(errors, None)
-            communities = VkApiError.from_error(failed if isinstance(failed, dict) else {}, "groups.get")
-        else:
-            communities = parse_communities(groups, "groups.get")
-        rights = rights_after_groups(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter),
-                                     communities)
+        rights = probe_rights(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter))
         return Account(
             account_id=str(user["id"]),
             display_name=f"{first} {last}".strip() or f"id{user['id']}",
             profile={"user_id": user["id"], "first_name": first, "last_name": last, "rights": rights.as_profile()},
         )
+
+    def merged_profile(self, stored: dict[str, Any], fetched: dict[str, Any]) -> dict[str, Any]:
+        """A right the probe could not learn this time (VK's rate limit, trouble) keeps its last known answer."""
+        return {**fetched, "rights": Rights.from_profile(fetched).known_over(Rights.from_profile(stored)).as_profile()}
 
     def is_rejection_of_access_token(self, error: ProviderError) -> bool:
         return error.code == f"vk_{ACCESS_TOKEN_REJECTED}"

@@ -4,6 +4,7 @@ items, photo upload, and the batched edits, hides and deletes a sync needs.
 `market.*` methods take the community as a **negative** `owner_id`; the photo upload server
 takes it as a **positive** `group_id`. Callers pass the positive community id everywhere and
 this module signs it. Prices go in as rubles and come back as kopecks (`MarketItem.price_kopecks`).
+A little over 300 lines: the parsed shapes and every goods method a sync needs.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
 - at most 3 API requests a second per token (error 6); `execute` is one request of up to 25 calls,
   each answered in order, a failed one as `false` with its error in `execute_errors`.
 Every request and every call (inside `execute` too) is counted by method for tests and benchmarks.
+
+Long (about 700 lines) because it is one emulated service: the state, the methods with VK's
+validation, `execute` and the upload server share one lock and one set of helpers; the small
+control client (`GoodsControl`) for tests and benchmarks closes the module.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ A right that cannot be probed without an earlier one (no communities → no good
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,11 @@ class Rights:
     @property
     def unknown(self) -> list[str]:
         return [LABELS[name] for name in RIGHTS if getattr(self, name) is None]
+
+    def known_over(self, earlier: Rights) -> Rights:
+        """These rights, with each one left unknown here taken from `earlier` where that knew it."""
+        return replace(self, **{name: getattr(earlier, name) for name in RIGHTS
+                                if getattr(self, name) is None and getattr(earlier, name) is not None})
 
     def as_profile(self) -> dict[str, Any]:
         return {"groups": self.groups, "market": self.market, "photos": self.photos,
