@@ -46,7 +46,7 @@ from connhub.providers.vk.goods import Goods, MarketItem
 from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
-from connhub.sync.config import RemovedPolicy, SyncConfigView
+from connhub.sync.config import SyncConfigView
 from connhub.sync.mapping import (
     DESCRIPTION_MIN,
     NAME_MAX,
@@ -61,6 +61,7 @@ from connhub.sync.mapping import (
     remove_links,
 )
 from connhub.sync.photos import PhotoError, pad_photo, source_hash
+from connhub.sync.policies import RemovedPolicy
 from connhub.sync.runs import RunRecorder
 from connhub.sync.selection import selection_for
 from connhub.sync.status import SyncStatus, sync_status
