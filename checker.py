@@ -46,6 +46,7 @@ from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime
+from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
 
 log = logging.getLogger("connhub.checker")
 
@@ -106,6 +107,7 @@ class Checker:
         self.started_at = utcnow()
         self.stop = stop or threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
+        self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -166,6 +168,7 @@ class Checker:
         jobs.every(every).seconds.do(self.tick)
         jobs.every(1).hours.do(self.housekeeping)
         jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
+        jobs.every(SYNC_TICK_SECONDS).seconds.do(self.sync.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
@@ -173,6 +176,7 @@ class Checker:
             idle = jobs.idle_seconds
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
         self.catalog.join()
+        self.sync.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:

@@ -450,3 +450,88 @@ class SyncConfig(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncItemState(StrEnum):
+    PENDING = "pending"  # written before market.add; the item may or may not exist on VK yet
+    SYNCED = "synced"  # on VK as last published (visible or hidden by the not-for-sale policy)
+    HIDDEN = "hidden"  # the product left the sync: hidden on VK (deleted=1) by the removal policy
+
+
+class SyncItem(Base):
+    """The mapping `(store id, product id) ↔ (community id, VK item id)` with what was last published.
+
+    A row is written `pending` (no item id) before `market.add` and completed after it; a pending
+    row is matched against the community's items by `sku` (the Evotor product id) before anything
+    is added again, so an interrupted run never leaves a duplicate behind. Only items with a row
+    here were created by connhub; the sync never touches any other item.
+    """
+
+    __tablename__ = "sync_items"
+    __table_args__ = (UniqueConstraint("user_id", "store_id", "product_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    store_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int] = mapped_column(BigInteger)  # positive VK community id
+    vk_item_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default=SyncItemState.PENDING)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")  # "" when unknown: the next run edits
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the market.add/edit fields last sent
+    image_key: Mapped[str | None] = mapped_column(String(64))  # hash of the Evotor image last published
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncPhoto(Base):
+    """An uploaded goods photo, reused while the Evotor image (by its hash) is unchanged."""
+
+    __tablename__ = "sync_photos"
+    __table_args__ = (UniqueConstraint("group_id", "image_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    image_key: Mapped[str] = mapped_column(String(64))  # sha256 of the image as Evotor gave it
+    photo_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncRunState(StrEnum):
+    REQUESTED = "requested"  # asked for on the page; a background process starts it
+    RUNNING = "running"
+    FINISHED = "finished"  # went through every product (some may have failed: see `failed`)
+    STOPPED = "stopped"  # stopped early with `stop_reason` (goods off, no rights, ...)
+    FAILED = "failed"  # ended by an unexpected error or a killed process
+
+
+class SyncRun(Base):
+    """One run of the sync (or a dry run): who started it, how far it got and what it did."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # cron | page | cli
+    triggered_by: Mapped[str] = mapped_column(String(320), default="")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    state: Mapped[str] = mapped_column(String(16), default=SyncRunState.REQUESTED)
+    phase: Mapped[str] = mapped_column(String(200), default="")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str] = mapped_column(String(128), default="")
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)  # VK API requests made
+    failures: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{product_id, name, reason}]
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a dry run's lists
+    stop_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -18,6 +18,7 @@ from connhub.sync.policies import (
     ZeroPricePolicy,
 )
 from connhub.sync.status import SyncStatus, switch_on, sync_status
+from pages import sync_runs
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
 from pages.ui.session import require_user, runtime
@@ -352,6 +353,8 @@ if st.session_state.get(ERRORS_KEY):
 st.button("Сохранить", type="primary", key="save-sync", icon=":material/save:", on_click=save, args=(choices,))
 st.divider()
 summary_section(status)
+st.divider()
+sync_runs.section(status, user.id, user.label)
 
 pending = st.session_state.get(PENDING_ENABLE_KEY)
 if pending is not None:

@@ -1,0 +1,183 @@
+"""Benchmark the sync against the sandbox's VK goods (which enforces 3 requests a second per token).
+
+    python bench/sync.py [--products 1000] [--changes 10] [--no-photos] [--database-url URL]
+
+1. Starts the sandbox providers as their own process; mints a VK user token with the goods rights.
+2. Seeds one user in a fresh database: both connections, a catalog copy of N products (each with its
+   own 300×300 PNG image), a configuration switched on.
+3. First run into the empty community: every product added with its photo (padded, uploaded once).
+4. Second run, nothing changed: no write call at all.
+5. N changed prices in the catalog: exactly those items edited.
+Counts come from the sandbox's per-method counters; times are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from PIL import Image  # noqa: E402
+from sqlalchemy import update  # noqa: E402
+
+from bench.checker import start_sandbox  # noqa: E402
+from connhub.config import load_settings  # noqa: E402
+from connhub.crypto import Secret  # noqa: E402
+from connhub.models import (  # noqa: E402
+    Base,
+    CatalogGroup,
+    CatalogProduct,
+    CatalogSnapshot,
+    CatalogStore,
+    Connection,
+    SnapshotState,
+    Status,
+    utcnow,
+)
+from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
+from connhub.runtime import Runtime  # noqa: E402
+from connhub.sandbox import sandbox_env  # noqa: E402
+from connhub.sync import config, status  # noqa: E402
+from connhub.sync.config import Choices, Community  # noqa: E402
+from connhub.sync.runs import Trigger  # noqa: E402
+from connhub.sync.service import run_now  # noqa: E402
+from connhub.users import ensure_user  # noqa: E402
+
+STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
+GROUP = 218252175
+CATEGORY = 500
+WRITES = ("market.add", "market.edit", "market.delete", "market.restore", "market.saveProductPhoto")
+
+
+def png(n: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 300), (n % 256, (n // 256) % 256, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
+    with rt.sessions() as session:
+        user = ensure_user(session, subject="bench", email="bench@example.test", name="Bench")
+        session.commit()
+    with rt.sessions() as session:
+        rows = {}
+        for provider, account in (("evotor", "01-000000000000001"), ("vk", "743784474")):
+            row = Connection(user_id=user.id, provider=provider, auth_method="oauth", account_id=account,
+                             display_name=provider, profile={}, access_token_sealed=rt.cipher.seal(
+                                 Secret(token if provider == "vk" else "bench-evotor-token")),
+                             refresh_token_sealed=None, token_version=1, status=Status.ONLINE, is_online=True)
+            if provider == "vk":
+                row.profile = {"rights": {"groups": True, "market": True, "photos": True,
+                                          "checked_at": utcnow().isoformat(), "note": ""}}
+            session.add(row)
+            session.flush()
+            rows[provider] = row.id
+        session.add(CatalogStore(connection_id=rows["evotor"], store_id=STORE, name="Чайная", position=0))
+        snapshot = CatalogSnapshot(connection_id=rows["evotor"], store_id=STORE, state=SnapshotState.CURRENT,
+                                   completed_at=utcnow(), group_count=1, product_count=products)
+        session.add(snapshot)
+        session.flush()
+        session.add(CatalogGroup(snapshot_id=snapshot.id, id="g-all", name="Все товары"))
+        for n in range(products):
+            session.add(CatalogProduct(snapshot_id=snapshot.id, id=f"{n:08d}-0000-4000-8000-000000000000",
+                                       group_id="g-all", name=f"Товар номер {n + 1}", measure="шт",
+                                       article=f"A-{n}", price=Decimal(100 + n) + Decimal("0.50"),
+                                       allow_to_sell=True, type="NORMAL"))
+        session.commit()
+        snapshot_id = snapshot.id
+    choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
+                      categories={CATEGORY: "Продукты питания / Напитки"})
+    with rt.sessions() as session:
+        config.save_settings(session, user.id, {
+            "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
+            "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
+            "description_template": config.DEFAULT_TEMPLATE}, choices)
+    status.switch_on(rt, user.id, confirmed_by="bench", shown=status.sync_status(rt, user.id).snapshot)
+    return user.id, snapshot_id
+
+
+def measure(rt: Runtime, user_id: int, control: GoodsControl, images: dict[str, bytes] | None) -> dict[str, float]:
+    control.reset_stats()
+    started = time.monotonic()
+    _run, outcome = run_now(rt, user_id, trigger=Trigger.CLI, triggered_by="bench",
+                            images=(lambda store, pid: images.get(pid)) if images is not None else None)
+    elapsed = time.monotonic() - started
+    stats = control.stats()
+    calls = stats["calls"]
+    api = stats["requests_total"]
+    uploads = calls.get("market.saveProductPhoto", 0)  # one upload POST per saved photo
+    return {"state": outcome.state, "seconds": elapsed, "api_requests": api, "uploads": uploads,
+            "http_requests": api + uploads, "writes": sum(calls.get(m, 0) for m in WRITES),
+            "edits": calls.get("market.edit", 0), "adds": calls.get("market.add", 0),
+            "rejected_for_rate": stats["rejected_for_rate"], **{k: v for k, v in outcome.counts.items()}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--no-photos", action="store_true")
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    sandbox, base_url = start_sandbox(0)
+    workdir = Path(tempfile.mkdtemp(prefix="connhub-bench-sync-"))
+    try:
+        settings = load_settings(_env_file=None, DATABASE_URL=args.database_url or f"sqlite:///{workdir}/bench.db",
+                                 CONNHUB_SECRET_KEY=Fernet.generate_key().decode(), CONNHUB_DATA_DIR=workdir,
+                                 CATALOG_REFRESH_INTERVAL_SECONDS=7 * 24 * 3600, **sandbox_env(base_url))
+        rt = Runtime.from_settings(settings)
+        Base.metadata.create_all(rt.engine)
+        control = GoodsControl(base_url)
+        token = control.user_token(("groups", "market", "photos"))
+        user_id, snapshot_id = seed(rt, token, args.products)
+        ids = [f"{n:08d}-0000-4000-8000-000000000000" for n in range(args.products)]
+        images = None if args.no_photos else {pid: png(n) for n, pid in enumerate(ids)}
+        n = args.products
+
+        first = measure(rt, user_id, control, images)
+        print(f"first run ({n} products{'' if images else ', no photos'}): {first['state']}, "
+              f"{first['seconds']:.1f} s, {first['api_requests']} API requests + {first['uploads']} photo uploads "
+              f"= {first['http_requests'] / n:.3f} requests a product ({first['api_requests'] / n:.3f} API), "
+              f"{first['api_requests'] / first['seconds']:.2f} API requests/s, added {first['added']}, "
+              f"rejected for rate {first['rejected_for_rate']}")
+        second = measure(rt, user_id, control, images)
+        budget = math.ceil(n / 200) + 3
+        print(f"second run (nothing changed): {second['seconds']:.1f} s, {second['api_requests']} requests "
+              f"(budget {budget}), {second['writes']} write calls, unchanged {second['unchanged']}")
+        with rt.sessions() as session:
+            for pid in ids[:args.changes]:
+                session.execute(update(CatalogProduct).where(CatalogProduct.snapshot_id == snapshot_id,
+                                                             CatalogProduct.id == pid)
+                                .values(price=CatalogProduct.price + 1))
+            session.execute(update(CatalogSnapshot).where(CatalogSnapshot.id == snapshot_id)
+                            .values(completed_at=utcnow()))
+            session.commit()
+        third = measure(rt, user_id, control, images)
+        print(f"{args.changes} prices changed: {third['seconds']:.1f} s, {third['api_requests']} requests, "
+              f"{third['edits']} market.edit calls, changed {third['changed']}, unchanged {third['unchanged']}")
+        ok = (first["http_requests"] / n <= 1.3 and first["rejected_for_rate"] == 0 and second["writes"] == 0
+              and second["api_requests"] <= budget and third["edits"] == args.changes)
+        print("targets met" if ok else "TARGETS MISSED")
+        rt.close()
+        return 0 if ok else 1
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+        if not os.environ.get("KEEP_BENCH_DB"):
+            import shutil
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

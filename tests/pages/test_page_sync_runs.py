@@ -1,0 +1,113 @@
+"""«Синхронизация», the runs section: asking for a run or a preview, the current run's progress, the
+last runs with their counts, reasons and failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from connhub.models import SyncRun, SyncRunState, utcnow
+from connhub.sync import runs, target
+from connhub.sync.target import TargetOptions
+from tests.pages.helpers import keyed_block, page_text
+from tests.sync.helpers import CATEGORIES, COMMUNITIES, connect_both, load_catalog, ready_user, save_config
+
+SYNC = "pages/sync.py"
+
+
+@pytest.fixture(autouse=True)
+def vk_lists(monkeypatch):
+    monkeypatch.setattr(target, "target_options",
+                        lambda rt, user_id: TargetOptions(communities=dict(COMMUNITIES), categories=dict(CATEGORIES)))
+
+
+def add_run(rt, user, **values):
+    now = utcnow()
+    fields = dict(user_id=user.id, trigger="cron", triggered_by="cron", state=SyncRunState.FINISHED,
+                  requested_at=now - timedelta(minutes=3), started_at=now - timedelta(minutes=3),
+                  finished_at=now - timedelta(minutes=2), duration_ms=61_500)
+    fields.update(values)
+    with rt.sessions() as session:
+        row = SyncRun(**fields)
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def test_sync_now_records_a_request_the_sidecar_picks_up(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    button = at.button(key="sync-run-now")
+    assert not button.disabled
+    button.click().run()
+    assert not at.exception
+    with app_rt.sessions() as session:
+        active = runs.active_run(session, alice.id)
+    assert active is not None and active.state == SyncRunState.REQUESTED and not active.dry_run
+    assert active.trigger == runs.Trigger.PAGE and active.triggered_by == alice.label
+    assert "Синхронизация ждёт запуска" in page_text(at)
+    assert at.button(key="sync-run-now").disabled and at.button(key="sync-run-preview").disabled
+
+
+def test_preview_records_a_dry_run_request(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    at.button(key="sync-run-preview").click().run()
+    with app_rt.sessions() as session:
+        active = runs.active_run(session, alice.id)
+    assert active is not None and active.dry_run
+
+
+def test_without_the_sync_on_the_run_buttons_are_off(open_app, app_rt, sandbox_control, alice):
+    source_id, _ = connect_both(app_rt, sandbox_control, alice)
+    load_catalog(app_rt, source_id)
+    save_config(app_rt, alice)
+    at = open_app(alice, page=SYNC)
+    assert at.button(key="sync-run-now").disabled
+    assert "Запуск станет доступен" in page_text(at)
+    assert "Запусков ещё не было." in page_text(at)
+
+
+def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
+    add_run(app_rt, alice, state=SyncRunState.RUNNING, finished_at=None, duration_ms=None, heartbeat_at=utcnow(),
+            phase="Добавление товаров: 40", total=40, done=25, added=25)
+    at = open_app(alice, page=SYNC)
+    block = keyed_block(at, "sync-run-current")
+    assert block is not None
+    text = page_text(block)
+    assert "Синхронизация идёт: Добавление товаров: 40 (25 из 40)" in text.replace("\\", "")
+    assert "добавлено 25" in text
+    assert at.button(key="sync-run-now").disabled
+
+
+def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
+    finished = add_run(app_rt, alice, added=3, changed=1, unchanged=10, failed=1,
+                       failures=[{"product_id": "p-assam", "name": "Ассам",
+                                  "reason": "Название товара слишком длинное"}])
+    stopped = add_run(app_rt, alice, trigger="page", triggered_by="Alice", state=SyncRunState.STOPPED,
+                      stop_reason="В сообществе выключены товары: включите раздел «Товары» в настройках сообщества")
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    first = page_text(keyed_block(at, f"sync-run-{finished}")).replace("\\", "")
+    assert "Готово" in first and "по расписанию (run/sync.sh)" in first and "61.5 с" in first
+    assert "добавлено 3, изменено 1" in first and "без изменений 10" in first and "ошибок 1" in first
+    assert "Ассам: Название товара слишком длинное" in first
+    second = page_text(keyed_block(at, f"sync-run-{stopped}")).replace("\\", "")
+    assert "Остановлено" in second and "со страницы: Alice" in second
+    assert "В сообществе выключены товары" in second
+
+
+def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, alice):
+    ready_user(app_rt, sandbox_control, alice)
+    add_run(app_rt, alice, dry_run=True, unchanged=2, plan={
+        "add": [{"product_id": "p-sencha", "name": "Сенча"}], "change": [], "hide": [],
+        "delete": [{"product_id": "p-old", "name": "Старый чай"}], "unchanged": 2,
+        "skip": [{"product_id": "p-espresso", "name": "Эспрессо", "reason": "Нулевая цена"}]})
+    at = open_app(alice, page=SYNC)
+    text = page_text(keyed_block(at, "sync-run-plan")).replace("\\", "")
+    assert "План: добавить 1, изменить 0, скрыть 0, удалить 1, без изменений 2" in text
+    assert "Сенча" in text and "Старый чай" in text and "Эспрессо — Нулевая цена" in text
