@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from connhub.background import BackgroundRunner
 from connhub.catalog import refresh
 from connhub.catalog.service import catalog_providers
 from connhub.catalog.source import CatalogSource
@@ -47,8 +48,7 @@ class CatalogWorker:
         self.rt = rt
         self.worker_id = worker_id
         self.stop = stop
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._runner = BackgroundRunner("catalog-refresh", has_work=self._has_work, work=self.run_pending)
 
     def _queue_scheduled(self) -> None:
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
@@ -75,25 +75,12 @@ class CatalogWorker:
         return self.run_pending()
 
     def tick(self) -> None:
+        """Queue what is due, and start the refresh thread if there is work and none is running."""
         try:
             self._queue_scheduled()
-            with self._lock:
-                if self._thread is not None and self._thread.is_alive():
-                    return
-                if not self._has_work():
-                    return
-                self._thread = threading.Thread(target=self._run, name="catalog-refresh", daemon=True)
-                self._thread.start()
         except Exception:  # a bad tick must not kill the checker's loop
-            log.exception("catalog tick failed")
-
-    def _run(self) -> None:
-        try:
-            self.run_pending()
-        except Exception:
-            log.exception("catalog refresh thread failed")
+            log.exception("catalog: queueing scheduled refreshes failed")
+        self._runner.tick()
 
     def join(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        self._runner.join(timeout)
