@@ -324,7 +324,7 @@ class SyncEngine:
                 continue
             mapped = map_product(fact, policy)
             image: ImageRef | None = None
-            if not isinstance(mapped, Skipped) and self.images is not None:  # a skipped product's image is not asked for
+            if not isinstance(mapped, Skipped) and self.images is not None:  # never for a skipped one
                 got = self.images(self.store_id, product_id)
                 image = ImageRef.of(got) if isinstance(got, bytes) else got
                 if image is not None:
