@@ -175,3 +175,34 @@ def test_an_oversized_image_is_not_downloaded_past_the_cap_and_costs_only_its_ph
     items = by_sku(control)
     assert not items["p-sencha"][0]["photos"] and items["p-assam"][0]["photos"]
     assert any("p-sencha" in line and "слишком большой" in line for line in lines)
+
+
+def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, alice, sandbox, sandbox_control):
+    """What `make run` does: the Evotor catalog refreshed from the sandbox, then one sync run."""
+    from connhub.sync import config, selection, target
+    from connhub.sync.config import Choices
+    from connhub.sync.policies import DEFAULT_TEMPLATE
+    from connhub.sync.status import switch_on, sync_status
+    from tests.support.connect import connect
+    from tests.sync.test_sandbox_sync_status import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
+
+    goods = GoodsControl(sandbox.base_url)
+    evotor_id = connect(rt, alice, "evotor", account=ACCOUNT)
+    refresh_catalog(rt, evotor_id)
+    connect_vk(rt, alice, goods)
+    options = target.target_options(rt, alice.id)
+    with rt.sessions() as session:
+        config.save_settings(session, alice.id, {
+            "store_id": SMALL_STORE, "vk_group_id": GOODS_ON, "vk_category_id": 501, "on_removed": "hide",
+            "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
+            "description_template": DEFAULT_TEMPLATE,
+        }, Choices(stores=selection.stores(session, alice.id, evotor_id), communities=options.communities,
+                   categories=options.categories))
+    switch_on(rt, alice.id, confirmed_by=alice.label, shown=sync_status(rt, alice.id).snapshot)
+    outcome = sync(rt, alice)
+    assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] > 0
+    with_images = set(sandbox_catalog.configure(sandbox_control, account_id=ACCOUNT, store_id=SMALL_STORE,
+                                                list_ids=True)["with_images"])
+    items = goods.items(GOODS_ON)
+    pictured = {item["sku"] for item in items if item["photos"]}
+    assert pictured and pictured == {item["sku"] for item in items} & with_images
