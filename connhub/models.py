@@ -496,6 +496,29 @@ class SyncPhoto(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SyncImage(Base):
+    """What the sync last saw of one Evotor product's image (docs/sync.md, «Photos»).
+
+    The image list is asked for again only when the product is new here, its catalog `updated_at`
+    moved, or `checked_at` is a day old; the file is downloaded again only when `version` (the
+    image id and its `updated_at`) changed. `image_key` is the sha256 of the file, the key of
+    `SyncPhoto`; `url` lets a community that has no photo of it yet fetch the file once more.
+    """
+
+    __tablename__ = "sync_images"
+    __table_args__ = (UniqueConstraint("connection_id", "store_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    store_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64))
+    product_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the catalog's, at the last look
+    version: Mapped[str | None] = mapped_column(String(160))  # "<image id>@<updated_at>"; None: no image
+    image_key: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SyncRunState(StrEnum):
     REQUESTED = "requested"  # asked for on the page; a background process starts it
     RUNNING = "running"

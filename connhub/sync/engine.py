@@ -11,8 +11,9 @@ One run, in phases (each recorded on the run row and printed as one line):
    connhub made. A row left `pending` by an interrupted run is matched by `sku` (the Evotor
    product id): found, it is adopted; not found, the product is added again. A mapped item that
    is gone from VK (deleted by hand) is re-created. Items without a row are never touched.
-4. **Photos.** A product image is padded to VK's minimum, uploaded once, and its photo id reused
-   while the image (by hash) is unchanged.
+4. **Photos.** A product image (`connhub.sync.images`: listed and downloaded from the catalog
+   provider only when it may have changed) is padded to VK's minimum, uploaded once, and its
+   photo id reused while the image (by hash) is unchanged.
 5. **Writes.** Edits (full field set), hides (`deleted=1`) and deletes go through `execute`, 25 a
    request; adds too, with their rows written `pending` first and completed after. Unchanged
    products cost nothing.
@@ -47,6 +48,7 @@ from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
 from connhub.sync.config import SyncConfigView
+from connhub.sync.images import CachedImages, ImageRef
 from connhub.sync.mapping import (
     DESCRIPTION_MIN,
     NAME_MAX,
@@ -60,7 +62,7 @@ from connhub.sync.mapping import (
     map_product,
     remove_links,
 )
-from connhub.sync.photos import PhotoError, pad_photo, source_hash
+from connhub.sync.photos import PhotoError, pad_photo
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.runs import RunRecorder
 from connhub.sync.selection import selection_for
@@ -86,9 +88,10 @@ class StopRun(Exception):
 
 
 class ImageSource(Protocol):
-    """A product's image as the catalog provider gives it (bytes), or None when it has none."""
+    """A product's image as the catalog provider gives it (bytes, or an `ImageRef` whose file is
+    fetched only when needed), or None when it has none."""
 
-    def __call__(self, store_id: str, product_id: str) -> bytes | None: ...
+    def __call__(self, store_id: str, product_id: str) -> bytes | ImageRef | None: ...
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Wanted:
     product_id: str
     title: str  # for people: the Evotor name
     item: VkItem
-    image: bytes | None = None
+    image: ImageRef | None = None
     photo_id: int | None = None
 
 
@@ -283,18 +286,22 @@ class SyncEngine:
 
     def _provider_images(self, status: SyncStatus) -> ImageSource | None:
         """The catalog provider's product images, when it offers them: `product_images(token)` gives
-        a function (store id, product id) → image bytes or None."""
+        its image API (list and download, used through `CachedImages`) or a function
+        (store id, product id) → image bytes or None."""
         source = status.source
         assert source is not None
         factory = getattr(self.rt.providers.get(source.provider), "product_images", None)
         if not callable(factory):
             return None
         try:
-            images: ImageSource = factory(fresh_token(self.rt, source))
+            images = factory(fresh_token(self.rt, source))
         except ProviderError as error:
             self.say(f"Фото товаров недоступны: {error.reason}")
             return None
-        return images
+        if callable(getattr(images, "image", None)) and callable(getattr(images, "download", None)):
+            return CachedImages(self.rt.sessions, self.user_id, source.id, self.store_id, images, say=self.say)
+        found: ImageSource = images
+        return found
 
     def _wanted(self, status: SyncStatus, config: SyncConfigView) -> tuple[dict[str, Wanted], list[Skipped]]:
         assert status.source is not None
@@ -315,15 +322,21 @@ class SyncEngine:
             fact = facts.get(product_id)
             if fact is None:
                 continue
-            image = self.images(self.store_id, product_id) if self.images is not None else None
-            if image is not None:
-                fact = dataclasses.replace(fact, image=source_hash(image))
             mapped = map_product(fact, policy)
+            image: ImageRef | None = None
+            if not isinstance(mapped, Skipped) and self.images is not None:  # never for a skipped one
+                got = self.images(self.store_id, product_id)
+                image = ImageRef.of(got) if isinstance(got, bytes) else got
+                if image is not None:
+                    mapped = map_product(dataclasses.replace(fact, image=image.key), policy)
             if isinstance(mapped, Skipped):
                 skipped.append(mapped)
                 self._skipped_names[product_id] = fact.name
             else:
                 wanted[product_id] = Wanted(product_id, fact.name, mapped, image)
+        save = getattr(self.images, "save", None)
+        if callable(save) and not self.dry_run:
+            save()
         return wanted, skipped
 
     def _plan(self, wanted: dict[str, Wanted], skipped: list[Skipped], on_vk: list[MarketItem],
@@ -415,8 +428,8 @@ class SyncEngine:
             padded: list[tuple[str, bytes, str]] = []
             for key, w in chunk:
                 try:
-                    photo = pad_photo(w.image or b"")
-                except PhotoError as error:
+                    photo = pad_photo(w.image.load() if w.image is not None else b"")
+                except (PhotoError, ProviderError) as error:
                     self._note_photo_failure(w, error.reason)
                     continue
                 padded.append((key, photo.data, photo.filename))

@@ -160,7 +160,8 @@ def test_stats_count_requests_per_target(sandbox, control):
     users_get(sandbox, None)
     evotor_token(sandbox, {"grant_type": "refresh_token"})
     vk_refresh(sandbox, "rt", "device")
-    assert control.stats()["requests"] == {"evotor-api": 2, "evotor-oauth": 1, "vk-api": 1, "vk-id": 1}
+    assert control.stats()["requests"] == {"evotor-api": 2, "evotor-images": 0, "evotor-oauth": 1, "vk-api": 1,
+                                           "vk-id": 1}
 
 
 def test_in_flight_max_reflects_concurrent_requests(sandbox, control):

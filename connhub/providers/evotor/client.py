@@ -18,6 +18,7 @@ from connhub.providers.base import Account, Provider, ProviderError, TokenSet
 from connhub.providers.evotor import presentation
 from connhub.providers.evotor.catalog import EvotorCatalog
 from connhub.providers.evotor.errors import BAD_BODY, RATE_LIMITED, REJECTIONS, unavailable
+from connhub.providers.evotor.images import EvotorImages
 from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
@@ -134,3 +135,7 @@ class EvotorProvider(Provider):
     def catalog_source(self, access_token: Secret) -> EvotorCatalog:
         """The account's catalog (stores, groups, products) through the v2 API."""
         return EvotorCatalog(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout)
+
+    def product_images(self, access_token: Secret) -> EvotorImages:
+        """The account's product images (list and download), for the sync's photos."""
+        return EvotorImages(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout)

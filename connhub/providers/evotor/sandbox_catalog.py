@@ -15,6 +15,9 @@ adds, changes and deletes products, and makes the catalog answer 403 (a missing 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import random
 import secrets
 import threading
@@ -42,7 +45,10 @@ MAX_PAGE = 1000
 BIG_STORE_PRODUCTS = 5000
 MAX_CURSORS = 20_000
 RESOURCES = ("product-groups", "products")
-RIGHTS = {"product-groups": "product-group:read", "products": "product:read"}
+RIGHTS = {"product-groups": "product-group:read", "products": "product:read", "images": "product.image:read"}
+FORBIDDABLE = (*RESOURCES, "images")
+IMAGE_SIDE = 300
+IMAGE_SHARE = 6  # of every 10 seeded products have an image
 SEED_TIME = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
@@ -85,6 +91,10 @@ class SandboxCatalog:
             self._rate_reset = 1
             self._quantity_right = True
             self.requests = 0
+            # (account, store) → product id → its image, or None once removed; seeded images are implied
+            self._images: dict[tuple[str, str], dict[str, dict[str, Any] | None]] = {}
+            self.image_lists = 0
+            self.image_downloads = 0
 
     # --- control ---
 
@@ -92,7 +102,7 @@ class SandboxCatalog:
                   reset_seconds: int | None = None, quantity_right: bool | None = None) -> dict[str, Any]:
         with self._lock:
             if forbid is not None:
-                unknown = [r for r in forbid if r not in RESOURCES]
+                unknown = [r for r in forbid if r not in FORBIDDABLE]
                 if unknown:
                     raise ValueError(f"unknown resource: {unknown[0]}")
                 self._forbidden = set(forbid)
@@ -104,7 +114,102 @@ class SandboxCatalog:
                 self._quantity_right = quantity_right
             return {"forbid": sorted(self._forbidden), "rate_limit": self._rate_limited,
                     "reset_seconds": self._rate_reset, "quantity_right": self._quantity_right,
-                    "requests": self.requests}
+                    "requests": self.requests, "image_lists": self.image_lists,
+                    "image_downloads": self.image_downloads}
+
+    # --- images (reference E4: at most one per product, a 300×300 PNG) ---
+
+    def set_images(self, account_id: str, store_id: str, changes: list[dict[str, Any]]) -> int:
+        """Each change is {product_id, action: "set"|"remove", data_base64?, pad_to?}: "set" gives the
+        product a new image (a new id; the bytes given, or a fresh deterministic PNG, grown with zero
+        bytes to `pad_to` bytes when given), "remove" takes it away."""
+        with self._lock:
+            self._store(account_id, store_id)
+            table = self._images.setdefault((account_id, store_id), {})
+            now = evotor_time(datetime.now(UTC))
+            for change in changes:
+                product_id = str(change.get("product_id") or "")
+                action = change.get("action")
+                if not product_id or action not in ("set", "remove"):
+                    raise ValueError("an image change needs product_id and action set|remove")
+                if action == "remove":
+                    table[product_id] = None
+                    continue
+                data = base64.b64decode(str(change["data_base64"])) if change.get("data_base64") else None
+                image_id = str(uuid.uuid4())
+                pad_to = change.get("pad_to")
+                if pad_to is not None:  # a file that large: the image followed by zero bytes
+                    if isinstance(pad_to, bool) or not isinstance(pad_to, int) or not 0 <= pad_to <= 64 << 20:
+                        raise ValueError("pad_to must be a byte count up to 64 MiB")
+                    data = data if data is not None else seeded_png(image_id)
+                    data += b"\0" * max(0, pad_to - len(data))
+                table[product_id] = {"id": image_id, "seed": image_id, "data": data, "created_at": now,
+                                     "updated_at": now}
+            return len(changes)
+
+    def product_image_ids(self, account_id: str, store_id: str) -> list[str]:
+        """The products of the store that have an image now."""
+        with self._lock:
+            catalog = self._store(account_id, store_id)
+            table = self._images.get((account_id, store_id), {})
+            ids = [pid for pid in catalog.products if self._image(account_id, store_id, pid) is not None]
+            return ids + [pid for pid, image in table.items() if image is not None and pid not in catalog.products]
+
+    def _image(self, account_id: str, store_id: str, product_id: str) -> dict[str, Any] | None:
+        table = self._images.get((account_id, store_id), {})
+        if product_id in table:
+            return table[product_id]
+        catalog = self._find(account_id, store_id)
+        if catalog is None or product_id not in catalog.products:
+            return None
+        digest = hashlib.sha256(f"{account_id}/{store_id}/{product_id}".encode()).digest()
+        if digest[0] % 10 >= IMAGE_SHARE:
+            return None
+        stamp = evotor_time(SEED_TIME)
+        return {"id": str(uuid.UUID(bytes=digest[:16], version=4)), "seed": product_id, "data": None,
+                "created_at": stamp, "updated_at": stamp}
+
+    def image_list(self, account_id: str, store_id: str, product_id: str, base_url: str) -> Answer:
+        """GET /stores/{store_id}/products/{product_id}/images."""
+        with self._lock:
+            self.requests += 1
+            self.image_lists += 1
+            if self._rate_limited > 0:
+                self._rate_limited -= 1
+                return Answer(429, {"code": "too_many_requests", "message": "Rate Limit Exceeded"},
+                              {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(self._rate_reset)})
+            if "images" in self._forbidden:
+                return Answer(403, {"code": "forbidden", "message": f"insufficient scope: {RIGHTS['images']} required"})
+            catalog = self._find(account_id, store_id)
+            if catalog is None:
+                return Answer(404, {"code": "not_found", "message": "store not found"})
+            image = self._image(account_id, store_id, product_id)
+            known = product_id in catalog.products or product_id in self._images.get((account_id, store_id), {})
+            if not known:
+                return Answer(404, {"code": "not_found", "message": "product not found"})
+            items = []
+            if image is not None:
+                data = self._image_bytes(image)
+                items.append({
+                    "id": image["id"], "user_id": account_id, "store_id": store_id, "product_id": product_id,
+                    "url": f"{base_url}/evotor/images/{account_id}/{store_id}/{product_id}/{image['id']}",
+                    "meta": {"extension": "png", "file_size": len(data), "width": IMAGE_SIDE, "height": IMAGE_SIDE},
+                    "created_at": image["created_at"], "updated_at": image["updated_at"]})
+            return Answer(200, {"items": items, "paging": {}})
+
+    def image_file(self, account_id: str, store_id: str, product_id: str, image_id: str) -> bytes | None:
+        """The bytes behind an image URL; None when that image is no longer the product's."""
+        with self._lock:
+            self.image_downloads += 1
+            image = self._image(account_id, store_id, product_id)
+            if image is None or image["id"] != image_id:
+                return None
+            return self._image_bytes(image)
+
+    @staticmethod
+    def _image_bytes(image: dict[str, Any]) -> bytes:
+        data: bytes | None = image.get("data")
+        return data if data is not None else seeded_png(str(image["seed"]))
 
     def upsert(self, account_id: str, store_id: str, items: list[dict[str, Any]]) -> int:
         """Add products, or change the given fields of existing ones; `null` removes a field."""
@@ -385,6 +490,20 @@ def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str)
     return catalog
 
 
+def seeded_png(seed: str) -> bytes:
+    """A deterministic 300×300 PNG for `seed`: a coloured square with a lighter band (no metadata)."""
+    from PIL import Image, ImageDraw
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    picture = Image.new("RGB", (IMAGE_SIDE, IMAGE_SIDE), (digest[0], digest[1], digest[2]))
+    draw = ImageDraw.Draw(picture)
+    top = 40 + digest[3] % 160
+    draw.rectangle((30, top, IMAGE_SIDE - 30, top + 60), fill=(255 - digest[0], 255 - digest[1], 255 - digest[2]))
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
 # --- HTTP: the API routes and the control route ----------------------------------------------
 
 
@@ -393,7 +512,8 @@ def api(state: SandboxState, request: Request) -> Response:
     from connhub.providers.evotor import sandbox as evotor
 
     parts = request.path.removeprefix("/evotor/api/stores/").split("/")
-    if len(parts) not in (2, 3) or parts[1] not in RESOURCES or not parts[0]:
+    is_images = len(parts) == 4 and parts[1] == "products" and parts[3] == "images" and all(parts)
+    if not is_images and (len(parts) not in (2, 3) or parts[1] not in RESOURCES or not parts[0]):
         return json_response({"code": "not_found", "message": f"no such path: {request.path}"}, 404)
     checks = [state.check_access(evotor.EVOTOR, presented) for presented in evotor._presented_tokens(request)]
     owner = next((check.account_id for check in checks if check.verdict == "ok"), None)
@@ -404,14 +524,32 @@ def api(state: SandboxState, request: Request) -> Response:
     remaining, _reset = state.rate(evotor.EVOTOR, owner, limit=evotor.EVOTOR_RATE_LIMIT,
                                    window_seconds=evotor.EVOTOR_RATE_WINDOW)
     catalog: SandboxCatalog = state.extra(evotor.EVOTOR)
+    if is_images:
+        from connhub.providers.vk.goods_sandbox import base_url_of
+
+        listed = catalog.image_list(owner, parts[0], parts[2], base_url_of(request))
+        return json_response(listed.body, listed.status, listed.headers)
     answer = catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None, request.params,
                             remaining)
     return json_response(answer.body, answer.status, answer.headers)
 
 
+def image_file(state: SandboxState, request: Request) -> Response:
+    """GET /evotor/images/{account}/{store}/{product}/{image id}: the static file server (no token)."""
+    from connhub.sandbox.web import Response
+
+    parts = request.path.removeprefix("/evotor/images/").split("/")
+    catalog: SandboxCatalog = state.extra("evotor")
+    data = catalog.image_file(*parts) if len(parts) == 4 and all(parts) else None
+    if data is None:
+        return Response(404, b"not found")
+    return Response(200, data, "image/png")
+
+
 def configure(control_api: SandboxControl, **payload: Any) -> dict[str, Any]:
     """Through the control API: upsert=[products], delete=[ids], forbid=["products"|"product-groups"],
-    rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right, list_ids=True;
+    rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right, list_ids=True,
+    images=[{product_id, action: "set"|"remove", data_base64?, pad_to?}] (forbid may name "images" too);
     account_id/store_id default to the first demo store."""
     answer: dict[str, Any] = control_api.post("evotor-catalog", payload)
     return answer
@@ -438,6 +576,10 @@ def control(state: SandboxState, request: Request) -> Response:
             if not isinstance(body["delete"], list):
                 raise BadRequest("delete must be a list of product ids")
             answer["deleted"] = catalog.delete(account_id, store_id, [str(i) for i in body["delete"]])
+        if "images" in body:
+            if not isinstance(body["images"], list) or not all(isinstance(i, dict) for i in body["images"]):
+                raise BadRequest("images must be a list of {product_id, action} objects")
+            answer["images"] = catalog.set_images(account_id, store_id, body["images"])
         settings = {key: body[key] for key in ("forbid", "rate_limit", "reset_seconds", "quantity_right")
                     if key in body}
         for key in ("rate_limit", "reset_seconds"):
@@ -447,6 +589,7 @@ def control(state: SandboxState, request: Request) -> Response:
         answer.update(catalog.configure(**settings))
         if body.get("list_ids"):
             answer["ids"] = catalog.product_ids(account_id, store_id)
+            answer["with_images"] = catalog.product_image_ids(account_id, store_id)
     except ValueError as error:
         raise BadRequest(str(error)) from None
     return json_response(answer)
