@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 
 from connhub.config import load_settings
 from connhub.crypto import Secret, cipher_from_settings
+from connhub.db import write_locked
 from connhub.models import (
     AuthMethod,
     CatalogRefreshJob,
@@ -62,7 +63,7 @@ def seed_connections(stack: Stack) -> None:
     cipher = cipher_from_settings(settings)
     evotor_token = stack.control.cloud_token(EVOTOR_ACCOUNT, "evotor")["token"]
     vk_token = GoodsControl(stack.sandbox_url).user_token(("groups", "market", "photos"))
-    with stack.db.sessions() as session:
+    with write_locked(stack.db.sessions) as session:  # read then write: hold SQLite's lock from the start
         user = ensure_user(session, subject=LOCAL_SUBJECT)
         session.execute(delete(Connection).where(Connection.user_id == user.id))
         for provider, account, token in (("evotor", EVOTOR_ACCOUNT, evotor_token), ("vk", "743784474", vk_token)):
@@ -134,7 +135,7 @@ def sync_now(page: Page, stack: Stack) -> None:
 
 def forget_local_user_state(stack: Stack) -> None:
     """Leave the local user as the dashboard walk expects to find it: nothing connected or configured."""
-    with stack.db.sessions() as session:
+    with write_locked(stack.db.sessions) as session:  # read then write while the checker writes too
         user_id = session.scalar(select(User.id).where(User.subject == LOCAL_SUBJECT))
         if user_id is not None:
             for model in (SyncRun, SyncItem, SyncConfig, Connection):
