@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+import requests
+
 from connhub.catalog.source import GroupRecord, Page, ProductRecord, StoreRecord
 from connhub.crypto import Secret
 from connhub.providers import http
@@ -39,6 +41,22 @@ def missing_right_reason(right: str) -> str:
             "выдайте его приложению и подключите заново")
 
 
+def refuse_access_errors(response: requests.Response, right: str) -> None:
+    """Raise for the answers that mean the token, the app or a right (`right`) is wanting, or that
+    Evotor asks us to slow down; every catalog and image call reads them the same way."""
+    status = response.status_code
+    if status == 401:
+        raise ProviderError("Эвотор отклонил токен — подключите заново", permanent=True, code="http_401")
+    if status == 402:
+        raise ProviderError("Приложение не установлено или не оплачено в Эвотор", permanent=True,
+                            code="http_402")
+    if status == 403:
+        raise ProviderError(missing_right_reason(right), permanent=True, code="http_403")
+    if status == 429:
+        raise ProviderError("Эвотор ограничил частоту запросов", permanent=False, code="http_429",
+                            retry_after=http.retry_after_seconds(response, "X-RateLimit-Reset", "Retry-After"))
+
+
 class EvotorCatalog:
     """One account's catalog (implements connhub.catalog.source.CatalogSource)."""
 
@@ -55,17 +73,8 @@ class EvotorCatalog:
             headers={"Authorization": f"Bearer {self._token.reveal()}", "Accept": ACCEPT_V2},
             params=params, timeout=self._timeout, service=SERVICE, max_body=PAGE_MAX_BYTES,
         )
+        refuse_access_errors(response, RIGHTS[resource])
         status = response.status_code
-        if status == 401:
-            raise ProviderError("Эвотор отклонил токен — подключите заново", permanent=True, code="http_401")
-        if status == 402:
-            raise ProviderError("Приложение не установлено или не оплачено в Эвотор", permanent=True,
-                                code="http_402")
-        if status == 403:
-            raise ProviderError(missing_right_reason(RIGHTS[resource]), permanent=True, code="http_403")
-        if status == 429:
-            raise ProviderError("Эвотор ограничил частоту запросов", permanent=False, code="http_429",
-                                retry_after=http.retry_after_seconds(response, "X-RateLimit-Reset", "Retry-After"))
         if status == 400 and params and "cursor" in params:
             raise ProviderError("Эвотор не принял курсор страницы", permanent=False, code="bad_cursor")
         if status == 404:

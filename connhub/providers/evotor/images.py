@@ -16,7 +16,7 @@ from typing import Any
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
-from connhub.providers.evotor.catalog import ACCEPT_V2, SERVICE, missing_right_reason
+from connhub.providers.evotor.catalog import ACCEPT_V2, SERVICE, refuse_access_errors
 
 IMAGE_RIGHT = "product.image:read"
 IMAGE_MAX_BYTES = 5_242_800
@@ -65,19 +65,10 @@ class EvotorImages:
             headers={"Authorization": f"Bearer {self._token.reveal()}", "Accept": ACCEPT_V2},
             params=None, timeout=self._timeout, service=SERVICE, max_body=LIST_MAX_BYTES,
         )
+        refuse_access_errors(response, IMAGE_RIGHT)
         status = response.status_code
-        if status == 401:
-            raise ProviderError("Эвотор отклонил токен — подключите заново", permanent=True, code="http_401")
-        if status == 402:
-            raise ProviderError("Приложение не установлено или не оплачено в Эвотор", permanent=True,
-                                code="http_402")
-        if status == 403:
-            raise ProviderError(missing_right_reason(IMAGE_RIGHT), permanent=True, code="http_403")
         if status == 404:
             return None
-        if status == 429:
-            raise ProviderError("Эвотор ограничил частоту запросов", permanent=False, code="http_429",
-                                retry_after=http.retry_after_seconds(response, "X-RateLimit-Reset", "Retry-After"))
         if status != 200:
             raise ProviderError(f"Эвотор недоступен (ошибка {status})", permanent=False, code=f"http_{status}")
         return parse_images(http.json_body(response, SERVICE))
