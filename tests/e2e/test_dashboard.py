@@ -330,6 +330,12 @@ def test_connections_dashboard(stack: Stack, page: Page, context: BrowserContext
         # Two failed checks in a row: fewer than the three that turn a card red (the plan's
         # hysteresis); a lower connhub.health.FAILURE_THRESHOLD must fail this step.
         outage = 2
+        # A VK check is several requests (users.get, then the rights probe, whose trouble never fails
+        # the check): set the outage right after a check finished, so it meets whole checks, not the
+        # tail of one in flight (the next check is an interval away).
+        wait_until(lambda: any(c.source == "checker" for c in db.checks(vk.id, since_id=mark)),
+                   timeout=CHECKER_VERDICT / 1000, what="a check of VK to finish")
+        mark = db.last_check_id(vk.id)
         stack.control.set_fault("all", status=503, count=outage)
 
         def outage_over() -> bool:
