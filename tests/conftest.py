@@ -55,6 +55,21 @@ def rt(make_rt) -> Runtime:
     return make_rt()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Each database connhub supports, in turn: SQLite (the embedded default) and PostgreSQL (skipped,
+    with the reason, when the server is unreachable). Tests that must behave the same on both take this."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/connhub.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def db_rt(make_rt, database_url) -> Runtime:
+    """A runtime on each database in turn (see `database_url`)."""
+    return make_rt(DATABASE_URL=database_url)
+
+
 @pytest.fixture
 def alice(rt) -> UserView:
     return make_user(rt, "alice")

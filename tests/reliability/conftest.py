@@ -55,13 +55,6 @@ def elsewhere() -> Iterator[HostileServer]:
         yield server
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/connhub.db"
-    return request.getfixturevalue("pg_url")
-
-
 def provider_env(base_url: str) -> dict[str, str]:
     return {
         "EVOTOR_OAUTH_URL": f"{base_url}/evotor-oauth", "EVOTOR_API_URL": f"{base_url}/evotor-api",
