@@ -41,7 +41,7 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
 from connhub.crypto import Secret
 from connhub.models import CatalogGroup, CatalogProduct, RefreshSource, SyncItem, SyncItemState, SyncRunState, utcnow
-from connhub.providers import ProviderError
+from connhub.ports.errors import ProviderError
 from connhub.providers.vk.api import CallResult, RateLimiter, VkApiError
 from connhub.providers.vk.goods import Goods, MarketItem
 from connhub.providers.vk.goods_errors import ErrorKind
