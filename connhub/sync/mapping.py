@@ -441,6 +441,11 @@ def map_product(facts: ProductFacts, policy: MappingPolicy) -> VkItem | Skipped:
     return _with_fingerprint(item)
 
 
+def with_image(item: VkItem, image: str) -> VkItem:
+    """The mapped item with its image (by key), fingerprinted again: a product is mapped once."""
+    return _with_fingerprint(dataclasses.replace(item, image=image))
+
+
 def _with_fingerprint(item: VkItem) -> VkItem:
     return dataclasses.replace(item, fingerprint=fingerprint(item))
 

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.catalog import queries
 from connhub.catalog.rules import Rule
-from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RuleMode, RuleTarget, SnapshotState
+from connhub.models import (
+    CatalogGroup,
+    CatalogProduct,
+    CatalogSnapshot,
+    Connection,
+    RuleMode,
+    RuleTarget,
+    SnapshotState,
+)
 from connhub.sync.mapping import ProductFacts
 from connhub.sync.policies import plural
 
@@ -80,6 +88,51 @@ def selection_for(sessions: sessionmaker[Session], user_id: int, connection_id: 
         if snapshot is None:
             return None
         rules = queries.rules_for(session, user_id, store_id)
+    return _selection(sessions, snapshot, store_id, rules)
+
+
+def selected_facts(sessions: sessionmaker[Session], user_id: int, connection_id: int,
+                   store_id: str) -> tuple[Selection, dict[str, ProductFacts]] | None:
+    """What a run reads of the catalog, once: the selection and the selected products' facts, both
+    from the one current snapshot (a refresh swapping it meanwhile cannot mix two copies)."""
+    with sessions() as session:
+        snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
+        if snapshot is None:
+            return None
+        rules = queries.rules_for(session, user_id, store_id)
+    selection = _selection(sessions, snapshot, store_id, rules)
+    wanted = set(selection.product_ids)
+    facts: dict[str, ProductFacts] = {}
+    with sessions() as session:
+        groups = {g.id: g for g in session.scalars(select(CatalogGroup).where(
+            CatalogGroup.snapshot_id == snapshot.id, CatalogGroup.is_modification_group.is_(True)))}
+        for row in session.scalars(select(CatalogProduct).where(CatalogProduct.snapshot_id == snapshot.id)):
+            if row.id in wanted:
+                facts[row.id] = ProductFacts(
+                    id=row.id, name=row.name, measure=row.measure or "", article=row.article,
+                    description=row.description, price=row.price, quantity=row.quantity,
+                    allow_to_sell=row.allow_to_sell if row.allow_to_sell is not None else True,
+                    type=row.type or "", choices=choice_names(groups.get(row.group_id or ""), row.attributes_choices))
+    return selection, facts
+
+
+def choice_names(group: CatalogGroup | None, chosen: dict[str, str] | None) -> tuple[str, ...]:
+    """A modification's choice names, in its group's attribute order."""
+    if group is None or not chosen:
+        return ()
+    names: list[str] = []
+    for attribute in group.attributes or []:
+        if not isinstance(attribute, dict):
+            continue
+        choice_id = chosen.get(str(attribute.get("id")))
+        for choice in attribute.get("choices") or []:
+            if isinstance(choice, dict) and choice.get("id") == choice_id and choice.get("name"):
+                names.append(str(choice["name"]))
+    return tuple(names)
+
+
+def _selection(sessions: sessionmaker[Session], snapshot: queries.SnapshotView, store_id: str,
+               rules: list[Rule]) -> Selection:
     catalog = queries.load_catalog(sessions, snapshot)
     evaluation = queries.evaluate(catalog, rules)
     included = tuple(str(product_id) for product_id in

@@ -3,11 +3,15 @@ costs in VK calls, and that an interrupted run never leaves a duplicate behind."
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 
 from connhub.models import SyncRunState
+from connhub.ports.images import ImageBytes
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
@@ -34,6 +38,47 @@ class Killed(BaseException):
 def control(sandbox, sandbox_control):
     control = GoodsControl(sandbox.base_url)
     yield control
+
+
+def from_bytes(images: dict[str, bytes]):
+    """An image source over files at hand (looked up at each call, so a test may change them)."""
+    def source(store_id: str, product_id: str) -> ImageBytes | None:
+        data = images.get(product_id)
+        return ImageBytes.of(data) if data is not None else None
+    return source
+
+
+@contextmanager
+def catalog_sidecar(rt) -> Iterator[list]:
+    """The sidecar's catalog worker in a thread, running queued refresh jobs until the block ends."""
+    from connhub.catalog import refresh
+    from connhub.catalog.worker import open_source
+
+    stop = threading.Event()
+    ran: list = []
+
+    def work() -> None:
+        while not stop.is_set():
+            ran.extend(refresh.run_pending(rt.sessions, "sidecar", lambda cid: open_source(rt, cid)))
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield ran
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def touch_back(rt, snapshot_id: int, when) -> None:
+    from sqlalchemy import update
+
+    from connhub.models import CatalogSnapshot
+
+    with rt.sessions() as session:
+        session.execute(update(CatalogSnapshot).where(CatalogSnapshot.id == snapshot_id).values(completed_at=when))
+        session.commit()
 
 
 def sync(rt, user, **options):
@@ -196,7 +241,7 @@ def test_one_product_vk_keeps_refusing_is_reported_and_the_others_published(rt, 
     control.configure(require_photo=True)  # every item needs a photo; Ассам has none
     images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))
               if pid != "p-assam"}
-    outcome = sync(rt, alice, images=lambda store_id, product_id: images.get(product_id))
+    outcome = sync(rt, alice, images=from_bytes(images))
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["failed"] == 1
     assert outcome.failures[0]["product_id"] == "p-assam" and outcome.failures[0]["name"] == "Ассам"
     assert set(by_sku(control)) == SELECTED - {"p-assam"}
@@ -224,9 +269,7 @@ def test_photos_are_padded_uploaded_once_and_reused_while_unchanged(rt, alice, c
     images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))}
     images["p-latte"] = images["p-sencha"]  # the same picture twice: one upload
 
-    def source(store_id, product_id):
-        return images.get(product_id)
-
+    source = from_bytes(images)
     sync(rt, alice, images=source)
     assert control.stats()["calls"].get("market.saveProductPhoto") == 3
     items = by_sku(control)
@@ -304,15 +347,35 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     save_config(rt, alice, store_id=OTHER_STORE)
     switch_on(rt, alice)
     said: list[str] = []
-    outcome = sync(rt, alice, say=said.append)
+    with catalog_sidecar(rt) as ran:
+        outcome = sync(rt, alice, say=said.append)
     assert "Обновление каталога Эвотор" in said
     assert outcome.state == SyncRunState.FINISHED
     skus = set(by_sku(control))
     assert len(skus) > 5 and not skus & SELECTED  # the sandbox store's own products, not the stale copy's
     assert outcome.counts["added"] == len(skus)
+    assert len(ran) == 1 and ran[0].state == "succeeded"  # the sidecar ran the job, not the sync
     said.clear()
     sync(rt, alice, say=said.append)  # fresh now: no second refresh
     assert "Обновление каталога Эвотор" not in said
+
+
+def test_a_refresh_nobody_runs_leaves_the_last_copy_in_use_after_the_wait(rt, alice, control):
+    from datetime import timedelta
+
+    from connhub.catalog import refresh
+    from connhub.models import CatalogRefreshJob, utcnow
+
+    snapshot = ready_for_goods(rt, alice, control)
+    touch_back(rt, snapshot, utcnow() - timedelta(hours=3))
+    said: list[str] = []
+    outcome = sync(rt, alice, say=said.append, refresh_wait=0.3)  # no sidecar: the job stays queued
+    assert outcome.state == SyncRunState.FINISHED and set(by_sku(control)) == SELECTED
+    assert any("используется копия от прошлого обновления" in line for line in said)
+    with rt.sessions() as session:
+        jobs = session.query(CatalogRefreshJob).all()
+    assert [job.state for job in jobs] == ["queued"]  # the sync never ran it itself
+    assert refresh  # the module a sidecar would run it with
 
 
 def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothing(make_rt, pg_url, control):
