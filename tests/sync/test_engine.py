@@ -396,3 +396,72 @@ def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothi
     assert set(items) == SELECTED and all(len(found) == 1 for found in items.values())
     control.reset_stats()
     assert sync(pg, user).counts["unchanged"] == 4 and write_calls(control) == {}
+
+
+def foreign_item_with_sku(control: GoodsControl, sandbox_url: str, sku: str) -> int:
+    """An item someone else made in the community (another app, by hand) that carries `sku`."""
+    from connhub.crypto import Secret
+    from connhub.providers.vk.api import RateLimiter, VkApi
+    from connhub.providers.vk.goods import Goods
+
+    goods = Goods(VkApi(Secret(control.user_token()), api_url=f"{sandbox_url}/vk", timeout=10, limiter=RateLimiter()))
+    return goods.add(GROUP, {"name": "Чужой товар", "description": "Добавлен другим приложением", "price": "999",
+                             "category_id": 500, "sku": sku})
+
+
+@pytest.mark.parametrize("moment", ["before_add", "after_add"])
+def test_a_foreign_item_with_our_sku_is_never_adopted_after_a_lost_add(rt, alice, control, sandbox, moment):
+    ready_for_goods(rt, alice, control)
+    foreign = foreign_item_with_sku(control, sandbox.base_url, "p-assam")
+
+    def die(step):
+        if step == moment:
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync(rt, alice, checkpoint=die)
+    outcome = sync(rt, alice)
+    assert outcome.state == SyncRunState.FINISHED
+    items = by_sku(control)
+    assert set(items) == SELECTED
+    assert all(len(found) == 1 for pid, found in items.items() if pid != "p-assam")
+    theirs = [item for item in items["p-assam"] if item["id"] == foreign]
+    ours = [item for item in items["p-assam"] if item["id"] != foreign]
+    assert theirs[0]["title"] == "Чужой товар" and theirs[0]["edits"] == 0  # not adopted, not overwritten
+    assert len(ours) == 1 and ours[0]["title"] == "Ассам"  # our product added once
+    control.reset_stats()
+    assert sync(rt, alice).counts["unchanged"] == 4 and write_calls(control) == {}
+    assert [item for item in by_sku(control)["p-assam"] if item["id"] == foreign][0]["edits"] == 0
+
+
+def test_error_1402_on_an_edit_is_that_products_failure_and_never_a_duplicate(rt, alice, control):
+    """VK's 1402 is «Подборка не найдена» (an album): the item is still there, so it is never made again."""
+    from connhub.providers.vk.api import VkApiError
+    from connhub.providers.vk.goods_target import VkGoodsTarget, goods_error
+
+    snapshot = ready_for_goods(rt, alice, control)
+    sync(rt, alice)
+    change_product(rt, snapshot, "p-latte", price=Decimal("275.50"))
+    latte_id = by_sku(control)["p-latte"][0]["id"]
+
+    class AlbumGone(VkGoodsTarget):
+        def edit(self, community_id, edits):
+            results = super().edit(community_id, [(i, d) for i, d in edits if i != latte_id])
+            answer = iter(results)
+            album = VkApiError.from_error({"error_code": 1402, "error_msg": "Album not found"}, "market.edit")
+            return [goods_error(album) if i == latte_id else next(answer) for i, _ in edits]
+
+    from connhub.providers.vk.client import VkProvider
+    from connhub.sync.status import sync_status
+
+    target_view = sync_status(rt, alice.id).target
+    from connhub.sync.tokens import fresh_token
+
+    provider = rt.providers.get("vk")
+    assert isinstance(provider, VkProvider)
+    outcome = sync(rt, alice, target=AlbumGone(provider.goods(fresh_token(rt, target_view))))
+    assert outcome.state == SyncRunState.FINISHED
+    assert outcome.counts["added"] == 0 and outcome.counts["failed"] == 1
+    assert outcome.failures[0]["product_id"] == "p-latte" and "1402" in outcome.failures[0]["reason"]
+    items = by_sku(control)
+    assert len(items["p-latte"]) == 1 and items["p-latte"][0]["id"] == latte_id
