@@ -465,3 +465,31 @@ def test_error_1402_on_an_edit_is_that_products_failure_and_never_a_duplicate(rt
     assert outcome.failures[0]["product_id"] == "p-latte" and "1402" in outcome.failures[0]["reason"]
     items = by_sku(control)
     assert len(items["p-latte"]) == 1 and items["p-latte"][0]["id"] == latte_id
+
+
+def test_a_run_reads_the_catalogs_products_once_and_maps_each_product_once(rt, alice, control, monkeypatch):
+    import re
+
+    from sqlalchemy import event
+
+    from connhub.catalog import queries
+    from connhub.sync import engine, mapping
+
+    snapshot = ready_for_goods(rt, alice, control)
+    add_products(rt, snapshot, 20)
+    reads: list[str] = []
+    event.listen(rt.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: reads.extend(re.findall(r"FROM catalog_products\b", statement)))
+    mapped: list[str] = []
+
+    def counting(facts, policy):
+        mapped.append(facts.id)
+        return mapping.map_product(facts, policy)
+
+    monkeypatch.setattr(engine, "map_product", counting)
+    monkeypatch.setattr(queries, "_cache", type(queries._cache)())  # nothing of this catalog in memory yet
+    images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))}
+    outcome = sync(rt, alice, images=from_bytes(images))
+    assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 24
+    assert len(reads) == 1
+    assert sorted(mapped) == sorted(set(mapped)) and len(mapped) == 25  # 24 published, 1 skipped
