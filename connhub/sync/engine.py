@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_WAIT_SECONDS = 600.0  # the longest a run waits for its catalog refresh job
 REFRESH_POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 10.0  # while waiting, the run row is saved this often (the run is alive)
 
 __all__ = ["Outcome", "StopRun", "SyncEngine"]
 
@@ -180,17 +181,21 @@ class SyncEngine:
         job = refresh.request_refresh(self.rt.sessions, status.source.id, store_id=self.store_id,
                                       source=RefreshSource.SCHEDULE, user_id=self.user_id)
         deadline = time.monotonic() + self.refresh_wait
+        saved = time.monotonic()
         while True:
             with self.rt.sessions() as session:
                 row = session.get(CatalogRefreshJob, job.id)
-                state, error = (row.finished_at, row.error) if row is not None else (utcnow(), "")
-            if state is not None:
+                finished, error = (row.finished_at, row.error) if row is not None else (utcnow(), "")
+            if finished is not None:
                 break
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 error = f"не обновился за {int(self.refresh_wait)} с"
                 break
-            self.recorder.save()  # the run is alive while it waits
-            time.sleep(min(REFRESH_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+            if now - saved >= HEARTBEAT_SECONDS:  # the run is alive while it waits
+                self.recorder.save()
+                saved = now
+            time.sleep(min(REFRESH_POLL_SECONDS, deadline - now))
         if error:
             self.say(f"Каталог не обновился ({error}); используется копия от прошлого обновления")
         return sync_status(self.rt, self.user_id)
