@@ -5,7 +5,7 @@ What VK accepts (docs/vk-goods.md, «Fields and limits»):
   outside cp1251 (an emoji, a rare letter) is stored as an HTML entity `&#NNNN;` and counts as
   that many characters (`vk_length`). How VK counts those exactly is not documented; counting
   the entity is the cautious reading, and the sandbox counts the same way.
-- `description` at least 10 characters, required, and with no links (error 1408).
+- `description` at least 10 characters, required, and with no links (VK refuses them).
 - `price` in rubles with two decimals going in; read back, `price.amount` is in kopecks. Prices
   are `Decimal` all the way and never pass through a float.
 - `sku` at most 50 characters: the Evotor product id (a 36-character UUID) goes there, so an
