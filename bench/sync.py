@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from connhub.models import (  # noqa: E402
     Status,
     utcnow,
 )
+from connhub.ports.images import ImageBytes  # noqa: E402
 from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
 from connhub.runtime import Runtime  # noqa: E402
 from connhub.sandbox import sandbox_env  # noqa: E402
@@ -106,11 +108,16 @@ def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
     return user.id, snapshot_id
 
 
+def _source(images: dict[str, bytes]) -> Callable[[str, str], ImageBytes | None]:
+    refs = {pid: ImageBytes.of(data) for pid, data in images.items()}
+    return lambda store, pid: refs.get(pid)
+
+
 def measure(rt: Runtime, user_id: int, control: GoodsControl, images: dict[str, bytes] | None) -> dict[str, float]:
     control.reset_stats()
     started = time.monotonic()
     _run, outcome = run_now(rt, user_id, trigger=Trigger.CLI, triggered_by="bench",
-                            images=(lambda store, pid: images.get(pid)) if images is not None else None)
+                            images=_source(images) if images is not None else None)
     elapsed = time.monotonic() - started
     stats = control.stats()
     calls = stats["calls"]

@@ -26,7 +26,6 @@ from sqlalchemy import Table, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.catalog.source import CatalogSource, GroupRecord, Page, ProductRecord, StoreRecord
 from connhub.db import write_locked
 from connhub.models import (
     CatalogGroup,
@@ -41,7 +40,8 @@ from connhub.models import (
     Status,
     utcnow,
 )
-from connhub.providers.base import ProviderError
+from connhub.ports.catalog import CatalogSource, GroupRecord, Page, ProductRecord, StoreRecord
+from connhub.ports.errors import ProviderError
 
 log = logging.getLogger(__name__)
 

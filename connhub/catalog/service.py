@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.catalog import refresh
 from connhub.catalog.refresh import JobView
 from connhub.models import Connection, RefreshSource, Status, User
+from connhub.providers.capabilities import CATALOG
 from connhub.runtime import Runtime
 
 
 def catalog_providers(rt: Runtime) -> list[str]:
     """The keys of the providers that offer a catalog, in registry order."""
-    return [provider.info.key for provider in rt.providers.all() if hasattr(provider, "catalog_source")]
+    return [provider.info.key for provider in rt.providers.all() if CATALOG.offered_by(provider)]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from sqlalchemy import select
 from connhub.background import BackgroundRunner
 from connhub.catalog import refresh
 from connhub.catalog.service import catalog_providers
-from connhub.catalog.source import CatalogSource
 from connhub.models import CatalogRefreshJob, Connection, RefreshState
-from connhub.providers.base import ProviderError
+from connhub.ports.catalog import CatalogSource
+from connhub.ports.errors import ProviderError
+from connhub.providers.capabilities import CATALOG
 from connhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,10 @@ def open_source(rt: Runtime, connection_id: int) -> CatalogSource:
         if row is None:
             raise ProviderError("Подключение удалено", permanent=True, code="gone")
         provider_key, sealed = row.provider, row.access_token_sealed
-    provider = rt.providers.get(provider_key)
-    if not hasattr(provider, "catalog_source"):
+    provider = rt.providers.offering(CATALOG, provider_key)
+    if provider is None:
         raise ProviderError("У этого сервиса нет каталога", permanent=True, code="no_catalog")
-    source: CatalogSource = provider.catalog_source(rt.cipher.open(sealed))
-    return source
+    return provider.catalog_source(rt.cipher.open(sealed))
 
 
 class CatalogWorker:

@@ -2,6 +2,7 @@
 
 A provider package (`connhub/providers/<key>/`) subclasses `Provider` and is listed in
 `connhub.providers.registry`. Everything a provider can go wrong with is a `ProviderError`:
+`ProviderError` lives in `connhub.ports.errors` (re-exported here):
 `permanent=True` means the provider rejected the credentials (only the user can fix that by
 reconnecting), `permanent=False` means provider trouble (retry later, never a dead token).
 """
@@ -16,28 +17,8 @@ from typing import Any, ClassVar
 
 from connhub.config import ProviderSettings, Settings
 from connhub.crypto import Secret
+from connhub.ports.errors import ProviderError as ProviderError  # re-exported
 from connhub.providers.presentation import AccountPresentation
-
-
-class ProviderError(Exception):
-    """A provider call failed; the fields say what the user sees and whether to retry."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        permanent: bool,
-        code: str,
-        retry_after: float | None = None,
-    ) -> None:
-        from connhub.providers import text  # text imports this module
-
-        reason, code = text.clean(reason, text.REASON_MAX), text.code(code)  # may quote the provider
-        super().__init__(f"{code}: {reason}")
-        self.reason = reason  # Russian, shown on the card
-        self.permanent = permanent
-        self.code = code  # short technical tag for logs and tests: "http_401", "vk_5", "timeout"
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,15 @@ provider of their own at run time (`register`) and remove it again (`unregister`
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from connhub.config import ProviderSettings, Settings
 from connhub.providers.base import Provider, ProviderInfo
+from connhub.providers.capabilities import Capability
 from connhub.providers.evotor import EvotorProvider
 from connhub.providers.vk import VkProvider
+
+T = TypeVar("T")
 
 _CLASSES: list[type[Provider]] = [EvotorProvider, VkProvider]
 # Live view of the registered providers' descriptions, in card order.
@@ -67,6 +72,14 @@ class Registry:
     def all(self) -> list[Provider]:
         """Every registered provider, in card order."""
         return [self.get(cls.info.key) for cls in _CLASSES]
+
+    def providers_offering(self, capability: Capability[T]) -> list[T]:
+        """The registered providers offering a capability (`connhub.providers.capabilities`), in card order."""
+        return [offered for provider in self.all() if (offered := capability.of(provider)) is not None]
+
+    def offering(self, capability: Capability[T], key: str) -> T | None:
+        """The provider `key` as a capability, or None when it does not offer it."""
+        return capability.of(self.get(key))
 
 
 def uses_real_credentials(settings: Settings) -> bool:

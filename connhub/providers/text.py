@@ -12,39 +12,17 @@ and PostgreSQL store exactly the same thing.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from typing import Any
 
+from connhub.ports.text import CODE_MAX, REASON_MAX, clean, code
 from connhub.providers.base import Account
 
 ACCOUNT_ID_MAX = 64  # connections.account_id
 DISPLAY_NAME_MAX = 255  # connections.display_name
 PROFILE_TEXT_MAX = 255  # any text inside connections.profile
 PROFILE_LIST_MAX = 100  # items kept in any list inside connections.profile
-REASON_MAX = 300  # what a card shows as the reason (check_records.reason holds 500)
-CODE_MAX = 40
 
-_SPACES = re.compile(r"\s+")
-_CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
-
-
-def clean(value: object, limit: int) -> str:
-    """One line of printable text of at most `limit` characters ("…" marks a cut)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit * 4:  # do not scan megabytes to keep a few hundred characters
-        text = text[: limit * 4]
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-                   for ch in text if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn") or ch == "\n")
-    text = _SPACES.sub(" ", text).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
-
-
-def code(value: object) -> str:
-    """A provider's error code as a short tag of letters, digits and `_.:-`."""
-    return _CODE_UNSAFE.sub("_", str(value))[:CODE_MAX].strip("_") or "unknown"
+__all__ = ["CODE_MAX", "REASON_MAX", "clean", "clean_account", "code"]
 
 
 def _clean_value(value: Any, depth: int = 0) -> Any:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.catalog import queries
 from connhub.db import write_locked
 from connhub.models import CatalogProduct, SyncImage, utcnow
-from connhub.providers.base import ProviderError
+from connhub.ports.errors import ProviderError
 from connhub.sync.photos import source_hash
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The mapping table: which VK item connhub made for which Evotor product (`models.SyncItem`).
+"""The mapping table: which target item connhub made for which catalog product (`models.SyncItem`).
 
 Rows are scoped by user, store and community. Every write commits at once: a run can be killed
 at any instant, and what is in this table is what the next run trusts.
@@ -24,18 +24,20 @@ def rows_for(session: Session, user_id: int, store_id: str, group_id: int) -> di
 
 
 def mark_pending(sessions: sessionmaker[Session], user_id: int, store_id: str, group_id: int,
-                 product_ids: Iterable[str]) -> None:
-    """Before `market.add`: each product's row exists and says an add may be under way."""
-    wanted = list(product_ids)
+                 pending: Mapping[str, dict[str, Any]]) -> None:
+    """Before an add: each product's row exists and says an add may be under way. `pending` maps
+    each product id to what the row keeps meanwhile (`plan.NOT_OURS`: the items that carried its
+    sku before the add, which a later run must never adopt)."""
     with write_locked(sessions) as session:
         existing = rows_for(session, user_id, store_id, group_id)
-        for product_id in wanted:
+        for product_id, fields in pending.items():
             row = existing.get(product_id)
             if row is None:
                 session.add(SyncItem(user_id=user_id, store_id=store_id, product_id=product_id, group_id=group_id,
-                                     state=SyncItemState.PENDING, fingerprint="", fields={}))
+                                     state=SyncItemState.PENDING, fingerprint="", fields=dict(fields)))
             else:
                 row.state, row.vk_item_id, row.fingerprint = SyncItemState.PENDING, None, ""
+                row.fields = dict(fields)
         session.commit()
 
 

@@ -5,7 +5,7 @@ What VK accepts (docs/vk-goods.md, «Fields and limits»):
   outside cp1251 (an emoji, a rare letter) is stored as an HTML entity `&#NNNN;` and counts as
   that many characters (`vk_length`). How VK counts those exactly is not documented; counting
   the entity is the cautious reading, and the sandbox counts the same way.
-- `description` at least 10 characters, required, and with no links (error 1408).
+- `description` at least 10 characters, required, and with no links (VK refuses them).
 - `price` in rubles with two decimals going in; read back, `price.amount` is in kopecks. Prices
   are `Decimal` all the way and never pass through a float.
 - `sku` at most 50 characters: the Evotor product id (a 36-character UUID) goes there, so an
@@ -16,8 +16,7 @@ What VK accepts (docs/vk-goods.md, «Fields and limits»):
 VK, with the reason); `VkItem.fingerprint` is a stable hash of everything that would be
 published, so an unchanged product costs no write call.
 
-Over 300 lines: the mapper and the number and text rules it is made of stay together, so one
-table of tests covers them all.
+The number and text rules the fields are made of live in `item_text.py` (re-exported here).
 """
 
 from __future__ import annotations
@@ -26,21 +25,34 @@ import dataclasses
 import enum
 import hashlib
 import json
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+
+from connhub.sync.item_text import (
+    ELLIPSIS,
+    KOPECK,
+    LINK,
+    STOCK_MAX,
+    clean_block,
+    clean_line,
+    cut_to,
+    format_price,
+    has_link,
+    remove_links,
+    stock_amount,
+    to_decimal,
+    to_kopecks,
+    vk_length,
+    vk_price,
+)
 
 NAME_MIN = 4
 NAME_MAX = 100
 DESCRIPTION_MIN = 10
 SKU_MAX = 50
-STOCK_MAX = 999_999
 PRICE_MAX = Decimal("999999999999")
-KOPECK = Decimal("0.01")
-ELLIPSIS = "…"  # in cp1251 (0x85), so it counts as one character
 
 DEFAULT_TEMPLATE = "{name} (цена за {measure})"
 TEMPLATE_FIELDS = ("name", "measure", "article", "description", "price")
@@ -91,29 +103,6 @@ class ProductFacts:
     type: str = "NORMAL"  # an open enumeration in Evotor: kept as the string it came as
     choices: tuple[str, ...] = ()  # a modification's choice names, in attribute order
     image: str | None = None  # a reference to the product's image (its id or content hash)
-
-    @classmethod
-    def from_evotor(cls, product: Mapping[str, Any], *, choices: tuple[str, ...] = (),
-                    image: str | None = None) -> ProductFacts:
-        """Build the facts from an Evotor v2 product object; absent keys are `None`, never errors.
-
-        Numbers may arrive as `Decimal` (json parsed with `parse_float=Decimal`), `int`, `str`
-        or `float`; a float is read through its shortest repr, so 123.12 stays 123.12.
-        """
-        return cls(
-            id=str(product["id"]),
-            name=str(product.get("name") or ""),
-            measure=str(product.get("measure_name") or ""),
-            article=_optional_text(product.get("article_number")),
-            description=_optional_text(product.get("description")),
-            price=to_decimal(product.get("price")),
-            quantity=to_decimal(product.get("quantity")),
-            allow_to_sell=bool(product.get("allow_to_sell", True)),
-            type=str(product.get("type") or ""),
-            choices=tuple(choices),
-            image=image,
-        )
-
 
 @dataclass(frozen=True)
 class MappingPolicy:
@@ -177,144 +166,6 @@ class Skipped:
     @property
     def message(self) -> str:
         return SKIP_MESSAGES[self.reason]
-
-
-# ---------------------------------------------------------------------------------------------
-# numbers
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A number from Evotor as an exact Decimal; `None` for absent or unreadable values."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))  # the shortest repr: 123.12, not 123.1199999…
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip().replace(",", "."))
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return result if result.is_finite() else None
-
-
-def vk_price(price: Decimal | None, multiplier: Decimal = Decimal("1")) -> Decimal:
-    """The price to send to VK: price × multiplier in rubles, rounded half up to kopecks."""
-    return ((price or Decimal(0)) * multiplier).quantize(KOPECK, rounding=ROUND_HALF_UP)
-
-
-def to_kopecks(rubles: Decimal) -> int:
-    return int((rubles.quantize(KOPECK, rounding=ROUND_HALF_UP) * 100).to_integral_value())
-
-
-def price_matches(rubles: Decimal, vk_amount: Any) -> bool:
-    """Whether VK's `price.amount` (a string of kopecks, read back) is the price we sent."""
-    if isinstance(vk_amount, bool):
-        return False
-    if isinstance(vk_amount, int):
-        return vk_amount == to_kopecks(rubles)
-    if not isinstance(vk_amount, str) or not vk_amount.strip().lstrip("-").isdigit():
-        return False
-    return int(vk_amount.strip()) == to_kopecks(rubles)
-
-
-def stock_amount(quantity: Decimal | None) -> int | None:
-    """Evotor's quantity (fractional for weight goods, maybe negative) as VK's whole stock."""
-    if quantity is None:
-        return None
-    whole = int(quantity.to_integral_value(rounding=ROUND_FLOOR))
-    return max(0, min(whole, STOCK_MAX))
-
-
-def format_price(rubles: Decimal) -> str:
-    """A price for people: `1 234,50 ₽`."""
-    rubles = rubles.quantize(KOPECK, rounding=ROUND_HALF_UP)
-    whole, _, fraction = format(rubles, "f").partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    digits = whole.lstrip("-")
-    groups: list[str] = []
-    while digits:
-        groups.insert(0, digits[-3:])
-        digits = digits[:-3]
-    return f"{sign}{' '.join(groups) or '0'},{fraction or '00'} ₽"
-
-
-# ---------------------------------------------------------------------------------------------
-# text
-
-def vk_length(text: str) -> int:
-    """Characters as VK counts them: cp1251 characters count one, others as their `&#N;` entity."""
-    total = 0
-    for char in text:
-        try:
-            char.encode("cp1251")
-        except UnicodeEncodeError:
-            total += len(f"&#{ord(char)};")
-        else:
-            total += 1
-    return total
-
-
-def cut_to(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` VK characters, on a word boundary when one is near, with `…`."""
-    if vk_length(text) <= limit:
-        return text
-    budget = limit - 1  # room for the ellipsis
-    out, used = [], 0
-    for char in text:
-        cost = vk_length(char)
-        if used + cost > budget:
-            break
-        out.append(char)
-        used += cost
-    kept = "".join(out)
-    # Prefer the last word boundary when it keeps at least two thirds of the room.
-    boundary = kept.rstrip().rfind(" ")
-    if boundary >= budget * 2 // 3:
-        kept = kept[:boundary]
-    return kept.rstrip(" ,;:-–—(") + ELLIPSIS
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0]+")
-_TLDS = (
-    "ru|su|com|net|org|info|biz|pro|io|me|by|kz|ua|uz|am|ge|kg|tj|cc|co|ly|app|dev|xyz|club|"
-    "online|site|shop|store|tech|space|website|link|page|рф|рус"
-)
-LINK = re.compile(
-    r"(?:\b(?:https?|ftp)://|\bwww\.)\S+"  # anything that starts like a URL
-    r"|(?:[\w.+-]+@)?"  # an e-mail address goes with its domain
-    rf"\b(?:[a-zа-яё0-9](?:[a-zа-яё0-9-]*[a-zа-яё0-9])?\.)+(?:{_TLDS})\b(?:/\S*)?",  # bare domains
-    re.IGNORECASE,
-)
-
-
-def has_link(text: str) -> bool:
-    return LINK.search(text) is not None
-
-
-def remove_links(text: str) -> str:
-    return LINK.sub("", text)
-
-
-def clean_line(text: str) -> str:
-    """One line of plain text: control characters dropped, whitespace runs collapsed."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))).strip()
-
-
-def clean_block(text: str) -> str:
-    """Multi-line text: lines cleaned, at most one empty line in a row, trimmed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", _CONTROL.sub(" ", line)).strip() for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
 
 
 def template_problems(template: str) -> list[str]:
@@ -441,12 +292,16 @@ def map_product(facts: ProductFacts, policy: MappingPolicy) -> VkItem | Skipped:
     return _with_fingerprint(item)
 
 
+def with_image(item: VkItem, image: str) -> VkItem:
+    """The mapped item with its image (by key), fingerprinted again: a product is mapped once."""
+    return _with_fingerprint(dataclasses.replace(item, image=image))
+
+
 def _with_fingerprint(item: VkItem) -> VkItem:
     return dataclasses.replace(item, fingerprint=fingerprint(item))
 
 
-def _optional_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if text.strip() else None
+__all__ = [  # the text and number rules, re-exported for the modules and tests that import them here
+    "ELLIPSIS", "KOPECK", "LINK", "STOCK_MAX", "clean_block", "clean_line", "cut_to", "format_price", "has_link",
+    "remove_links", "stock_amount", "to_decimal", "to_kopecks", "vk_length", "vk_price",
+]

@@ -90,11 +90,6 @@ def parse_multiplier(raw: object) -> Decimal:
     return value.quantize(CENT)
 
 
-def template_fields(template: str) -> list[str]:
-    """The placeholders a template names, in order (ValueError on broken braces)."""
-    return [name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None]
-
-
 def find_link(text: str) -> str | None:
     """A link as VK sees one in a description (error 1408), by the mapping's definition."""
     match = mapping.LINK.search(text)

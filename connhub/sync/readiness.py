@@ -8,7 +8,7 @@ message and, when red, how to fix it. Gathering the facts from the database is
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -175,8 +175,4 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
 
 def line(readiness: Readiness, check: str) -> Line:
     return next(item for item in readiness.lines if item.check == check)
-
-
-def red_checks(lines: Sequence[Line]) -> list[str]:
-    return [item.check for item in lines if not item.ok]
 

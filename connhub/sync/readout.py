@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from connhub.connections import ConnectionView
 from connhub.models import User
-from connhub.providers import ProviderError
+from connhub.ports.errors import ProviderError
 from connhub.runtime import Runtime
 from connhub.sync.policies import Policies
 from connhub.sync.roles import Roles, roles

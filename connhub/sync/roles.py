@@ -1,18 +1,18 @@
-"""Which registered provider plays which part in the sync, found by what it can do.
+"""Which registered provider plays which part in the sync, found by its declared capabilities.
 
-The source is the first provider (in registry order) with a catalog (`catalog_source`), the
-target the first with goods (`goods`). Nothing in `connhub.sync` or the pages names a provider:
-they ask here, and read_config's sections and variables are named after these keys.
+The source is the first provider (in registry order) offering a catalog (`CatalogProvider`), the
+target the first offering goods (`GoodsProvider`; `connhub.providers.capabilities`). Nothing in
+`connhub.sync` or the pages names a provider: they ask here, and read_config's sections and
+variables are named after these keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from connhub.providers import Registry
-
-SOURCE_CAPABILITY = "catalog_source"
-TARGET_CAPABILITY = "goods"
+from connhub.providers.capabilities import CATALOG, GOODS, Capability
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,12 @@ class MissingRole(RuntimeError):
 
 
 def roles(providers: Registry) -> Roles:
-    def first(capability: str) -> tuple[str, str]:
+    def first(capability: Capability[Any]) -> tuple[str, str]:
         for provider in providers.all():
-            if callable(getattr(provider, capability, None)):
+            if capability.offered_by(provider):
                 return provider.info.key, provider.info.title
-        raise MissingRole(f"no registered provider offers {capability!r}")
+        raise MissingRole(f"no registered provider offers {capability.name}")
 
-    source, source_title = first(SOURCE_CAPABILITY)
-    target, target_title = first(TARGET_CAPABILITY)
+    source, source_title = first(CATALOG)
+    target, target_title = first(GOODS)
     return Roles(source, source_title, target, target_title)

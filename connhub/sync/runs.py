@@ -91,11 +91,6 @@ def active_run(session: Session, user_id: int) -> RunView | None:
     return view(row) if row is not None else None
 
 
-def get_run(session: Session, user_id: int, run_id: int) -> RunView | None:
-    row = session.get(SyncRun, run_id)
-    return view(row) if row is not None and row.user_id == user_id else None
-
-
 # --- starting -----------------------------------------------------------------------------------
 
 

@@ -7,15 +7,28 @@ decides each product: the one code path the catalog page, this module (for the s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.catalog import queries
 from connhub.catalog.rules import Rule
-from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RuleMode, RuleTarget, SnapshotState
+from connhub.models import (
+    CatalogGroup,
+    CatalogProduct,
+    CatalogSnapshot,
+    Connection,
+    RuleMode,
+    RuleTarget,
+    SnapshotState,
+    from_thousandths,
+)
 from connhub.sync.mapping import ProductFacts
 from connhub.sync.policies import plural
 
@@ -80,6 +93,82 @@ def selection_for(sessions: sessionmaker[Session], user_id: int, connection_id: 
         if snapshot is None:
             return None
         rules = queries.rules_for(session, user_id, store_id)
+    return _selection(sessions, snapshot, store_id, rules)
+
+
+def selected_facts(sessions: sessionmaker[Session], user_id: int, connection_id: int,
+                   store_id: str) -> tuple[Selection, dict[str, ProductFacts]] | None:
+    """What a run reads of the catalog, once: the selection and the selected products' facts, both
+    from the one current snapshot's products as the catalog holds them in memory
+    (`queries.load_catalog`); only the modification groups' attributes are read besides."""
+    with sessions() as session:
+        snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
+        if snapshot is None:
+            return None
+        rules = queries.rules_for(session, user_id, store_id)
+        groups = {g.id: g for g in session.scalars(select(CatalogGroup).where(
+            CatalogGroup.snapshot_id == snapshot.id, CatalogGroup.is_modification_group.is_(True)))}
+        session.expunge_all()
+    catalog = queries.load_catalog(sessions, snapshot)
+    included = catalog.products.loc[queries.evaluate(catalog, rules).included.to_numpy()]
+    selection = Selection(store_id=store_id, refreshed_at=snapshot.completed_at,
+                          product_ids=tuple(str(pid) for pid in included["id"].tolist()),
+                          total=len(catalog.products), rules=tuple(rules))
+    facts: dict[str, ProductFacts] = {}
+    for row in included[list(_FACT_COLUMNS)].to_dict("records"):
+        allowed = _value(row["allow_to_sell"])
+        facts[str(row["id"])] = ProductFacts(
+            id=str(row["id"]), name=str(_value(row["name"]) or ""), measure=str(_value(row["measure"]) or ""),
+            article=_value(row["article"]), description=_value(row["description"]),
+            price=_thousandths(row["price_k"]), quantity=_thousandths(row["quantity_k"]),
+            allow_to_sell=bool(allowed) if allowed is not None else True, type=str(_value(row["type"]) or ""),
+            choices=choice_names(groups.get(str(_value(row["group_id"]) or "")), _choices(row["attributes_choices"])))
+    return selection, facts
+
+
+_FACT_COLUMNS = ("id", "name", "measure", "article", "description", "price_k", "quantity_k", "allow_to_sell",
+                 "type", "group_id", "attributes_choices")
+
+
+def _value(value: Any) -> Any:
+    """A frame cell as Python: pandas' missing markers become None."""
+    if value is None or (not isinstance(value, list | dict | str) and bool(pd.isna(value))):
+        return None
+    return value
+
+
+def _thousandths(value: Any) -> Decimal | None:
+    found = _value(value)
+    return None if found is None else from_thousandths(int(found))
+
+
+def _choices(value: Any) -> dict[str, str] | None:
+    found = _value(value)
+    if isinstance(found, str):
+        try:
+            found = json.loads(found)
+        except ValueError:
+            return None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
+
+
+def choice_names(group: CatalogGroup | None, chosen: dict[str, str] | None) -> tuple[str, ...]:
+    """A modification's choice names, in its group's attribute order."""
+    if group is None or not chosen:
+        return ()
+    names: list[str] = []
+    for attribute in group.attributes or []:
+        if not isinstance(attribute, dict):
+            continue
+        choice_id = chosen.get(str(attribute.get("id")))
+        for choice in attribute.get("choices") or []:
+            if isinstance(choice, dict) and choice.get("id") == choice_id and choice.get("name"):
+                names.append(str(choice["name"]))
+    return tuple(names)
+
+
+def _selection(sessions: sessionmaker[Session], snapshot: queries.SnapshotView, store_id: str,
+               rules: list[Rule]) -> Selection:
     catalog = queries.load_catalog(sessions, snapshot)
     evaluation = queries.evaluate(catalog, rules)
     included = tuple(str(product_id) for product_id in

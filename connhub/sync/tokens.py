@@ -6,7 +6,7 @@ from connhub.connections import ConnectionView
 from connhub.crypto import Secret
 from connhub.health import refresh_tokens
 from connhub.models import Connection, utcnow
-from connhub.providers import ProviderError
+from connhub.ports.errors import ProviderError
 from connhub.runtime import Runtime
 
 

@@ -1,5 +1,6 @@
 """The provider contract: the same behaviour checks over every registered provider (and the toy one
-from tests/toy, registered for this module), each against its own sandbox emulation."""
+from tests/toy, registered for this module), each against its own sandbox emulation, and for every
+capability a provider declares (`connhub.providers.capabilities`), that capability's checks."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ import requests
 from sqlalchemy import update
 
 from connhub.connections import check_now, recent_checks
+from connhub.crypto import Secret
 from connhub.models import Base, Connection, Outcome, Status, utcnow
 from connhub.oauth import begin_authorization, complete_authorization
+from connhub.ports.catalog import StoreRecord
+from connhub.ports.errors import ProviderError
+from connhub.ports.goods import Category, Community, ListedItem
 from connhub.providers import Provider
+from connhub.providers.capabilities import CAPABILITIES, CATALOG, GOODS, PRODUCT_IMAGES, offered_by
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.registry import provider_classes, register, unregister
 from connhub.runtime import Runtime
@@ -21,6 +27,7 @@ from connhub.sandbox.emulation import Emulation, load
 from tests.support.connect import make_user
 from tests.support.consent import consent
 from tests.support.sandbox import settings_for
+from tests.toy.goods import SHOP
 from tests.toy.provider import ToyProvider
 
 PROVIDERS: list[type[Provider]] = [*provider_classes(), ToyProvider]
@@ -130,3 +137,58 @@ def test_every_check_outcome_is_recorded_with_a_known_value(rt, control, provide
     with rt.sessions() as session:
         outcomes = [check.outcome for check in recent_checks(session, user_id, connection_id)]
     assert outcomes == [Outcome.REJECTED, Outcome.OK]
+
+
+# --- declared capabilities: the same checks for every provider offering one ----------------------------
+
+OFFERS = [(cls, capability) for cls in PROVIDERS for capability in offered_by(cls)]
+
+
+def token_of(rt: Runtime, connection_id: int) -> Secret:
+    with rt.sessions() as session:
+        row = session.get(Connection, connection_id)
+        assert row is not None
+        return rt.cipher.open(row.access_token_sealed)
+
+
+def test_every_provider_declares_what_it_offers_and_the_registry_finds_it(rt):
+    for cls in PROVIDERS:
+        for capability in CAPABILITIES:
+            offering = [p.info.key for p in rt.providers.all() if capability.offered_by(p)]
+            assert (cls.info.key in offering) == (capability in offered_by(cls))
+            assert len(rt.providers.providers_offering(capability)) == len(offering)
+    assert offered_by(ToyProvider) == (GOODS,)
+
+
+@pytest.mark.parametrize(("provider", "capability"), OFFERS,
+                         ids=[f"{cls.info.key}-{cap.name}" for cls, cap in OFFERS])
+def test_each_declared_capability_answers_in_the_ports_types(rt, provider, capability):
+    key = provider.info.key
+    if key == ToyProvider.info.key:
+        SHOP.reset()
+    _user_id, connection_id = connected(rt, key)
+    token = token_of(rt, connection_id)
+    if capability is CATALOG:
+        catalog = rt.providers.offering(CATALOG, key)
+        assert catalog is not None
+        stores = catalog.catalog_source(token).stores()
+        assert stores and all(isinstance(store, StoreRecord) and store.id for store in stores)
+    elif capability is PRODUCT_IMAGES:
+        images = rt.providers.offering(PRODUCT_IMAGES, key)
+        assert images is not None
+        api = images.product_images(token)
+        try:
+            assert api.image("no-such-store", "no-such-product") is None
+        except ProviderError as error:  # refusing an unknown product is fine, as data
+            assert error.reason
+    else:
+        goods = rt.providers.offering(GOODS, key)
+        assert goods is not None
+        target = goods.goods_target(token)
+        assert target.service and target.batch_size >= 1
+        communities = target.communities()
+        assert all(isinstance(c, Community) for c in communities)
+        assert all(isinstance(c, Category) for c in target.categories())
+        if communities:
+            assert all(isinstance(i, ListedItem) for i in target.items(communities[0].id))
+        assert target.requests >= 2

@@ -339,3 +339,38 @@ def test_idle_token_limiters_are_dropped_and_busy_ones_kept():
             limiter_for(Secret(f"idle-token-{n:04d}-" + "y" * 20))
         assert limiter_for(busy_token) is busy
     assert len(vk_api._limiters) < 600
+
+
+# --- VK goods as the sync's GoodsTarget ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    (1402, "failed"),  # «Подборка не найдена»: an album, never the item (issue 15, defect 8)
+    (1403, "item_gone"), (1400, "item_gone"),
+    (1421, "fix_name"), (1408, "fix_links"), (100, "fix_description"),
+    (1433, "fix_photo"), (1434, "fix_photo"), (1435, "fix_photo"),
+    (6, "rate_limited"), (9, "rate_limited"), (10, "transient"),
+    (5, "needs_user"), (15, "needs_user"), (205, "needs_user"), (1438, "needs_user"), (1405, "needs_user"),
+    (1518, "already"), (424242, "failed"),
+])
+def test_each_vk_code_becomes_the_port_kind_vk_documents(code, kind):
+    from connhub.providers.vk.goods_target import goods_error
+
+    error = goods_error(VkApiError.from_error({"error_code": code, "error_msg": "…"}, "market.edit"))
+    assert (error.kind.value, error.label) == (kind, str(code))
+
+
+def test_the_goods_target_lists_adds_edits_and_hides_with_errors_as_data(goods, goods_control):
+    from connhub.ports.goods import Draft, GoodsErrorKind
+    from connhub.providers.vk.goods_target import VkGoodsTarget
+
+    target = VkGoodsTarget(goods)
+    fields = {"name": "Чай зелёный", "description": "Чай из тестов", "price": "100", "category_id": 500, "sku": "p-1"}
+    [item_id, refused] = target.add(COFFEE, [Draft(fields), Draft({**fields, "name": "Ч" * 200, "sku": "p-2"})])
+    assert isinstance(item_id, int) and not isinstance(refused, int) and refused.kind is GoodsErrorKind.FIX_NAME
+    assert [(i.id, i.sku, i.hidden) for i in target.items(COFFEE)] == [(item_id, "p-1", False)]
+    [gone] = target.edit(COFFEE, [(item_id + 1000, Draft(fields))])
+    assert gone is not None and gone.kind is GoodsErrorKind.ITEM_GONE
+    assert target.hide(COFFEE, [(item_id, fields)]) == [None]
+    assert [i.hidden for i in target.items(COFFEE)] == [True]
+    assert target.requests >= 5

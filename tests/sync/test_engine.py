@@ -3,11 +3,15 @@ costs in VK calls, and that an interrupted run never leaves a duplicate behind."
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 
 from connhub.models import SyncRunState
+from connhub.ports.images import ImageBytes
 from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
@@ -34,6 +38,47 @@ class Killed(BaseException):
 def control(sandbox, sandbox_control):
     control = GoodsControl(sandbox.base_url)
     yield control
+
+
+def from_bytes(images: dict[str, bytes]):
+    """An image source over files at hand (looked up at each call, so a test may change them)."""
+    def source(store_id: str, product_id: str) -> ImageBytes | None:
+        data = images.get(product_id)
+        return ImageBytes.of(data) if data is not None else None
+    return source
+
+
+@contextmanager
+def catalog_sidecar(rt) -> Iterator[list]:
+    """The sidecar's catalog worker in a thread, running queued refresh jobs until the block ends."""
+    from connhub.catalog import refresh
+    from connhub.catalog.worker import open_source
+
+    stop = threading.Event()
+    ran: list = []
+
+    def work() -> None:
+        while not stop.is_set():
+            ran.extend(refresh.run_pending(rt.sessions, "sidecar", lambda cid: open_source(rt, cid)))
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield ran
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def touch_back(rt, snapshot_id: int, when) -> None:
+    from sqlalchemy import update
+
+    from connhub.models import CatalogSnapshot
+
+    with rt.sessions() as session:
+        session.execute(update(CatalogSnapshot).where(CatalogSnapshot.id == snapshot_id).values(completed_at=when))
+        session.commit()
 
 
 def sync(rt, user, **options):
@@ -196,7 +241,7 @@ def test_one_product_vk_keeps_refusing_is_reported_and_the_others_published(rt, 
     control.configure(require_photo=True)  # every item needs a photo; Ассам has none
     images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))
               if pid != "p-assam"}
-    outcome = sync(rt, alice, images=lambda store_id, product_id: images.get(product_id))
+    outcome = sync(rt, alice, images=from_bytes(images))
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["failed"] == 1
     assert outcome.failures[0]["product_id"] == "p-assam" and outcome.failures[0]["name"] == "Ассам"
     assert set(by_sku(control)) == SELECTED - {"p-assam"}
@@ -224,9 +269,7 @@ def test_photos_are_padded_uploaded_once_and_reused_while_unchanged(rt, alice, c
     images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))}
     images["p-latte"] = images["p-sencha"]  # the same picture twice: one upload
 
-    def source(store_id, product_id):
-        return images.get(product_id)
-
+    source = from_bytes(images)
     sync(rt, alice, images=source)
     assert control.stats()["calls"].get("market.saveProductPhoto") == 3
     items = by_sku(control)
@@ -304,15 +347,35 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     save_config(rt, alice, store_id=OTHER_STORE)
     switch_on(rt, alice)
     said: list[str] = []
-    outcome = sync(rt, alice, say=said.append)
+    with catalog_sidecar(rt) as ran:
+        outcome = sync(rt, alice, say=said.append)
     assert "Обновление каталога Эвотор" in said
     assert outcome.state == SyncRunState.FINISHED
     skus = set(by_sku(control))
     assert len(skus) > 5 and not skus & SELECTED  # the sandbox store's own products, not the stale copy's
     assert outcome.counts["added"] == len(skus)
+    assert len(ran) == 1 and ran[0].state == "succeeded"  # the sidecar ran the job, not the sync
     said.clear()
     sync(rt, alice, say=said.append)  # fresh now: no second refresh
     assert "Обновление каталога Эвотор" not in said
+
+
+def test_a_refresh_nobody_runs_leaves_the_last_copy_in_use_after_the_wait(rt, alice, control):
+    from datetime import timedelta
+
+    from connhub.catalog import refresh
+    from connhub.models import CatalogRefreshJob, utcnow
+
+    snapshot = ready_for_goods(rt, alice, control)
+    touch_back(rt, snapshot, utcnow() - timedelta(hours=3))
+    said: list[str] = []
+    outcome = sync(rt, alice, say=said.append, refresh_wait=0.3)  # no sidecar: the job stays queued
+    assert outcome.state == SyncRunState.FINISHED and set(by_sku(control)) == SELECTED
+    assert any("используется копия от прошлого обновления" in line for line in said)
+    with rt.sessions() as session:
+        jobs = session.query(CatalogRefreshJob).all()
+    assert [job.state for job in jobs] == ["queued"]  # the sync never ran it itself
+    assert refresh  # the module a sidecar would run it with
 
 
 def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothing(make_rt, pg_url, control):
@@ -333,3 +396,100 @@ def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothi
     assert set(items) == SELECTED and all(len(found) == 1 for found in items.values())
     control.reset_stats()
     assert sync(pg, user).counts["unchanged"] == 4 and write_calls(control) == {}
+
+
+def foreign_item_with_sku(control: GoodsControl, sandbox_url: str, sku: str) -> int:
+    """An item someone else made in the community (another app, by hand) that carries `sku`."""
+    from connhub.crypto import Secret
+    from connhub.providers.vk.api import RateLimiter, VkApi
+    from connhub.providers.vk.goods import Goods
+
+    goods = Goods(VkApi(Secret(control.user_token()), api_url=f"{sandbox_url}/vk", timeout=10, limiter=RateLimiter()))
+    return goods.add(GROUP, {"name": "Чужой товар", "description": "Добавлен другим приложением", "price": "999",
+                             "category_id": 500, "sku": sku})
+
+
+@pytest.mark.parametrize("moment", ["before_add", "after_add"])
+def test_a_foreign_item_with_our_sku_is_never_adopted_after_a_lost_add(rt, alice, control, sandbox, moment):
+    ready_for_goods(rt, alice, control)
+    foreign = foreign_item_with_sku(control, sandbox.base_url, "p-assam")
+
+    def die(step):
+        if step == moment:
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync(rt, alice, checkpoint=die)
+    outcome = sync(rt, alice)
+    assert outcome.state == SyncRunState.FINISHED
+    items = by_sku(control)
+    assert set(items) == SELECTED
+    assert all(len(found) == 1 for pid, found in items.items() if pid != "p-assam")
+    theirs = [item for item in items["p-assam"] if item["id"] == foreign]
+    ours = [item for item in items["p-assam"] if item["id"] != foreign]
+    assert theirs[0]["title"] == "Чужой товар" and theirs[0]["edits"] == 0  # not adopted, not overwritten
+    assert len(ours) == 1 and ours[0]["title"] == "Ассам"  # our product added once
+    control.reset_stats()
+    assert sync(rt, alice).counts["unchanged"] == 4 and write_calls(control) == {}
+    assert [item for item in by_sku(control)["p-assam"] if item["id"] == foreign][0]["edits"] == 0
+
+
+def test_error_1402_on_an_edit_is_that_products_failure_and_never_a_duplicate(rt, alice, control):
+    """VK's 1402 is «Подборка не найдена» (an album): the item is still there, so it is never made again."""
+    from connhub.providers.vk.api import VkApiError
+    from connhub.providers.vk.goods_target import VkGoodsTarget, goods_error
+
+    snapshot = ready_for_goods(rt, alice, control)
+    sync(rt, alice)
+    change_product(rt, snapshot, "p-latte", price=Decimal("275.50"))
+    latte_id = by_sku(control)["p-latte"][0]["id"]
+
+    class AlbumGone(VkGoodsTarget):
+        def edit(self, community_id, edits):
+            results = super().edit(community_id, [(i, d) for i, d in edits if i != latte_id])
+            answer = iter(results)
+            album = VkApiError.from_error({"error_code": 1402, "error_msg": "Album not found"}, "market.edit")
+            return [goods_error(album) if i == latte_id else next(answer) for i, _ in edits]
+
+    from connhub.providers.vk.client import VkProvider
+    from connhub.sync.status import sync_status
+
+    target_view = sync_status(rt, alice.id).target
+    from connhub.sync.tokens import fresh_token
+
+    provider = rt.providers.get("vk")
+    assert isinstance(provider, VkProvider)
+    outcome = sync(rt, alice, target=AlbumGone(provider.goods(fresh_token(rt, target_view))))
+    assert outcome.state == SyncRunState.FINISHED
+    assert outcome.counts["added"] == 0 and outcome.counts["failed"] == 1
+    assert outcome.failures[0]["product_id"] == "p-latte" and "1402" in outcome.failures[0]["reason"]
+    items = by_sku(control)
+    assert len(items["p-latte"]) == 1 and items["p-latte"][0]["id"] == latte_id
+
+
+def test_a_run_reads_the_catalogs_products_once_and_maps_each_product_once(rt, alice, control, monkeypatch):
+    import re
+
+    from sqlalchemy import event
+
+    from connhub.catalog import queries
+    from connhub.sync import engine, mapping
+
+    snapshot = ready_for_goods(rt, alice, control)
+    add_products(rt, snapshot, 20)
+    reads: list[str] = []
+    event.listen(rt.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: reads.extend(re.findall(r"FROM catalog_products\b", statement)))
+    mapped: list[str] = []
+
+    def counting(facts, policy):
+        mapped.append(facts.id)
+        return mapping.map_product(facts, policy)
+
+    monkeypatch.setattr(engine, "map_product", counting)
+    monkeypatch.setattr(queries, "_cache", type(queries._cache)())  # nothing of this catalog in memory yet
+    images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))}
+    outcome = sync(rt, alice, images=from_bytes(images))
+    assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 24
+    assert len(reads) == 1
+    assert sorted(mapped) == sorted(set(mapped)) and len(mapped) == 25  # 24 published, 1 skipped

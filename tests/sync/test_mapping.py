@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 
 import pytest
@@ -21,7 +20,6 @@ from connhub.sync.mapping import (
     has_link,
     map_product,
     policy_problems,
-    price_matches,
     template_problems,
     to_decimal,
     to_kopecks,
@@ -195,16 +193,6 @@ def test_price_is_multiplied_exactly_and_sent_in_rubles(price, multiplier, sent,
     item = published(facts(price=price), MappingPolicy(multiplier=multiplier))
     assert item.params()["price"] == sent
     assert item.price_kopecks == kopecks
-    assert price_matches(item.price, str(kopecks))
-
-
-@pytest.mark.parametrize(
-    ("amount", "matches"),
-    [("12312", True), (12312, True), ("12311", False), ("123.12", False), ("", False), (None, False),
-     (True, False), ("123,12 ₽", False)],
-)
-def test_price_read_back_from_vk_is_compared_in_kopecks(amount, matches):
-    assert price_matches(D("123.12"), amount) is matches
 
 
 @pytest.mark.parametrize("value", [123.12, "123.12", "123,12", D("123.12"), 12312 / 100])
@@ -296,26 +284,6 @@ def test_sku_is_the_evotor_product_id_and_category_comes_from_the_policy():
 
 def test_product_id_too_long_for_sku_is_skipped():
     assert map_product(facts(id="x" * 51), MappingPolicy()) == Skipped("x" * 51, SkipReason.ID_TOO_LONG)
-
-
-# --- from Evotor JSON --------------------------------------------------------------------------
-
-def test_facts_from_evotor_json_with_absent_keys():
-    body = json.loads('{"id":"7c2e","name":"Доставка","type":"SERVICE","measure_name":"ед","tax":"NO_VAT",'
-                      '"allow_to_sell":true,"price":250.10}', parse_float=D)
-    product = ProductFacts.from_evotor(body)
-    assert product == ProductFacts(id="7c2e", name="Доставка", measure="ед", article=None, description=None,
-                                   price=D("250.10"), quantity=None, allow_to_sell=True, type="SERVICE")
-
-
-def test_facts_from_evotor_json_parsed_with_floats_keep_exact_prices():
-    body = json.loads('{"id":"a","name":"Сидр","measure_name":"шт","price":123.12,"quantity":2.755,'
-                      '"description":"","article_number":"A-1","allow_to_sell":false,"type":"BEER_MARKED"}')
-    product = ProductFacts.from_evotor(body, choices=("0,5 л",), image="img-1")
-    assert (product.price, product.quantity, product.description, product.article) == (
-        D("123.12"), D("2.755"), None, "A-1")
-    assert (product.allow_to_sell, product.type, product.choices, product.image) == (
-        False, "BEER_MARKED", ("0,5 л",), "img-1")
 
 
 # --- fingerprint -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The toy provider's client: OAuth 2 authorization code (client secret in the body, refresh
-tokens) and `GET /api/me` as the health check."""
+tokens) and `GET /api/me` as the health check; it offers goods (`GoodsProvider`, goods.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from connhub.providers import http
 from connhub.providers.base import Account, Provider, ProviderError, ProviderInfo, TokenSet
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation, Fact
+from tests.toy.goods import ToyGoods
 
 SERVICE = "Игрушка"
 
@@ -40,6 +41,10 @@ class ToyProvider(Provider):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.config = settings.of(ToySettings)
+
+    def goods_target(self, access_token: Secret) -> ToyGoods:
+        """The toy's goods (`GoodsProvider`): an in-memory shop (tests/toy/goods.py)."""
+        return ToyGoods()
 
     def probe_url(self) -> str:
         return f"{self.config.TOY_URL}/api/me"

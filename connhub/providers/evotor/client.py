@@ -15,6 +15,7 @@ from connhub.config import Settings
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import Account, Provider, ProviderError, TokenSet
+from connhub.providers.capabilities import CatalogProvider, ProductImagesProvider
 from connhub.providers.evotor import presentation
 from connhub.providers.evotor.catalog import EvotorCatalog
 from connhub.providers.evotor.errors import BAD_BODY, RATE_LIMITED, REJECTIONS, unavailable
@@ -139,3 +140,12 @@ class EvotorProvider(Provider):
     def product_images(self, access_token: Secret) -> EvotorImages:
         """The account's product images (list and download), for the sync's photos."""
         return EvotorImages(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout)
+
+
+def _declared_catalog(provider: EvotorProvider) -> CatalogProvider:
+    """Evotor offers a catalog and product images (`connhub.providers.capabilities`); mypy checks here."""
+    return provider
+
+
+def _declared_images(provider: EvotorProvider) -> ProductImagesProvider:
+    return provider

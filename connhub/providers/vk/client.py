@@ -4,7 +4,8 @@ VK answers API errors with HTTP 200 and an `error` object, so success is a `resp
 with an `id`, nothing less. The facts relied on are in docs/providers.md («VK»); what each error
 code means is in errors.py. After `users.get` the health check probes the token's extended rights
 (rights.py, docs/vk-goods.md): one more request for a token without the communities right, three
-more for a token with every right. The goods side of a token is `VkProvider.goods`.
+more for a token with every right. The goods side of a token is `VkProvider.goods` (the raw API) and
+`VkProvider.goods_target` (the sync's `GoodsTarget`, offered as `GoodsProvider`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from connhub.config import Settings
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import Account, Provider, ProviderError, TokenSet
+from connhub.providers.capabilities import GoodsProvider
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.goods_target import VkGoodsTarget
 from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
 
@@ -73,6 +76,10 @@ class VkProvider(Provider):
         """The goods-side API of a user token (communities, categories, items, photos)."""
         return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry,
                            limiter=limiter))
+
+    def goods_target(self, access_token: Secret) -> VkGoodsTarget:
+        """The token's VK goods as the sync's target (`connhub.providers.capabilities.GoodsProvider`)."""
+        return VkGoodsTarget(self.goods(access_token))
 
     def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
         return presentation.account(account_id, display_name, profile)
@@ -182,3 +189,8 @@ def _state_body(state: str) -> str:
     # VK ID wants a fresh `state` on token requests too; Authlib keeps its `state` argument for
     # itself, so it goes into the body that Authlib extends.
     return urlencode({"state": state})
+
+
+def _declared(provider: VkProvider) -> GoodsProvider:
+    """VK offers goods (`connhub.providers.capabilities`); mypy checks the signature here."""
+    return provider

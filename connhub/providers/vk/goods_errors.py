@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from connhub.ports.goods import GoodsErrorKind
+
 
 class ErrorKind(enum.StrEnum):
     RETRY = "retry"  # transient: back off and try the same call again
@@ -76,7 +78,8 @@ ERRORS: dict[int, ErrorInfo] = {
     # the item itself
     1403: ErrorInfo(ErrorKind.ITEM_GONE, "Товар удалён во ВКонтакте"),
     1400: ErrorInfo(ErrorKind.ITEM_GONE, "Товар удалён во ВКонтакте слишком давно, чтобы его восстановить"),
-    1402: ErrorInfo(ErrorKind.ITEM_GONE, "Подборка не найдена"),
+    # 1402 is about an album (VK documents it on market.*Album, addToAlbum, reorderItems): never "item gone"
+    1402: ErrorInfo(ErrorKind.ITEM_FAILED, "Подборка не найдена"),
     1404: ErrorInfo(ErrorKind.ALREADY, "Товар уже в подборке"),
     1518: ErrorInfo(ErrorKind.ALREADY, "Товар не удалён"),
 }
@@ -91,3 +94,36 @@ def classify(code: int) -> ErrorInfo:
 
 
 RIGHT_CODES = frozenset(code for code, info in ERRORS.items() if info.kind is ErrorKind.RIGHT)
+
+
+# What the sync does about a VK error (`connhub.ports.goods.GoodsErrorKind`): by kind, and for the
+# data errors by code, since each asks for a different fix.
+_GOODS_KINDS: dict[ErrorKind, GoodsErrorKind] = {
+    ErrorKind.RETRY: GoodsErrorKind.TRANSIENT,
+    ErrorKind.TOKEN: GoodsErrorKind.NEEDS_USER,
+    ErrorKind.RIGHT: GoodsErrorKind.NEEDS_USER,
+    ErrorKind.USER_ACTION: GoodsErrorKind.NEEDS_USER,
+    ErrorKind.DATA_FIX: GoodsErrorKind.FIX_DESCRIPTION,
+    ErrorKind.ITEM_GONE: GoodsErrorKind.ITEM_GONE,
+    ErrorKind.ALREADY: GoodsErrorKind.ALREADY,
+    ErrorKind.ITEM_FAILED: GoodsErrorKind.FAILED,
+}
+_RATE_CODES = frozenset({6, 9, 29})
+_FIXES: dict[int, GoodsErrorKind] = {
+    100: GoodsErrorKind.FIX_DESCRIPTION,  # one of the parameters: name under 4 or description under 10 characters
+    1408: GoodsErrorKind.FIX_LINKS,
+    1421: GoodsErrorKind.FIX_NAME,
+    1429: GoodsErrorKind.FIX_DESCRIPTION,
+    1433: GoodsErrorKind.FIX_PHOTO,
+    1434: GoodsErrorKind.FIX_PHOTO,
+    1435: GoodsErrorKind.FIX_PHOTO,
+}
+
+
+def goods_kind(kind: ErrorKind, code: int | None) -> GoodsErrorKind:
+    """The port's kind of a classified VK error."""
+    if code is not None and kind is ErrorKind.DATA_FIX and code in _FIXES:
+        return _FIXES[code]
+    if code is not None and kind is ErrorKind.RETRY and code in _RATE_CODES:
+        return GoodsErrorKind.RATE_LIMITED
+    return _GOODS_KINDS[kind]

@@ -1,0 +1,139 @@
+"""The goods port: a shop's goods at a target provider (`GoodsTarget`), and what can go wrong, as data.
+
+The sync publishes through a `GoodsTarget` and never sees a provider's own error codes: each
+failure is a `GoodsError` whose `kind` says what the sync does about it. A provider maps its codes
+to these kinds in its own folder (for VK: `connhub/providers/vk/goods_errors.py`).
+
+Batches: `add`, `edit`, `hide`, `delete` and `upload_photos` take at most `batch_size` entries and
+answer one result per entry, in order (an id, None for done, or that entry's `GoodsError`); a
+failure of the whole request raises `GoodsError`. An `add` whose answer was lost is never repeated
+by the target: the sync finds out what happened on its next listing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connhub.ports.errors import ProviderError
+
+
+class GoodsErrorKind(enum.StrEnum):
+    TRANSIENT = "transient"  # provider trouble: the target retried already; try again later
+    RATE_LIMITED = "rate_limited"  # a request or daily limit: try again later
+    NEEDS_USER = "needs_user"  # a dead token, a missing right, goods switched off, blocked, a limit: stop
+    FIX_NAME = "fix_name"  # the data needs fixing: a shorter name
+    FIX_LINKS = "fix_links"  # the data needs fixing: no links in the description
+    FIX_DESCRIPTION = "fix_description"  # the data needs fixing: a longer description (or other fields)
+    FIX_PHOTO = "fix_photo"  # the data needs fixing: another photo
+    ITEM_GONE = "item_gone"  # the item is gone from the shop (deleted by hand): make it again
+    ALREADY = "already"  # the call's goal already holds
+    FAILED = "failed"  # anything else: this one entry failed; report it and go on
+
+    @property
+    def stops_run(self) -> bool:
+        return self is GoodsErrorKind.NEEDS_USER
+
+    @property
+    def needs_fix(self) -> bool:
+        return self in FIXES
+
+
+FIXES = frozenset({GoodsErrorKind.FIX_NAME, GoodsErrorKind.FIX_LINKS, GoodsErrorKind.FIX_DESCRIPTION,
+                   GoodsErrorKind.FIX_PHOTO})
+
+
+class GoodsError(ProviderError):
+    """A goods call (or one entry of a batch) failed. `reason` is Russian; `label` is the provider's
+    own tag for the failure (shown to people as «код …», never branched on)."""
+
+    def __init__(self, reason: str, kind: GoodsErrorKind, *, label: str = "",
+                 retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason, permanent=permanent, code=f"goods_{kind.value}", retry_after=retry_after)
+        self.kind = kind
+        self.label = label
+
+    @property
+    def stops_run(self) -> bool:
+        return self.kind.stops_run
+
+    def shown(self) -> str:
+        """The reason as a failure list shows it."""
+        return f"{self.reason} (код {self.label})" if self.label else self.reason
+
+
+@dataclass(frozen=True)
+class Community:
+    """A place goods can be published to (a VK community), with whether its goods are on."""
+
+    id: int
+    name: str
+    goods_enabled: bool
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    children: tuple[Category, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """An item the shop holds. `sku` is what the sync wrote there (its product id) or anyone else's."""
+
+    id: int
+    sku: str
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An item as the sync wants it: its fields (name, description, price, category_id, sku, …) and
+    its main photo."""
+
+    fields: Mapping[str, Any]
+    photo_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    filename: str
+    data: bytes = field(repr=False)
+
+
+class GoodsTarget(Protocol):
+    """One account's goods at a target provider. Every failure is a `GoodsError`."""
+
+    service: str  # the provider's name, for the reasons a user reads ("ВКонтакте")
+    batch_size: int  # the most entries one batch call takes
+
+    @property
+    def requests(self) -> int:
+        """The requests made so far through this object (retries included)."""
+
+    def communities(self) -> list[Community]:
+        """The places the account may publish to."""
+
+    def categories(self) -> list[Category]:
+        """The category tree (new items go into a leaf)."""
+
+    def items(self, community_id: int) -> list[ListedItem]:
+        """Every item of the community, hidden ones too; stops at a plausible page bound."""
+
+    def add(self, community_id: int, drafts: Sequence[Draft]) -> list[int | GoodsError]:
+        """New items: each entry's new item id, or its error."""
+
+    def edit(self, community_id: int, edits: Sequence[tuple[int, Draft]]) -> list[GoodsError | None]:
+        """(item id, draft) each: the full field set is sent."""
+
+    def hide(self, community_id: int, items: Sequence[tuple[int, Mapping[str, Any]]]) -> list[GoodsError | None]:
+        """(item id, its last fields) each: hidden from buyers, kept in the shop."""
+
+    def delete(self, community_id: int, item_ids: Sequence[int]) -> list[GoodsError | None]:
+        """Deleted items (an item already gone counts as deleted by the caller)."""
+
+    def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
+        """Each photo's id for `Draft.photo_id`, or its error."""

@@ -1,0 +1,133 @@
+"""VK goods as the sync's `GoodsTarget` (`connhub.ports.goods`): the community's items through
+`Goods` (batched through `execute`, 25 calls a request, within the token's rate limit) with every
+VK error turned into a `GoodsError` of the port's kinds (`goods_errors.goods_kind`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from connhub.ports.goods import Category, Community, Draft, GoodsError, GoodsErrorKind, ListedItem, Photo
+from connhub.providers.vk import goods as vk_goods
+from connhub.providers.vk.api import CallResult, VkApiError
+from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.goods_errors import goods_kind
+
+SERVICE = "ВКонтакте"
+BATCH = 25  # calls per `execute`
+T = TypeVar("T")
+
+
+def goods_error(error: VkApiError) -> GoodsError:
+    """A VK error as the port's error (the VK code becomes the label people read)."""
+    label = str(error.error_code) if error.error_code is not None else ""
+    return GoodsError(error.reason, goods_kind(error.kind, error.error_code), label=label,
+                      retry_after=error.retry_after, permanent=error.permanent)
+
+
+def _whole(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except VkApiError as error:
+        raise goods_error(error) from None
+
+
+def _done(result: CallResult) -> GoodsError | None:
+    return goods_error(result.error) if result.error is not None else None
+
+
+def _added(result: CallResult) -> int | GoodsError:
+    if result.error is not None:
+        return goods_error(result.error)
+    value = result.response.get("market_item_id") if isinstance(result.response, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return GoodsError("ВКонтакте не вернул номер товара", GoodsErrorKind.FAILED)
+
+
+def _chunks(entries: Sequence[T]) -> list[Sequence[T]]:
+    return [entries[start:start + BATCH] for start in range(0, len(entries), BATCH)]
+
+
+class VkGoodsTarget:
+    """One user token's VK goods (implements `connhub.ports.goods.GoodsTarget`)."""
+
+    service = SERVICE
+    batch_size = BATCH
+
+    def __init__(self, goods: Goods) -> None:
+        self.goods = goods
+
+    @property
+    def requests(self) -> int:
+        return self.goods.api.requests
+
+    def communities(self) -> list[Community]:
+        return [Community(c.id, c.name, c.goods_enabled) for c in _whole(self.goods.communities)]
+
+    def categories(self) -> list[Category]:
+        def convert(node: vk_goods.Category) -> Category:
+            return Category(node.id, node.name, tuple(convert(child) for child in node.children))
+
+        return [convert(node) for node in _whole(self.goods.categories)]
+
+    def items(self, community_id: int) -> list[ListedItem]:
+        return [ListedItem(item.id, item.sku, item.hidden) for item in _whole(lambda: self.goods.items(community_id))]
+
+    def add(self, community_id: int, drafts: Sequence[Draft]) -> list[int | GoodsError]:
+        out: list[int | GoodsError] = []
+        for chunk in _chunks(drafts):
+            results = _whole(partial(self.goods.add_many, community_id, [(d.fields, d.photo_id) for d in chunk]))
+            out.extend(_added(result) for result in results)
+        return out
+
+    def edit(self, community_id: int, edits: Sequence[tuple[int, Draft]]) -> list[GoodsError | None]:
+        out: list[GoodsError | None] = []
+        for chunk in _chunks(edits):
+            calls = [(item_id, draft.fields, draft.photo_id) for item_id, draft in chunk]
+            results = _whole(partial(self.goods.edit_many, community_id, calls))
+            out.extend(_done(result) for result in results)
+        return out
+
+    def hide(self, community_id: int, items: Sequence[tuple[int, Mapping[str, Any]]]) -> list[GoodsError | None]:
+        out: list[GoodsError | None] = []
+        for chunk in _chunks(items):
+            results = _whole(partial(self.goods.hide_many, community_id, list(chunk)))
+            out.extend(_done(result) for result in results)
+        return out
+
+    def delete(self, community_id: int, item_ids: Sequence[int]) -> list[GoodsError | None]:
+        out: list[GoodsError | None] = []
+        for chunk in _chunks(item_ids):
+            results = _whole(partial(self.goods.delete_many, community_id, list(chunk)))
+            out.extend(_done(result) for result in results)
+        return out
+
+    def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
+        """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""
+        out: list[int | GoodsError] = []
+        for chunk in _chunks(photos):
+            out.extend(self._upload_chunk(community_id, chunk))
+        return out
+
+    def _upload_chunk(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
+        urls = _whole(lambda: self.goods.upload_urls(community_id, len(photos)))
+        results: list[int | GoodsError] = []
+        replies: list[tuple[int, str]] = []  # (index in photos, upload reply)
+        for index, (photo, url) in enumerate(zip(photos, urls, strict=True)):
+            if isinstance(url, VkApiError):
+                results.append(goods_error(url))
+                continue
+            try:
+                replies.append((index, self.goods.api.upload(url, filename=photo.filename, data=photo.data)))
+            except VkApiError as error:
+                results.append(goods_error(error))
+                continue
+            results.append(GoodsError("Фото не сохранено", GoodsErrorKind.FAILED))  # replaced below
+        if replies:
+            saved = _whole(lambda: self.goods.save_photos([reply for _, reply in replies]))
+            for (index, _), photo_id in zip(replies, saved, strict=True):
+                results[index] = goods_error(photo_id) if isinstance(photo_id, VkApiError) else photo_id
+        return results

@@ -1,0 +1,144 @@
+"""The plan: what a run adds, edits, hides, deletes and adopts, decided without writing anything.
+
+`make_plan` compares the products in the sync (`Wanted`), the mapping table's rows (`Row`) and the
+items the target lists, and answers a `Plan`; the run applies its `adopt` and `forget` lists and
+the publisher its writes. A dry run shows the same plan and applies nothing.
+
+- A mapped item gone from the target (deleted by hand) is forgotten and its product added again.
+- A row left `pending` by an interrupted run (no item id) is matched by `sku`: an item with the
+  product's sku that was not there when the add was recorded (`Row.not_ours`, the ids of the items
+  that already carried that sku) is the lost add's item, and is adopted; any other item carrying
+  the sku is someone else's and never adopted. Not found, the product is added again.
+- Items without a row (made by anyone else) are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connhub.models import SyncItemState
+from connhub.ports.goods import ListedItem
+from connhub.ports.images import ImageRef
+from connhub.sync.mapping import Skipped, VkItem
+from connhub.sync.policies import RemovedPolicy
+
+NOT_OURS = "not_ours"  # in a pending row's fields: ids of items that carried its sku before the add
+
+
+@dataclass
+class Wanted:
+    """One product in the sync, as it should look at the target."""
+
+    product_id: str
+    title: str  # for people: the catalog's name
+    item: VkItem
+    image: ImageRef | None = None
+    photo_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """A mapping table row as the plan reads it (`models.SyncItem`)."""
+
+    id: int
+    product_id: str
+    item_id: int | None  # None: pending, an add may have happened
+    state: str
+    fingerprint: str
+    fields: Mapping[str, Any]
+
+    @property
+    def not_ours(self) -> frozenset[int]:
+        found = self.fields.get(NOT_OURS) if self.item_id is None else None
+        return frozenset(int(i) for i in found if isinstance(i, int)) if isinstance(found, list) else frozenset()
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("name") or self.product_id)
+
+
+@dataclass
+class Plan:
+    adds: list[Wanted] = field(default_factory=list)
+    edits: list[tuple[Row, Wanted]] = field(default_factory=list)
+    hides: list[Row] = field(default_factory=list)
+    deletes: list[Row] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # product id, title, reason
+    names: dict[str, str] = field(default_factory=dict)  # product id → title, for reports
+    adopt: list[tuple[int, int]] = field(default_factory=list)  # (row id, item id): a lost add found
+    forget: list[int] = field(default_factory=list)  # row ids whose items are gone from the target
+    taken_skus: dict[str, tuple[int, ...]] = field(default_factory=dict)  # product id → items with its sku now
+
+    def summary(self) -> dict[str, Any]:
+        """The lists a dry run shows (product id and name each)."""
+        def named(ids: Iterable[str]) -> list[dict[str, str]]:
+            return [{"product_id": pid, "name": self.names.get(pid, pid)} for pid in ids]
+        return {
+            "add": named(w.product_id for w in self.adds),
+            "change": named(w.product_id for _, w in self.edits),
+            "hide": named(row.product_id for row in self.hides),
+            "delete": named(row.product_id for row in self.deletes),
+            "unchanged": len(self.unchanged),
+            "skip": [{"product_id": pid, "name": title, "reason": reason} for pid, title, reason in self.skipped],
+        }
+
+    @property
+    def writes(self) -> int:
+        return len(self.adds) + len(self.edits) + len(self.hides) + len(self.deletes)
+
+    def line(self) -> str:
+        return (f"План: добавить {len(self.adds)}, изменить {len(self.edits)}, скрыть {len(self.hides)}, "
+                f"удалить {len(self.deletes)}, без изменений {len(self.unchanged)}, пропустить {len(self.skipped)}")
+
+
+def make_plan(wanted: Mapping[str, Wanted], skipped: Sequence[tuple[Skipped, str]], rows: Mapping[str, Row],
+              listed: Sequence[ListedItem], on_removed: RemovedPolicy) -> Plan:
+    """The plan for one run; `skipped` pairs each skipped product with its title."""
+    plan = Plan()
+    plan.names = {pid: w.title for pid, w in wanted.items()} | {s.product_id: title for s, title in skipped}
+    present = {item.id for item in listed}
+    claimed = {row.item_id for row in rows.values() if row.item_id is not None}
+    with_sku: dict[str, list[int]] = {}
+    for item in listed:
+        if item.sku:
+            with_sku.setdefault(item.sku, []).append(item.id)
+    current: dict[str, int | None] = {}  # product id → its item id after adoption and forgetting
+    for product_id, row in rows.items():
+        if row.item_id is None:  # pending: did the add happen before the run was cut short?
+            found = next((i for i in with_sku.get(product_id, ()) if i not in claimed and i not in row.not_ours), None)
+            if found is not None:
+                plan.adopt.append((row.id, found))
+                claimed.add(found)
+            current[product_id] = found
+        elif row.item_id not in present:  # deleted at the target by hand: made again if still wanted
+            plan.forget.append(row.id)
+            current[product_id] = None
+        else:
+            current[product_id] = row.item_id
+    adopted = {row_id for row_id, _ in plan.adopt}
+    for product_id, want in wanted.items():
+        mapped = rows.get(product_id)
+        item_id = current.get(product_id)
+        if mapped is None or item_id is None:
+            plan.adds.append(want)
+            plan.taken_skus[product_id] = tuple(with_sku.get(product_id, ()))
+        elif mapped.id in adopted:  # its fields are unknown: one edit with the full set
+            plan.edits.append((Row(mapped.id, product_id, item_id, SyncItemState.SYNCED, "", {}), want))
+        elif mapped.state == SyncItemState.SYNCED and mapped.fingerprint == want.item.fingerprint:
+            plan.unchanged.append(product_id)
+        else:
+            plan.edits.append((mapped, want))
+    plan.skipped = [(s.product_id, title, s.message) for s, title in skipped]
+    for product_id, row in rows.items():
+        if product_id in wanted or current.get(product_id) is None:
+            continue
+        if row.id in adopted:
+            row = Row(row.id, product_id, current[product_id], SyncItemState.SYNCED, "", {})
+        if on_removed is RemovedPolicy.DELETE:
+            plan.deletes.append(row)
+        elif row.state != SyncItemState.HIDDEN:
+            plan.hides.append(row)
+    return plan
