@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -337,6 +338,17 @@ def too_deep(value: Any, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment: every character that could end it or change the URL
+    (`/`, `?`, `#`, `%`, ...) percent-encoded. Every id that enters a URL path goes through this.
+
+    An empty id, `.` or `..` cannot be one segment (HTTP clients resolve dots against the path,
+    encoded or not): ProviderError, the error of whatever that id belongs to."""
+    if value in ("", ".", ".."):
+        raise ProviderError("Непонятный идентификатор в каталоге", permanent=False, code="bad_id")
+    return quote(value, safe="")
 
 
 def retry_after_seconds(response: requests.Response, *header_names: str) -> float | None:
