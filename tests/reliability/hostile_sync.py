@@ -16,6 +16,7 @@ Every request is recorded (`seen(pattern)`), so a test can say what the process 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -46,12 +47,15 @@ def deep_json(levels: int) -> bytes:
     return b"[" * levels + b"]" * levels
 
 
+Responder = Callable[[str, bytes], bytes]  # (path with query, request body) → the answer's body
+
+
 @dataclass
 class Override:
     method: str
     pattern: re.Pattern[str]
     status: int
-    body: bytes
+    body: bytes | Responder
     delay: float
     content_type: str
 
@@ -84,9 +88,10 @@ class HostileProxy:
         """Provider URLs (Evotor, VK) pointing at the proxy."""
         return sandbox_env(self.base_url)
 
-    def override(self, method: str, pattern: str, *, status: int = 200, body: bytes = b"", delay: float = 0.0,
-                 content_type: str = "application/json") -> None:
-        """Answer requests whose path (query included) matches `pattern` (re.search) with this."""
+    def override(self, method: str, pattern: str, *, status: int = 200, body: bytes | Responder = b"",
+                 delay: float = 0.0, content_type: str = "application/json") -> None:
+        """Answer requests whose path (query included) matches `pattern` (re.search) with this; `body`
+        may be a function of the request (path, body) that makes the answer."""
         with self._lock:
             self._overrides.append(Override(method.upper(), re.compile(pattern), status, body, delay, content_type))
 
@@ -145,7 +150,8 @@ class HostileProxy:
                 if override is not None:
                     if override.delay:
                         time.sleep(override.delay)  # the hostile server's own behaviour, not a test's wait
-                    status, head, body = override.status, [("Content-Type", override.content_type)], override.body
+                    body = override.body if isinstance(override.body, bytes) else override.body(self.path, payload)
+                    status, head = override.status, [("Content-Type", override.content_type)]
                 else:
                     headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_HEADERS}
                     status, head, body = proxy._forward(self.command, self.path, headers, payload)
@@ -166,6 +172,20 @@ class HostileProxy:
 
 
 DEEP = deep_json(30_000)
+
+
+def endless_market(*, new_every_page: bool, count: int = 10**9) -> Responder:
+    """`market.get` answers claiming `count` items: 200 new ones on every page (ids from the offset),
+    or the same 200 on every page."""
+
+    def respond(_path: str, payload: bytes) -> bytes:
+        form = parse_qs(payload.decode())
+        offset = int(form.get("offset", ["0"])[0]) if new_every_page else 0
+        items = [{"id": 10_000_000 + offset + n, "owner_id": -1, "title": f"Чужой товар {offset + n}",
+                  "price": {"amount": "10000"}, "availability": 0} for n in range(200)]
+        return json.dumps({"response": {"count": count, "items": items}}).encode()
+
+    return respond
 
 
 # ---------------------------------------------------------------------------- fixtures and a real run
