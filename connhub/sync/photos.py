@@ -78,7 +78,8 @@ def pad_photo(data: bytes) -> PaddedPhoto:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as opened:
                 if opened.width * opened.height > MAX_INPUT_PIXELS:
-                    raise PhotoError(f"Изображение слишком большое: больше {MAX_INPUT_PIXELS // 1_000_000} мегапикселей")
+                    megapixels = MAX_INPUT_PIXELS // 1_000_000
+                    raise PhotoError(f"Изображение слишком большое: больше {megapixels} мегапикселей")
                 opened.seek(0)  # the first frame of an animation
                 image = ImageOps.exif_transpose(opened)
                 image.load()
