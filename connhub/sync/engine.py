@@ -62,7 +62,7 @@ from connhub.sync.mapping import (
     map_product,
     remove_links,
 )
-from connhub.sync.photos import PhotoError, pad_photo
+from connhub.sync.photos import PhotoError, UploadBreaker, pad_photo
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.runs import RunRecorder
 from connhub.sync.selection import selection_for
@@ -166,6 +166,7 @@ class SyncEngine:
         self.store_id = ""
         self.group_id = 0
         self._skipped_names: dict[str, str] = {}
+        self._breaker = UploadBreaker()  # photo uploads stop for the run after 3 failures in a row
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -425,29 +426,27 @@ class SyncEngine:
         saved: dict[str, int] = {}
         for start in range(0, len(todo), BATCH):
             chunk = todo[start:start + BATCH]
-            padded: list[tuple[str, bytes, str]] = []
-            for key, w in chunk:
-                try:
-                    photo = pad_photo(w.image.load() if w.image is not None else b"")
-                except (PhotoError, ProviderError) as error:
-                    self._note_photo_failure(w, error.reason)
-                    continue
-                padded.append((key, photo.data, photo.filename))
-            if not padded:
-                continue
             goods = self.goods
             assert goods is not None
-            urls = self._vk_call(partial(goods.upload_urls, self.group_id, len(padded)))
+            urls = [None] * len(chunk) if self._breaker.open else self._vk_call(
+                partial(goods.upload_urls, self.group_id, len(chunk)))
             replies: list[tuple[str, str]] = []
-            for (key, data, filename), url in zip(padded, urls, strict=True):
+            for (key, w), url in zip(chunk, urls, strict=True):  # one image at a time: load, pad, upload
+                if self._breaker.open or url is None:  # said once when it opened; no new photo for the item
+                    w.item = dataclasses.replace(w.item, image=None, fingerprint="")
+                    continue
                 if isinstance(url, VkApiError):
                     self._stop_if_run_level(url)
-                    self._note_photo_failure(uploads[key], url.reason)
+                    self._note_photo_failure(w, url.reason)
                     continue
                 try:
-                    replies.append((key, goods.api.upload(url, filename=filename, data=data)))
-                except VkApiError as error:
-                    self._note_photo_failure(uploads[key], error.reason)
+                    photo = pad_photo(w.image.load() if w.image is not None else b"")
+                    replies.append((key, goods.api.upload(url, filename=photo.filename, data=photo.data)))
+                    self._breaker.succeeded()
+                except (PhotoError, ProviderError) as error:
+                    self._note_photo_failure(w, error.reason)
+                    if isinstance(error, VkApiError) and self._breaker.failed(error.reason):
+                        self.say(self._breaker.reason or "")
             if not replies:
                 continue
             ids = self._vk_call(partial(goods.save_photos, [reply for _, reply in replies]))

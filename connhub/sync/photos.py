@@ -110,3 +110,33 @@ def _flatten(image: Image.Image) -> Image.Image:
         base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
         return Image.alpha_composite(base, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+class UploadBreaker:
+    """Stops photo uploads for the rest of a run after `limit` consecutive upload failures.
+
+    An upload server that never answers costs a whole request deadline a photo; after `limit` of
+    them in a row (a success in between starts the count again) the run uploads no more photos:
+    its products go up without a new photo, as for any photo that cannot be had, and the reason is
+    said once (`reason`), not once a product."""
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self.consecutive = 0
+        self.reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.reason is not None
+
+    def succeeded(self) -> None:
+        self.consecutive = 0
+
+    def failed(self, why: str) -> bool:
+        """Count one failed upload; True when this one opened the breaker (say `reason` then)."""
+        self.consecutive += 1
+        if self.reason is None and self.consecutive >= self.limit:
+            self.reason = (f"Загрузка фото остановлена до конца запуска: {self.limit} загрузки подряд "
+                           f"не удались ({why}); товары выгружаются без новых фото")
+            return True
+        return False

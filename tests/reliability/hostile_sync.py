@@ -58,6 +58,7 @@ class Override:
     body: bytes | Responder
     delay: float
     content_type: str
+    times: int | None  # how many more requests it answers (None: all); then they are forwarded again
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,12 @@ class HostileProxy:
         return sandbox_env(self.base_url)
 
     def override(self, method: str, pattern: str, *, status: int = 200, body: bytes | Responder = b"",
-                 delay: float = 0.0, content_type: str = "application/json") -> None:
+                 delay: float = 0.0, content_type: str = "application/json", times: int | None = None) -> None:
         """Answer requests whose path (query included) matches `pattern` (re.search) with this; `body`
-        may be a function of the request (path, body) that makes the answer."""
+        may be a function of the request (path, body) that makes the answer; `times` answers only that many."""
         with self._lock:
-            self._overrides.append(Override(method.upper(), re.compile(pattern), status, body, delay, content_type))
+            self._overrides.append(Override(method.upper(), re.compile(pattern), status, body, delay, content_type,
+                                            times))
 
     def seen(self, pattern: str) -> list[Request]:
         regex = re.compile(pattern)
@@ -115,7 +117,9 @@ class HostileProxy:
             self._seen.append(Request(method, path, time.monotonic()))
             self._lock.notify_all()
             for override in self._overrides:
-                if override.method == method and override.pattern.search(path):
+                if override.method == method and override.pattern.search(path) and override.times != 0:
+                    if override.times is not None:
+                        override.times -= 1
                     return override
         return None
 
@@ -209,9 +213,9 @@ def evotor_fixture(sandbox: SandboxServer, sandbox_control: SandboxControl) -> C
     return lambda **payload: sandbox_catalog.configure(SandboxControl(sandbox.base_url), **payload)
 
 
-def run_sync(rt: Runtime, proxy: HostileProxy, user: UserView,
-             *args: str) -> subprocess.CompletedProcess[str]:
+def run_sync(rt: Runtime, proxy: HostileProxy, user: UserView, *args: str,
+             **env_extra: str) -> subprocess.CompletedProcess[str]:
     """The real `python -m connhub.sync --user EMAIL` with the providers behind `proxy`, to completion."""
-    env = env_of(rt) | proxy.env() | {"PYTHONPATH": str(PROJECT_ROOT)}
+    env = env_of(rt) | proxy.env() | {"PYTHONPATH": str(PROJECT_ROOT)} | env_extra
     return subprocess.run([sys.executable, "-m", "connhub.sync", "--user", user.email, *args], cwd=PROJECT_ROOT,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
