@@ -80,8 +80,8 @@ class Spool:
     At most `max_bytes` wait at once (`put` refuses more); `take` reads a file and deletes it. The
     directory goes when the spool is closed or garbage-collected (or the process ends)."""
 
-    def __init__(self, max_bytes: int = SPOOL_MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = SPOOL_MAX_BYTES if max_bytes is None else max_bytes
         self.held = 0
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._sizes: dict[str, int] = {}
