@@ -6,11 +6,14 @@ million requests; one answering the same page forever, for as long as `count` sa
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs
+
 import pytest
 
 from connhub.crypto import Secret
 from connhub.providers.vk.api import RateLimiter, VkApi, VkApiError
-from connhub.providers.vk.goods import ITEMS_PAGE, MAX_COMMUNITY_ITEMS, Goods
+from connhub.providers.vk.goods import ITEMS_PAGE, MAX_COMMUNITIES, MAX_COMMUNITY_ITEMS, Goods
 from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
     HostileProxy,
     control_fixture,
@@ -69,3 +72,18 @@ def test_a_real_run_against_a_repeating_listing_stops_with_the_reason_and_adds_n
     assert "ВКонтакте повторяет одну и ту же страницу списка товаров" in done.stdout
     assert len(proxy.seen(r"/method/market\.get$")) == 2
     assert by_sku(control) == {}  # nothing added: an unlisted community must not get duplicates
+
+
+def test_the_users_communities_are_not_listed_forever_either(market):
+    proxy, goods = market
+
+    def endless_groups(_path: str, payload: bytes) -> bytes:
+        offset = int(parse_qs(payload.decode()).get("offset", ["0"])[0])
+        items = [{"id": 1 + offset + n, "name": f"Сообщество {offset + n}", "market": {"enabled": 1}}
+                 for n in range(1000)]
+        return json.dumps({"response": {"count": 10**9, "items": items}}).encode()
+
+    proxy.override("POST", r"/method/groups\.get$", body=endless_groups)
+    found = goods.communities()
+    assert len(found) == MAX_COMMUNITIES
+    assert len(proxy.seen(r"/method/groups\.get$")) == MAX_COMMUNITIES // 1000

@@ -20,6 +20,7 @@ from connhub.providers.vk.goods_errors import ErrorKind
 log = logging.getLogger(__name__)
 
 GROUPS_PAGE = 1000
+MAX_COMMUNITIES = 10_000  # far more than anyone administers or edits; `groups.get` stops listing here
 ITEMS_PAGE = 200
 # VK publishes no number for a community's items (error 1405 "Too many items" says it is reached);
 # listing stops past this many, far above any shop connhub serves (docs/vk-goods.md).
@@ -182,18 +183,23 @@ class Goods:
         """The communities the user administers or edits, with whether goods are on (`groups.get`)."""
         found: dict[int, Community] = {}
         offset = 0
-        while True:
+        for _page in range(MAX_COMMUNITIES // GROUPS_PAGE):  # `count` is not trusted to end the list
             answer = self.api.call("groups.get", {**COMMUNITIES_QUERY, "offset": offset})
             page = parse_communities(answer, "groups.get")
             if isinstance(page, VkApiError):
                 raise page
+            before = len(found)
             for community in page:
                 found.setdefault(community.id, community)
             items = answer["items"]
             offset += len(items)
             total = _int(answer.get("count")) or 0
-            if not items or offset >= total:
-                return list(found.values())
+            if not items or offset >= total or len(found) == before:
+                break
+        else:
+            log.warning("groups.get: more than %s communities listed (count %s); the rest left out",
+                        MAX_COMMUNITIES, total)
+        return list(found.values())
 
     def categories(self) -> list[Category]:
         """The goods category tree (5.199 shape: `items` of nodes with `children`)."""
