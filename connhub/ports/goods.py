@@ -13,7 +13,7 @@ by the target: the sync finds out what happened on its next listing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ class GoodsErrorKind(enum.StrEnum):
     ITEM_GONE = "item_gone"  # the item is gone from the shop (deleted by hand): make it again
     ALREADY = "already"  # the call's goal already holds
     FAILED = "failed"  # anything else: this one entry failed; report it and go on
+    PHOTOS_OFF = "photos_off"  # the target stopped uploading photos for this run (its reason says why, once)
 
     @property
     def stops_run(self) -> bool:
@@ -99,9 +100,17 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Photo:
+class PhotoFile:
     filename: str
     data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo to upload, made only when the target uploads it: a batch holds one image in memory at
+    a time, never all of them. `open` raises `GoodsError` when the image cannot be had."""
+
+    open: Callable[[], PhotoFile] = field(repr=False)
 
 
 class GoodsTarget(Protocol):

@@ -10,6 +10,9 @@ Every provider call goes through a session made (or hardened) here, which guaran
   longer answer is refused as «слишком большой ответ» without being read further.
 - **No redirects.** A provider that answers 3xx is not followed (the token would travel with
   the request, or the answer would come from somewhere else); the caller sees the 3xx.
+- **One safe JSON decoding** (`decode_json`, `json_body`): anything that is not JSON, or JSON
+  nested deeper than `MAX_JSON_DEPTH` (30,000 nested arrays make Python's decoder raise
+  `RecursionError`), is a `ProviderError` about that one call, never an exception that ends a run.
 
 requests has no whole-request deadline, so the deadline lives in the socket: connections made
 by `DeadlineAdapter` wrap their socket so that each read's timeout is what is left of the
@@ -24,12 +27,14 @@ setup failures are retried once by urllib3; nothing that reached the provider is
 from __future__ import annotations
 
 import io
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -44,6 +49,7 @@ USER_AGENT = "connhub/1.0 (+health-checker)"
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a provider's account or token answer is a few hundred bytes
 DEFAULT_BUDGET_SECONDS = 30.0  # when a caller passes no timeout at all
 _CHUNK = 64 << 10
+MAX_JSON_DEPTH = 64  # real provider answers nest fewer than 10 levels deep
 
 _local = threading.local()
 
@@ -304,12 +310,45 @@ def transport_error(exc: Exception, service: str) -> ProviderError:
 
 
 def json_body(response: requests.Response, service: str) -> Any:
+    """The answer's body as JSON; ProviderError(permanent=False, code=bad_body_<status>) when it is not
+    JSON a client can use (see `decode_json`)."""
+    return decode_json(response.content, service, code=f"bad_body_{response.status_code}")
+
+
+def decode_json(data: bytes | str, service: str, *, code: str = "bad_body") -> Any:
+    """`data` decoded as JSON, or ProviderError when it cannot be: not JSON, not UTF-8, or nested
+    deeper than MAX_JSON_DEPTH (whether the decoder itself gave up with RecursionError or not, a
+    structure that deep would only make the code that reads it recurse too far)."""
     try:
-        return response.json()
-    except ValueError:
-        raise ProviderError(
-            f"{service} прислал непонятный ответ", permanent=False, code=f"bad_body_{response.status_code}"
-        ) from None
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ProviderError(f"{service} прислал непонятный ответ", permanent=False, code=code) from None
+    if too_deep(value, MAX_JSON_DEPTH):
+        raise ProviderError(f"{service} прислал непонятный ответ", permanent=False, code=code)
+    return value
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether lists and objects in `value` nest more than `limit` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment: every character that could end it or change the URL
+    (`/`, `?`, `#`, `%`, ...) percent-encoded. Every id that enters a URL path goes through this.
+
+    An empty id, `.` or `..` cannot be one segment (HTTP clients resolve dots against the path,
+    encoded or not): ProviderError, the error of whatever that id belongs to."""
+    if value in ("", ".", ".."):
+        raise ProviderError("Непонятный идентификатор в каталоге", permanent=False, code="bad_id")
+    return quote(value, safe="")
 
 
 def retry_after_seconds(response: requests.Response, *header_names: str) -> float | None:

@@ -15,7 +15,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from connhub.crypto import Secret
 from connhub.providers import text
 from connhub.providers.base import ProviderError, TokenSet
-from connhub.providers.http import harden, transport_error
+from connhub.providers.http import MAX_JSON_DEPTH, harden, too_deep, transport_error
 
 # RFC 6749 and VK ID error keys that mean the grant itself is gone: only a reconnect helps.
 DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
@@ -45,6 +45,11 @@ def _tame_token_response(response: requests.Response) -> requests.Response:
         payload = response.json()
     except ValueError:
         return response  # Authlib reports the unreadable body
+    except RecursionError:
+        payload = None
+    if payload is None or too_deep(payload, MAX_JSON_DEPTH):  # Authlib's own decoding would recurse too far
+        response._content = b""
+        return response
     if isinstance(payload, dict):
         changed = payload.pop("expires_at", None) is not None  # connhub goes by expires_in alone
         if "expires_in" in payload and lifetime_seconds(payload["expires_in"]) is None:

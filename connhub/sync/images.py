@@ -8,6 +8,9 @@ key under which `SyncPhoto` remembers the uploaded VK photo) and the file's URL.
 - The image list is asked for only when the product is new here, its catalog `updated_at` moved
   since the last look, or the last look is a day old.
 - The file is downloaded only when the version changed (or a community has no photo of it yet).
+- **Streamed, not held.** A downloaded file is kept until the photo phase uses it, in a temporary
+  file on disk (at most `SPOOL_MAX_BYTES` in all; past that it is downloaded again when used), and
+  is deleted as soon as it is read: memory holds one image at a time, whatever the run's size.
 - A refusal that concerns every product (403: the right `product.image:read` is missing; 401,
   402) is reported once and ends image look-ups for this run; the products go up without a new
   photo (those seen before keep theirs). Any other failure concerns that one product: it is
@@ -17,6 +20,8 @@ key under which `SyncPhoto` remembers the uploaded VK photo) and the file's URL.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 LOOK_AGAIN_AFTER = timedelta(days=1)
 MAX_RATE_WAIT_SECONDS = 30.0
 REPORTED_FAILURES = 10  # per-product lines before the rest are only counted
+SPOOL_MAX_BYTES = 512 << 20  # downloaded files waiting on disk for the photo phase, in all
 
 
 @dataclass
@@ -68,6 +74,60 @@ class ProductImages(Protocol):
     def download(self, url: str) -> bytes: ...
 
 
+class Spool:
+    """Files waiting for the photo phase, on disk in a private temporary directory, by key.
+
+    At most `max_bytes` wait at once (`put` refuses more); `take` reads a file and deletes it. The
+    directory goes when the spool is closed or garbage-collected (or the process ends)."""
+
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = SPOOL_MAX_BYTES if max_bytes is None else max_bytes
+        self.held = 0
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._sizes: dict[str, int] = {}
+
+    def put(self, key: str, data: bytes) -> bool:
+        if key in self._sizes:
+            return True
+        if self.held + len(data) > self.max_bytes:
+            return False
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="connhub-images-")
+        with open(self._path(key), "wb") as file:
+            file.write(data)
+        self._sizes[key] = len(data)
+        self.held += len(data)
+        return True
+
+    def take(self, key: str) -> bytes | None:
+        size = self._sizes.pop(key, None)
+        if size is None:
+            return None
+        path = self._path(key)
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except OSError:
+            return None
+        finally:
+            self.held -= size
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+        self._sizes.clear()
+        self.held = 0
+
+    def _path(self, key: str) -> str:
+        assert self._dir is not None
+        return os.path.join(self._dir.name, key)  # a sha256 in hex: a safe file name
+
+
 @dataclass
 class _Seen:
     product_updated_at: datetime | None
@@ -93,7 +153,7 @@ class CachedImages:
         self._now = utcnow()
         self._off: str | None = None
         self._changed: dict[str, _Seen] = {}
-        self._data: dict[str, bytes] = {}
+        self.spool = Spool()
         self.failures = 0
         self.lists = 0
         self.downloads = 0
@@ -128,9 +188,10 @@ class CachedImages:
             self._failed(product_id, error)
             return self._ref(product_id, seen)  # the photo published before stays
         key = source_hash(data)
-        self._data[key] = data
+        self.spool.put(key, data)
+        del data  # on disk now (or downloaded again when used): never held for the whole run
         self._changed[product_id] = _Seen(updated, listed.version, key, listed.url, self._now)
-        return ImageRef(key, lambda: data)
+        return self._ref(product_id, self._changed[product_id])
 
     def save(self) -> None:
         if self.failures > REPORTED_FAILURES:
@@ -160,15 +221,14 @@ class CachedImages:
         key, url = seen.image_key, seen.url
 
         def load() -> bytes:
-            held = self._data.get(key)
-            if held is not None:
-                return held
+            spooled = self.spool.take(key)
+            if spooled is not None:
+                return spooled
             if not url:
                 raise ProviderError("Адрес изображения неизвестен", permanent=False, code="no_image_url")
             data = self._download(url)
             if source_hash(data) != key:  # changed behind the same version: look again next run
                 self._forget(product_id)
-            self._data[key] = data
             return data
 
         return ImageRef(key, load)

@@ -21,7 +21,10 @@ MIN_SIDE = 400
 MAX_SIDE_SUM = 14_000
 MAX_RATIO = 20
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # Evotor's own cap is 5 242 800 bytes
-MAX_INPUT_PIXELS = 40_000_000
+# Decoded pixels are what cost memory (a 6300×6300 PNG of 38 KB decodes to ~120 MB and more in the
+# copies padding makes). Evotor's images are at most 300×300; 4 megapixels leave room for a photo
+# put there by mistake and keep one image's decoding under ~60 MB. Checked before decoding.
+MAX_INPUT_PIXELS = 4_000_000
 BACKGROUND = (255, 255, 255)
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 
@@ -75,7 +78,8 @@ def pad_photo(data: bytes) -> PaddedPhoto:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as opened:
                 if opened.width * opened.height > MAX_INPUT_PIXELS:
-                    raise PhotoError("Изображение слишком большое")
+                    megapixels = MAX_INPUT_PIXELS // 1_000_000
+                    raise PhotoError(f"Изображение слишком большое: больше {megapixels} мегапикселей")
                 opened.seek(0)  # the first frame of an animation
                 image = ImageOps.exif_transpose(opened)
                 image.load()
@@ -106,3 +110,4 @@ def _flatten(image: Image.Image) -> Image.Image:
         base = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
         return Image.alpha_composite(base, rgba).convert("RGB")
     return image.convert("RGB")
+

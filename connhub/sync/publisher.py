@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.models import SyncItemState
 from connhub.ports.errors import ProviderError
-from connhub.ports.goods import Draft, GoodsError, GoodsErrorKind, GoodsTarget, Photo
+from connhub.ports.goods import Draft, GoodsError, GoodsErrorKind, GoodsTarget, Photo, PhotoFile
 from connhub.sync import items as mapping_table
 from connhub.sync.mapping import DESCRIPTION_MIN, NAME_MAX, clean_line, cut_to, format_price, remove_links
 from connhub.sync.photos import PhotoError, pad_photo
@@ -63,6 +63,7 @@ class Publisher:
         self.phase = phase
         self.say = say
         self.checkpoint = checkpoint
+        self._photos_off_said = False
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -111,19 +112,16 @@ class Publisher:
                 uploads.setdefault(key, w)
         saved: dict[str, int] = {}
         for chunk in self._batches(list(uploads.items())):
-            ready: list[tuple[str, Photo]] = []
-            for key, w in chunk:
-                try:
-                    padded = pad_photo(w.image.load() if w.image is not None else b"")
-                except (PhotoError, ProviderError) as error:
-                    self._photo_failed(w, error.reason)
-                    continue
-                ready.append((key, Photo(padded.filename, padded.data)))
-            if not ready:
+            if self._photos_off_said:  # the target stopped uploading: no image is even read
+                for _, w in chunk:
+                    w.item = dataclasses.replace(w.item, image=None, fingerprint="")
                 continue
-            results = self.whole(partial(self.target.upload_photos, self.group_id, [photo for _, photo in ready]))
-            for (key, _), result in zip(ready, results, strict=True):
-                if isinstance(result, GoodsError):
+            photos = [Photo(partial(_padded, w)) for _, w in chunk]
+            results = self.whole(partial(self.target.upload_photos, self.group_id, photos))
+            for (key, _), result in zip(chunk, results, strict=True):
+                if isinstance(result, GoodsError) and result.kind is GoodsErrorKind.PHOTOS_OFF:
+                    self._photos_off(uploads[key], result.reason)
+                elif isinstance(result, GoodsError):
                     if result.stops_run:
                         raise StopRun(result.reason)
                     self._photo_failed(uploads[key], result.reason)
@@ -133,6 +131,13 @@ class Publisher:
         for w in need:
             if w.photo_id is None and (w.item.image or "") in saved:
                 w.photo_id = saved[w.item.image or ""]
+
+    def _photos_off(self, w: Wanted, reason: str) -> None:
+        """The target uploads no more photos this run: the item goes up without one; the reason is said once."""
+        if not self._photos_off_said:
+            self.say(reason)
+            self._photos_off_said = True
+        w.item = dataclasses.replace(w.item, image=None, fingerprint="")
 
     def _photo_failed(self, w: Wanted, reason: str) -> None:
         """A photo that cannot be had: the item goes up without it (and is retried next run)."""
@@ -282,6 +287,15 @@ class Publisher:
             raise StopRun(again.reason)
         log.info("product %s still refused after a fix: %s", w.product_id, again.reason)
         return None
+
+
+def _padded(w: Wanted) -> PhotoFile:
+    """The product's image, read and padded to the target's minimum at the moment it is uploaded."""
+    try:
+        padded = pad_photo(w.image.load() if w.image is not None else b"")
+    except (PhotoError, ProviderError) as error:
+        raise GoodsError(error.reason, GoodsErrorKind.FAILED) from None
+    return PhotoFile(padded.filename, padded.data)
 
 
 def fix_fields(params: dict[str, Any], kind: GoodsErrorKind) -> dict[str, Any]:

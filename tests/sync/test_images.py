@@ -206,3 +206,33 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     items = goods.items(GOODS_ON)
     pictured = {item["sku"] for item in items if item["photos"]}
     assert pictured and pictured == {item["sku"] for item in items} & with_images
+
+
+def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice, control, evotor, tmp_path,
+                                                                       monkeypatch):
+    import gc
+    import tempfile
+
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
+    ready_for_goods(rt, alice, control)
+    give_images(evotor, *WITH_IMAGES)
+    outcome = sync(rt, alice)
+    assert outcome.counts["added"] == 4
+    assert image_counters(evotor) == (4, 2)  # spooled, so each file was downloaded once
+    gc.collect()
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_past_the_spool_budget_an_image_is_downloaded_again_when_used(rt, alice, control, evotor, monkeypatch):
+    from connhub.sync import images
+
+    monkeypatch.setattr(images, "SPOOL_MAX_BYTES", 0)
+    ready_for_goods(rt, alice, control)
+    give_images(evotor, *WITH_IMAGES)
+    outcome = sync(rt, alice)
+    assert outcome.counts["added"] == 4 and outcome.counts["failed"] == 0
+    items = by_sku(control)
+    assert {pid for pid in SELECTED if items[pid][0]["photos"]} == set(WITH_IMAGES)
+    assert image_counters(evotor) == (4, 4)  # nothing kept: listed once, downloaded when seen and when used

@@ -118,3 +118,17 @@ def test_decompression_bomb_is_refused():
     bomb = image_bytes((8000, 8000), mode="1", colour=0, optimize=True)
     with pytest.raises(PhotoError):
         pad_photo(bomb)
+
+
+def test_a_small_file_of_too_many_pixels_is_refused_before_it_is_decoded():
+    # 6300×6300 is a legal PNG of a few dozen KB that once took a run to 558 MB when decoded.
+    wide = image_bytes((6300, 6300), mode="1", colour=1, optimize=True)
+    assert len(wide) < 100_000
+    with pytest.raises(PhotoError) as caught:
+        pad_photo(wide)
+    assert caught.value.reason == "Изображение слишком большое: больше 4 мегапикселей"
+
+
+def test_a_picture_within_the_pixel_budget_is_padded():
+    photo = pad_photo(image_bytes((2000, 2000), mode="1", colour=1, optimize=True))
+    assert (photo.width, photo.height) == (2000, 2000)

@@ -140,7 +140,12 @@ class ToyGoods:
         out: list[int | GoodsError] = []
         with self.shop.lock:
             for photo in photos:
+                try:
+                    made = photo.open()
+                except GoodsError as error:
+                    out.append(error)
+                    continue
                 photo_id = 9000 + len(self.shop.photos)
-                self.shop.photos[photo_id] = len(photo.data)
+                self.shop.photos[photo_id] = len(made.data)
                 out.append(photo_id)
         return out

@@ -86,7 +86,7 @@ class EvotorCatalog:
     def _page(self, store_id: str, resource: str, cursor: str | None,
               parse: Callable[[Mapping[str, Any]], T]) -> Page[T]:
         params: dict[str, Any] = {"cursor": cursor} if cursor is not None else {"limit": PAGE_LIMIT}
-        body = self._get(f"/stores/{store_id}/{resource}", resource, params)
+        body = self._get(f"/stores/{http.segment(store_id)}/{resource}", resource, params)
         return parse_page(body, parse)
 
     def stores(self) -> list[StoreRecord]:

@@ -4,7 +4,8 @@
 может иметь не более одного изображения"), each with a `url` on Evotor's static file server; it
 needs the `product.image:read` right. The file behind the URL is a PNG of at most 5 242 800 bytes
 and is fetched without the token (a CDN address must never see it), within the usual deadline, with
-that size as the body cap and redirects refused.
+that size as the body cap and redirects refused. Ids enter the URL path percent-encoded (a product
+id such as `x?limit=1` or `../stores` must not change which address the token is sent to).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class EvotorImages:
     def image(self, store_id: str, product_id: str) -> ProductImage | None:
         """The product's image, or None when it has none (or the product is gone from Evotor)."""
         response = http.get(
-            f"{self._api_url}/stores/{store_id}/products/{product_id}/images",
+            f"{self._api_url}/stores/{http.segment(store_id)}/products/{http.segment(product_id)}/images",
             headers={"Authorization": f"Bearer {self._token.reveal()}", "Accept": ACCEPT_V2},
             params=None, timeout=self._timeout, service=SERVICE, max_body=LIST_MAX_BYTES,
         )

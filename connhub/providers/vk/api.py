@@ -303,8 +303,8 @@ class VkApi:
                              kind=ErrorKind.RETRY, method="upload", error_code=None)
         text = response.text
         try:
-            reply = json.loads(text)
-        except ValueError:
+            reply = http.decode_json(text, SERVICE)
+        except ProviderError:
             reply = None
         if not isinstance(reply, dict):
             raise VkApiError("Сервер загрузки фото ВКонтакте прислал непонятный ответ", kind=ErrorKind.RETRY,

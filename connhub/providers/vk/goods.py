@@ -9,6 +9,7 @@ A little over 300 lines: the parsed shapes and every goods method a sync needs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,14 @@ from typing import Any
 from connhub.providers.vk.api import Call, CallResult, VkApi, VkApiError
 from connhub.providers.vk.goods_errors import ErrorKind
 
+log = logging.getLogger(__name__)
+
 GROUPS_PAGE = 1000
+MAX_COMMUNITIES = 10_000  # far more than anyone administers or edits; `groups.get` stops listing here
 ITEMS_PAGE = 200
+# VK publishes no number for a community's items (error 1405 "Too many items" says it is reached);
+# listing stops past this many, far above any shop connhub serves (docs/vk-goods.md).
+MAX_COMMUNITY_ITEMS = 100_000
 ALBUMS_PAGE = 100
 PHOTO_IDS_MAX = 4
 COMMUNITIES_QUERY: dict[str, Any] = {"filter": "admin,editor", "extended": 1, "fields": "market",
@@ -31,6 +38,12 @@ def parse_communities(answer: Any, method: str) -> list[Community] | VkApiError:
         return _bad_answer(method)
     parsed = (Community.parse(raw) for raw in items if isinstance(raw, dict))
     return [community for community in parsed if community is not None]
+
+
+def _endless(reason: str) -> VkApiError:
+    """A listing that does not end as a real one does: the run stops (what is on VK is unknown)."""
+    return VkApiError(f"{reason} — синхронизация остановлена, чтобы не создать дубли товаров",
+                      kind=ErrorKind.USER_ACTION, method="market.get", error_code=None)
 
 
 def _bad_answer(method: str) -> VkApiError:
@@ -170,18 +183,23 @@ class Goods:
         """The communities the user administers or edits, with whether goods are on (`groups.get`)."""
         found: dict[int, Community] = {}
         offset = 0
-        while True:
+        for _page in range(MAX_COMMUNITIES // GROUPS_PAGE):  # `count` is not trusted to end the list
             answer = self.api.call("groups.get", {**COMMUNITIES_QUERY, "offset": offset})
             page = parse_communities(answer, "groups.get")
             if isinstance(page, VkApiError):
                 raise page
+            before = len(found)
             for community in page:
                 found.setdefault(community.id, community)
             items = answer["items"]
             offset += len(items)
             total = _int(answer.get("count")) or 0
-            if not items or offset >= total:
-                return list(found.values())
+            if not items or offset >= total or len(found) == before:
+                break
+        else:
+            log.warning("groups.get: more than %s communities listed (count %s); the rest left out",
+                        MAX_COMMUNITIES, total)
+        return list(found.values())
 
     def categories(self) -> list[Category]:
         """The goods category tree (5.199 shape: `items` of nodes with `children`)."""
@@ -209,15 +227,20 @@ class Goods:
         """All of the community's items, 200 a page, hidden ones too; de-duplicated by id.
 
         `extended` adds each item's photos (and likes, views, ...): a page of 200 extended items is
-        several times larger, so ask for it only when the photos are needed."""
+        several times larger, so ask for it only when the photos are needed.
+
+        `count` is not trusted (docs/vk-goods.md, «Listing a community»): a page with nothing new,
+        or more than MAX_COMMUNITY_ITEMS items, ends the listing with a VkApiError that stops the run
+        (an incomplete list would make a sync add duplicates of what it did not see)."""
         found: dict[int, MarketItem] = {}
         offset = 0
-        while True:
+        for _page in range(MAX_COMMUNITY_ITEMS // ITEMS_PAGE):
             answer = self.api.call("market.get", {"owner_id": -group_id, "count": ITEMS_PAGE, "offset": offset,
                                                   "extended": extended, "with_disabled": with_disabled})
             items = answer.get("items") if isinstance(answer, dict) else None
             if not isinstance(items, list):
                 raise _bad_answer("market.get")
+            before = len(found)
             for raw in items:
                 item = MarketItem.parse(raw) if isinstance(raw, dict) else None
                 if item is not None:
@@ -226,6 +249,15 @@ class Goods:
             total = _int(answer.get("count")) or 0
             if len(items) < ITEMS_PAGE or offset >= total:
                 return list(found.values())
+            if len(found) == before:
+                log.warning("market.get of group %s: page at offset %s repeats earlier items; listing stopped",
+                            group_id, offset - len(items))
+                raise _endless("ВКонтакте повторяет одну и ту же страницу списка товаров сообщества")
+        log.warning("market.get of group %s: more than %s items listed (count %s); listing stopped",
+                    group_id, MAX_COMMUNITY_ITEMS, total)
+        shown = f"{MAX_COMMUNITY_ITEMS:,}".replace(",", "\u00a0")
+        raise _endless(f"список товаров сообщества не кончается: прочитано {shown} товаров, "
+                       "больше, чем бывает в сообществе")
 
     @staticmethod
     def item_params(group_id: int, fields: Mapping[str, Any], *, item_id: int | None = None,

@@ -59,6 +59,7 @@ class VkGoodsTarget:
 
     def __init__(self, goods: Goods) -> None:
         self.goods = goods
+        self._uploads = UploadBreaker()
 
     @property
     def requests(self) -> int:
@@ -113,16 +114,28 @@ class VkGoodsTarget:
         return out
 
     def _upload_chunk(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
+        if (off := self._uploads.stopped()) is not None:
+            return [GoodsError(off, GoodsErrorKind.PHOTOS_OFF) for _ in photos]
         urls = _whole(lambda: self.goods.upload_urls(community_id, len(photos)))
         results: list[int | GoodsError] = []
         replies: list[tuple[int, str]] = []  # (index in photos, upload reply)
         for index, (photo, url) in enumerate(zip(photos, urls, strict=True)):
+            if (off := self._uploads.stopped()) is not None:
+                results.append(GoodsError(off, GoodsErrorKind.PHOTOS_OFF))
+                continue
             if isinstance(url, VkApiError):
                 results.append(goods_error(url))
                 continue
             try:
-                replies.append((index, self.goods.api.upload(url, filename=photo.filename, data=photo.data)))
+                made = photo.open()
+            except GoodsError as error:
+                results.append(error)
+                continue
+            try:
+                replies.append((index, self.goods.api.upload(url, filename=made.filename, data=made.data)))
+                self._uploads.succeeded()
             except VkApiError as error:
+                self._uploads.failed(error.reason)
                 results.append(goods_error(error))
                 continue
             results.append(GoodsError("Фото не сохранено", GoodsErrorKind.FAILED))  # replaced below
@@ -131,3 +144,29 @@ class VkGoodsTarget:
             for (index, _), photo_id in zip(replies, saved, strict=True):
                 results[index] = goods_error(photo_id) if isinstance(photo_id, VkApiError) else photo_id
         return results
+
+
+class UploadBreaker:
+    """Stops photo uploads for the rest of a run after `limit` consecutive upload failures.
+
+    An upload server that never answers costs a whole request deadline a photo; after `limit` of
+    them in a row (a success in between starts the count again) the run uploads no more photos:
+    what is left is answered `PHOTOS_OFF` with the reason, which the sync says once."""
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self.consecutive = 0
+        self.reason: str | None = None
+
+    def stopped(self) -> str | None:
+        """Why uploads are off for the rest of the run, or None while they go on."""
+        return self.reason
+
+    def succeeded(self) -> None:
+        self.consecutive = 0
+
+    def failed(self, why: str) -> None:
+        self.consecutive += 1
+        if self.reason is None and self.consecutive >= self.limit:
+            self.reason = (f"Загрузка фото остановлена до конца запуска: {self.limit} загрузки подряд "
+                           f"не удались ({why}); товары выгружаются без новых фото")

@@ -1,0 +1,179 @@
+"""Benchmark the sync's photo phase for memory: peak RSS of a real `python -m connhub.sync` run.
+
+    python bench/photos.py [--images 50] [--image-bytes 4800000] [--database-url URL]
+
+1. Starts the sandbox providers as their own process; mints a VK user token with the goods rights
+   and an Evotor token (the images are listed and downloaded through the sandbox's Evotor).
+2. Seeds one user in a fresh database: both connections, a catalog copy of N products, each given
+   its own image in the sandbox's Evotor: a 300×300 PNG grown with zero bytes to `--image-bytes`
+   (Evotor's own cap is 5 242 800 bytes), and a configuration switched on.
+3. Runs `python -m connhub.sync --user …` as its own process and reports the process's peak
+   resident memory (VmHWM) and how many products went up with a photo.
+
+A run that holds every image until its end grows by each image's size (about 5 GB for 1 000
+products at Evotor's cap); a streaming one stays near its baseline whatever the count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy import update  # noqa: E402
+
+from bench.checker import start_sandbox  # noqa: E402
+from connhub.config import load_settings  # noqa: E402
+from connhub.crypto import Secret  # noqa: E402
+from connhub.models import (  # noqa: E402
+    Base,
+    CatalogGroup,
+    CatalogProduct,
+    CatalogSnapshot,
+    CatalogStore,
+    Connection,
+    SnapshotState,
+    Status,
+    utcnow,
+)
+from connhub.providers.evotor import sandbox_catalog  # noqa: E402
+from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
+from connhub.runtime import Runtime  # noqa: E402
+from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
+from connhub.sync import config, status  # noqa: E402
+from connhub.sync.config import Choices, Community  # noqa: E402
+from connhub.sync.policies import DEFAULT_TEMPLATE  # noqa: E402
+from connhub.users import ensure_user  # noqa: E402
+
+# Runs the sync's CLI in this process and prints the peak RSS when it ends (VmHWM: after fork and
+# exec, ru_maxrss would still count the parent's size).
+RSS_WRAPPER = (
+    "import re, runpy, sys\n"
+    "sys.argv = ['connhub.sync', *sys.argv[1:]]\n"
+    "code = 0\n"
+    "try:\n"
+    "    runpy.run_module('connhub.sync', run_name='__main__', alter_sys=True)\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "peak = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)\n"
+    "print(f'peak_rss_kb={peak}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+EMAIL = "bench@example.test"
+STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
+GROUP = 218252175
+CATEGORY = 500
+
+
+def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
+    with rt.sessions() as session:
+        user = ensure_user(session, subject="bench", email="bench@example.test", name="Bench")
+        session.commit()
+    with rt.sessions() as session:
+        rows = {}
+        for provider, account in (("evotor", "01-000000000000001"), ("vk", "743784474")):
+            row = Connection(user_id=user.id, provider=provider, auth_method="oauth", account_id=account,
+                             display_name=provider, profile={}, access_token_sealed=rt.cipher.seal(
+                                 Secret(token if provider == "vk" else "bench-evotor-token")),
+                             refresh_token_sealed=None, token_version=1, status=Status.ONLINE, is_online=True)
+            if provider == "vk":
+                row.profile = {"rights": {"groups": True, "market": True, "photos": True,
+                                          "checked_at": utcnow().isoformat(), "note": ""}}
+            session.add(row)
+            session.flush()
+            rows[provider] = row.id
+        session.add(CatalogStore(connection_id=rows["evotor"], store_id=STORE, name="Чайная", position=0))
+        snapshot = CatalogSnapshot(connection_id=rows["evotor"], store_id=STORE, state=SnapshotState.CURRENT,
+                                   completed_at=utcnow(), group_count=1, product_count=products)
+        session.add(snapshot)
+        session.flush()
+        session.add(CatalogGroup(snapshot_id=snapshot.id, id="g-all", name="Все товары"))
+        for n in range(products):
+            session.add(CatalogProduct(snapshot_id=snapshot.id, id=f"{n:08d}-0000-4000-8000-000000000000",
+                                       group_id="g-all", name=f"Товар номер {n + 1}", measure="шт",
+                                       article=f"A-{n}", price=Decimal(100 + n) + Decimal("0.50"),
+                                       allow_to_sell=True, type="NORMAL"))
+        session.commit()
+        snapshot_id = snapshot.id
+    choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
+                      categories={CATEGORY: "Продукты питания / Напитки"})
+    with rt.sessions() as session:
+        config.save_settings(session, user.id, {
+            "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
+            "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
+            "description_template": DEFAULT_TEMPLATE}, choices)
+    status.switch_on(rt, user.id, confirmed_by="bench", shown=status.sync_status(rt, user.id).snapshot)
+    return user.id, snapshot_id
+
+
+def product_ids(count: int) -> list[str]:
+    return [f"{n:08d}-0000-4000-8000-000000000000" for n in range(count)]  # as bench/sync.py seeds them
+
+
+def run(images: int, image_bytes: int, database_url: str | None) -> dict[str, float | int | str]:
+    sandbox, base_url = start_sandbox(0)
+    workdir = Path(tempfile.mkdtemp(prefix="connhub-bench-photos-"))
+    try:
+        env = {"DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db",
+               "CONNHUB_SECRET_KEY": Fernet.generate_key().decode(), "CONNHUB_DATA_DIR": str(workdir),
+               "CATALOG_REFRESH_INTERVAL_SECONDS": str(7 * 24 * 3600), **sandbox_env(base_url)}
+        rt = Runtime.from_settings(load_settings(_env_file=None, **env))
+        Base.metadata.create_all(rt.engine)
+        goods = GoodsControl(base_url)
+        control = SandboxControl(base_url)
+        user_id, _snapshot = seed(rt, goods.user_token(("groups", "market", "photos")), images)
+        evotor_token = control.mint_tokens("evotor")["tokens"][0]["access_token"]
+        with rt.sessions() as session:
+            session.execute(update(Connection).where(Connection.user_id == user_id, Connection.provider == "evotor")
+                            .values(access_token_sealed=rt.cipher.seal(Secret(evotor_token))))
+            session.commit()
+        rt.close()
+        sandbox_catalog.configure(control, images=[{"product_id": pid, "action": "set", "pad_to": image_bytes}
+                                                   for pid in product_ids(images)])
+
+        child_env = {key: value for key, value in os.environ.items()
+                     if not key.startswith(("EVOTOR_", "VK_", "CONNHUB_", "DATABASE_"))}
+        child_env.update(env)
+        child_env["PYTHONPATH"] = str(ROOT)
+        done = subprocess.run([sys.executable, "-c", RSS_WRAPPER, "--user", EMAIL], cwd=ROOT, env=child_env,
+                              capture_output=True, text=True, timeout=1800, check=False)
+        match = re.search(r"peak_rss_kb=(\d+)", done.stderr)
+        items = goods.items(GROUP)
+        summary = next((line for line in done.stdout.splitlines() if "итог:" in line), "")
+        return {"exit": done.returncode, "peak_rss_mb": int(match.group(1)) / 1024 if match else float("nan"),
+                "items": len(items), "with_photo": sum(1 for item in items if item["photos"]), "summary": summary,
+                "log": done.stdout[-2000:] + done.stderr[-2000:]}
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+        if not os.environ.get("KEEP_BENCH_DB"):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=50)
+    parser.add_argument("--image-bytes", type=int, default=4_800_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    result = run(args.images, args.image_bytes, args.database_url)
+    print(f"{args.images} images of {args.image_bytes} bytes: exit {result['exit']}, "
+          f"peak RSS {result['peak_rss_mb']:.0f} MB, {result['items']} items, {result['with_photo']} with a photo")
+    print(result["summary"])
+    if result["exit"] != 0:
+        print(result["log"], file=sys.stderr)
+    return 0 if result["exit"] == 0 and result["with_photo"] == args.images else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""An upload server that never answers costs a few photos' deadlines, not every photo's.
+
+Each upload waits for the whole request deadline; after three in a row fail, the run uploads no
+more photos, says why once, and publishes its products without a new photo.
+"""
+
+from __future__ import annotations
+
+from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
+    control_fixture,
+    evotor_fixture,
+    proxy_fixture,
+    run_sync,
+)
+from tests.sync.engine_helpers import add_products, by_sku
+from tests.sync.test_images import give_images, ready_for_goods
+
+SELECTED = ("p-sencha", "p-gyokuro", "p-assam", "p-latte")
+
+
+def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, alice, control, evotor, proxy):
+    snapshot = ready_for_goods(rt, alice, control)
+    more = add_products(rt, snapshot, 6)
+    give_images(evotor, *SELECTED, *more)
+    proxy.override("POST", r"^/vk/upload/photo", delay=4)  # past the 2 s deadline, every time
+
+    done = run_sync(rt, proxy, alice, HTTP_TIMEOUT_SECONDS="2")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "добавлено 10" in done.stdout
+    assert len(proxy.seen(r"^/vk/upload/photo")) == 3
+    assert done.stdout.count("Загрузка фото остановлена до конца запуска") == 1
+    assert done.stdout.count("не загружено") == 3  # the three that were tried; the rest are not listed one by one
+    items = by_sku(control)
+    assert len(items) == 10 and not any(found[0]["photos"] for found in items.values())
+
+
+def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alice, control, evotor, proxy):
+    ready_for_goods(rt, alice, control)
+    give_images(evotor, *SELECTED)
+    proxy.override("POST", r"^/vk/upload/photo", status=502, body=b"<html>bad gateway</html>", times=2)
+
+    done = run_sync(rt, proxy, alice)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Загрузка фото остановлена" not in done.stdout
+    assert done.stdout.count("не загружено") == 2
+    items = by_sku(control)
+    assert sum(1 for pid in SELECTED if items[pid][0]["photos"]) == 2
