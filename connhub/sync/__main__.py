@@ -119,7 +119,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             _run, outcome = run_now(rt, user_id, trigger=args.trigger, triggered_by=args.trigger,
                                     dry_run=args.dry_run, say=say, **engine_options)
         except runs.RunInProgress as busy:
-            say(f"синхронизация уже идёт (запуск №{busy.run.id}) — этот запуск пропущен")
+            which = f" (запуск №{busy.run.id})" if busy.run is not None else ""
+            say(f"синхронизация уже идёт{which} — этот запуск пропущен")
             return EXIT_BUSY
         if args.dry_run and outcome.state == SyncRunState.FINISHED:
             for line in plan_lines(outcome.plan):
