@@ -22,15 +22,18 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.db import write_locked
+from connhub.db import retry_while_locked, write_locked
 from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.work.claims import LOCK_WAIT_SECONDS, Heartbeat, ProcessLock, beat_every, claimable, process_lock
+
+if TYPE_CHECKING:
+    from connhub.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,11 @@ def view(row: SyncRun) -> RunView:
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_of(settings: Settings) -> timedelta:
+    """How long a running run's lease lasts without a heartbeat (renewed every few seconds)."""
+    return timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS)
 
 
 def user_lock(bind: Session | sessionmaker[Session], user_id: int) -> ProcessLock:
@@ -259,7 +267,8 @@ def start_run(sessions: sessionmaker[Session], user_id: int, *, trigger: str, tr
     lock = user_lock(sessions, user_id)
     if not lock.acquire(LOCK_WAIT_SECONDS):
         raise _busy(sessions, user_id)
-    try:
+
+    def begin() -> RunView:
         now = utcnow()
         with write_locked(sessions) as session:
             close_abandoned(session, user_id, now, lease=lease, lock_free=True if lock.proves_liveness else None)
@@ -279,7 +288,10 @@ def start_run(sessions: sessionmaker[Session], user_id: int, *, trigger: str, tr
             except IntegrityError:  # uq_sync_runs_active
                 session.rollback()
                 raise _busy(sessions, user_id) from None
-            started = view(row)
+            return view(row)
+
+    try:
+        started = retry_while_locked(begin)
     except BaseException:
         lock.release()
         raise
@@ -346,6 +358,9 @@ class RunRecorder:
             self.failures.append({"product_id": product_id, "name": name, "reason": reason[:300]})
 
     def save(self, **extra: Any) -> None:
+        retry_while_locked(lambda: self._save(extra))
+
+    def _save(self, extra: dict[str, Any]) -> None:
         with write_locked(self.sessions) as session:
             row = session.get(SyncRun, self.run_id)
             if row is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from connhub.models import SyncRunState
@@ -21,17 +20,12 @@ def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_r
             **engine_options: object) -> tuple[RunView, Outcome]:
     """Run the sync for one user in this process; RunInProgress when another run is active."""
     with runs.start_run(rt.sessions, user_id, trigger=trigger, triggered_by=triggered_by, dry_run=dry_run,
-                        run_id=run_id, lease=run_lease(rt)) as active:
+                        run_id=run_id, lease=runs.lease_of(rt.settings)) as active:
         run = active.run
         recorder = RunRecorder(rt.sessions, run.id)
         engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **engine_options)  # type: ignore[arg-type]
         outcome = engine.run()
     return run, outcome
-
-
-def run_lease(rt: Runtime) -> timedelta:
-    """How long a running run's lease lasts without a heartbeat (renewed every few seconds)."""
-    return timedelta(seconds=rt.settings.SYNC_RUN_LEASE_SECONDS)
 
 
 def _log_line(run_id: int, line: str) -> None:
@@ -42,7 +36,7 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
     """Claim and run every run requested on the page, oldest first."""
     done: list[Outcome] = []
     while not should_stop():
-        active = runs.claim_requested(rt.sessions, lease=run_lease(rt))
+        active = runs.claim_requested(rt.sessions, lease=runs.lease_of(rt.settings))
         if active is None:
             break
         with active:
