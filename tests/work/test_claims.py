@@ -123,3 +123,20 @@ def test_two_claimers_on_postgresql_never_claim_one_job_twice(make_rt, pg_url, t
     every = claimed[0] + claimed[1]
     assert sorted(every) == sorted(jobs), claimed  # each job exactly once
     print(f"\nclaims per process: {[len(c) for c in claimed]}")
+
+
+def test_a_run_closed_by_someone_else_stops_writing_and_keeps_the_closing_reason(db_rt):
+    alice = make_user(db_rt, "alice")
+    with runs.start_run(db_rt.sessions, alice.id, trigger=runs.Trigger.CLI, triggered_by="cli") as active:
+        recorder = runs.RunRecorder(db_rt.sessions, active.id)
+        recorder.save()
+        with db_rt.sessions() as session:  # declared dead elsewhere (a lease that ran out on another host)
+            row = session.get(SyncRun, active.id)
+            assert row is not None
+            row.state, row.stop_reason = SyncRunState.FAILED, runs.ABANDONED_REASON
+            session.commit()
+        recorder.phase = "Добавление товаров: 4"
+        with pytest.raises(runs.RunClosed):
+            recorder.save()  # the engine stops here: nothing more is written to VK or the mapping table
+        ended = recorder.finish(SyncRunState.FINISHED)
+    assert ended.state == SyncRunState.FAILED and ended.stop_reason == runs.ABANDONED_REASON
