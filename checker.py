@@ -1,17 +1,28 @@
-"""connhub's sidecar: checks every connection's health on a schedule.
+"""connhub's sidecar: health checks, catalog refreshes and sync runs, as a list of workers.
 
     python checker.py           # run until SIGTERM / Ctrl-C
-    python checker.py --once    # one cycle over every due connection, then exit (1 if it failed)
+    python checker.py --once    # each worker once: health cycle, due/requested catalog refreshes,
+                                # requested sync runs; then exit (1 if the health cycle failed)
     python checker.py --catalog-once   # run the catalog refreshes that are due or requested, then exit
 
-Each tick (a `schedule` job) runs `connhub.health.run_cycle`: it claims the connections whose
-next check is due, checks them on a bounded thread pool and writes the results; each result
-reschedules its connection one interval (with jitter) later, or sooner after provider
-trouble, so the checks spread over the interval. Several checkers may share one PostgreSQL
-database: claims are leases, so no connection is checked twice. The checker records a
-heartbeat after each tick, which the dashboard shows. Every 2 s it also looks for catalog
-refreshes (scheduled every CATALOG_REFRESH_INTERVAL_SECONDS, or asked for on the «Каталог» page)
-and runs them in one background thread (connhub.catalog.worker), so checks never wait on a load.
+The sidecar is a list of workers with one interface (`connhub.work.workers.Worker`: tick, run
+once, join), each ticked from one `schedule` loop:
+
+- **health** (`connhub.health.run_cycle`, in the loop): claims the connections whose next check
+  is due, checks them on a bounded thread pool and writes the results; each result reschedules
+  its connection one interval (with jitter) later, or sooner after provider trouble. The checker
+  records a heartbeat after each cycle, which the dashboard shows.
+- **catalog** (`connhub.catalog.worker`, every 2 s, in its own thread): queues the scheduled
+  refreshes (every CATALOG_REFRESH_INTERVAL_SECONDS) and runs the queued ones, so checks never
+  wait on a load.
+- **sync** (`connhub.sync.worker`, every 2 s, in its own thread): closes sync runs whose process
+  died and runs the ones requested with «Синхронизировать сейчас».
+- **housekeeping** (hourly, in the loop): old OAuth flows and check records.
+
+Every claim goes through `connhub.work.claims` (SKIP LOCKED on PostgreSQL, leases renewed by
+time, locks that die with their process), so several checkers may share one PostgreSQL database
+and never take one connection, job or run twice. Nothing heavy (pandas, Pillow) is imported on
+the health path: the sync's engine is imported when a run is asked for.
 
 A stop signal ends the loop between writes: in-flight checks finish and are written, claimed
 but unstarted ones are released.
@@ -39,14 +50,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
+from connhub.catalog.worker import CatalogWorker
 from connhub.config import ConfigError, Settings, load_settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime
-from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
+from connhub.sync.worker import sync_worker
+from connhub.work.workers import InlineWorker, Worker
 
 log = logging.getLogger("connhub.checker")
 
@@ -107,7 +119,10 @@ class Checker:
         self.started_at = utcnow()
         self.stop = stop or threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
-        self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
+        self.sync = sync_worker(rt, self.stop)  # sync runs requested on the page, in their own thread
+        self.health = InlineWorker("health", tick_seconds(rt.settings.HEALTH_CHECK_INTERVAL_SECONDS), self.tick)
+        self.housekeeper = InlineWorker("housekeeping", 3600, self.housekeeping)
+        self.workers: list[Worker] = [self.health, self.catalog, self.sync, self.housekeeper]
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -157,31 +172,37 @@ class Checker:
 
     def run_forever(self) -> None:
         interval = self.rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
-        every = tick_seconds(interval)
-        log.info("checker %s started: interval=%ss tick=%ss concurrency=%d database=%s", self.checker_id,
-                 interval, every, self.rt.settings.CHECKER_CONCURRENCY, self.rt.engine.url.render_as_string())
+        log.info("checker %s started: interval=%ss tick=%ss concurrency=%d workers=%s database=%s",
+                 self.checker_id, interval, self.health.every, self.rt.settings.CHECKER_CONCURRENCY,
+                 ",".join(worker.name for worker in self.workers), self.rt.engine.url.render_as_string())
         try:
             beat(self.rt, checker_id=self.checker_id, started_at=self.started_at)
         except DBAPIError as exc:  # the first tick retries it
             log.error("heartbeat failed: database error: %s", describe_db_error(exc))
         jobs = schedule.Scheduler()
-        jobs.every(every).seconds.do(self.tick)
-        jobs.every(1).hours.do(self.housekeeping)
-        jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
-        jobs.every(SYNC_TICK_SECONDS).seconds.do(self.sync.tick)
-        self.housekeeping()
-        self.tick()
+        for worker in self.workers:
+            jobs.every(worker.every).seconds.do(worker.tick)
+        self.housekeeper.tick()
+        self.health.tick()
         while not self.stop.is_set():
             jobs.run_pending()
             idle = jobs.idle_seconds
-            self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
-        self.catalog.join()
-        self.sync.join()
+            self.stop.wait(timeout=max(0.05, idle if idle is not None else self.health.every))
+        for worker in self.workers:
+            worker.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:
-        log.info("checker %s: one cycle", self.checker_id)
+        """Each worker once, in this thread: health, catalog, sync, housekeeping."""
+        log.info("checker %s: each worker once", self.checker_id)
         ok = self.tick()
+        for worker in (self.catalog, self.sync):
+            if self.stop.is_set():
+                break
+            try:
+                worker.run_once()
+            except Exception:  # noqa: BLE001 - one worker's failure is logged; the others still run
+                log.exception("%s failed", worker.name)
         self.housekeeping()
         return ok
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     CATALOG_REFRESH_INTERVAL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # A running sync run whose lease (renewed every few seconds) is this old is dead; the process
+    # lock usually says so at once (connhub.work.claims).
+    SYNC_RUN_LEASE_SECONDS: int = Field(default=300, ge=1, le=24 * 3600)
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -59,6 +59,11 @@ class UnreadableToken(Exception):
     """A sealed token could not be opened with any configured key."""
 
 
+# What a user or an operator reads when a token cannot be opened (the key changed).
+UNREADABLE_MESSAGE = ("Токен не расшифровывается текущим ключом шифрования connhub: ключ (CONNHUB_SECRET_KEY "
+                      "или data/secret.key) сменился. Верните прежний ключ или подключите сервис заново")
+
+
 class TokenCipher:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:

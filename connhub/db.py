@@ -9,17 +9,26 @@ write lock up front and re-read the row under it.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a sync process keeps waiting for SQLite's write lock held by another process (each
+# attempt waits the busy timeout) before it stops with a reason (`retry_while_locked`).
+WRITE_WAIT_SECONDS = 120.0
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -120,3 +129,24 @@ def sqlite_file_problem(path: Path, identity: tuple[int, int] | None) -> str | N
 def affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched (0 when the driver cannot tell)."""
     return (result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's "database is locked" (another process held the write lock too long)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def retry_while_locked(write: Callable[[], T], *, budget: float = WRITE_WAIT_SECONDS) -> T:
+    """`write()`, tried again while SQLite says another process holds the write lock, for up to
+    `budget` seconds in all (each try already waits the busy timeout); then the error is raised.
+
+    For writes that begin with the write lock (`write_locked`): those wait inside SQLite, so a
+    retry is a longer wait, not a spin."""
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            return write()
+        except OperationalError as exc:
+            if not is_locked(exc) or time.monotonic() >= deadline:
+                raise
+            log.warning("the database is locked by another process; still waiting (up to %d s in all)", budget)

@@ -528,9 +528,18 @@ class SyncRunState(StrEnum):
 
 
 class SyncRun(Base):
-    """One run of the sync (or a dry run): who started it, how far it got and what it did."""
+    """One run of the sync (or a dry run): who started it, how far it got and what it did.
+
+    At most one run per user is active (requested or running), enforced by a partial unique index:
+    two starts at the same instant cannot both insert (connhub.sync.runs).
+    """
 
     __tablename__ = "sync_runs"
+    __table_args__ = (
+        Index("uq_sync_runs_active", "user_id", unique=True,
+              sqlite_where=text("state IN ('requested', 'running')"),
+              postgresql_where=text("state IN ('requested', 'running')")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

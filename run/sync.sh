@@ -5,8 +5,9 @@
 #
 # For each user (or the one named): run/read_config.py decides. Off → one line, skipped.
 # Not ready (its exit code 4) → the problems are printed and the user skipped. Ready → the
-# engine runs (python -m connhub.sync). One run per user at a time: a second one exits at once
-# saying a run is in progress. One line per phase, a summary line at the end.
+# engine runs (python -m connhub.sync). One run per user at a time, guaranteed by the database
+# whoever starts it: a second one exits at once saying a run is in progress. One line per phase,
+# a summary line at the end; every line starts with a timestamp.
 # --dry-run prints the plan (what would be added, changed, hidden, deleted) and changes nothing.
 #
 # Exit codes: 0 every ready user synced (users that are off do not count);
@@ -31,13 +32,10 @@ while [ $# -gt 0 ]; do
         --user) [ $# -ge 2 ] || { echo "sync.sh: --user needs a value" >&2; exit 2; }; user="$2"; shift 2 ;;
         --user=*) user="${1#--user=}"; shift ;;
         --dry-run) dry_run="--dry-run"; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sync.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-
-lock_dir="${CONNHUB_DATA_DIR:-data}/locks"
-mkdir -p "$lock_dir" || { echo "sync.sh: cannot create $lock_dir" >&2; exit 1; }
 
 # Severity order for the overall exit code: 1 (unexpected) outranks everything.
 severity() { case "$1" in 0) echo 0 ;; 6) echo 1 ;; 4) echo 2 ;; 5) echo 3 ;; 2) echo 4 ;; *) echo 5 ;; esac; }
@@ -46,40 +44,49 @@ note() {
     if [ "$(severity "$1")" -gt "$(severity "$worst_code")" ]; then worst_code="$1"; fi
 }
 
+# Every line carries a timestamp. Data (a subject, a message) is only ever passed to printf as an
+# argument, never spliced into a program's text (sed, a -c string): a subject is outside input.
+now() { printf '%(%Y-%m-%d %H:%M:%S)T' -1; }
+shown=""  # the current subject as printed: control characters (a newline) become «?»
+say() { printf '%s sync[%s]: %s\n' "$(now)" "$shown" "$1"; }
+say_lines() { local line; while IFS= read -r line || [ -n "$line" ]; do say "$line"; done; }
+stamp() { local line; while IFS= read -r line || [ -n "$line" ]; do printf '%s %s\n' "$(now)" "$line"; done; }
+
+users_file="$(mktemp)" || { printf '%s sync: cannot create a temporary file\n' "$(now)" >&2; exit 1; }
+trap 'rm -f "$users_file"' EXIT
 if [ -n "$user" ]; then
-    users="$user"
+    printf '%s\0' "$user" >"$users_file"
 else
-    users="$("$PYTHON" -m connhub.sync --list-users)" || { echo "sync.sh: cannot list users" >&2; exit 1; }
+    # One subject per NUL: a subject may hold a newline and still be one user.
+    "$PYTHON" -m connhub.sync --list-users --null >"$users_file" \
+        || { printf '%s sync: cannot list users\n' "$(now)" >&2; exit 1; }
 fi
 
+# One run per user at a time is the database's guarantee (python -m connhub.sync exits 6 when
+# the user's run is already going, whoever started it: cron, the page or a person).
 synced=0; off=0; not_ready=0; busy=0; stopped=0; failed=0; total=0
-while IFS= read -r name; do
+while IFS= read -r -d '' name <&3; do
     [ -n "$name" ] || continue
     total=$((total + 1))
-    report="$("$PYTHON" run/read_config.py --user "$name" --format json 2>&1)"
+    shown="${name//[[:cntrl:]]/?}"
+    report="$("$PYTHON" run/read_config.py --user "$name" --format json 2>&1 </dev/null)"
     rc=$?
     case "$rc" in
         0) ;;
-        3) echo "sync[$name]: синхронизация выключена — пропуск"; off=$((off + 1)); continue ;;
+        3) say "синхронизация выключена — пропуск"; off=$((off + 1)); continue ;;
         4)
-            echo "sync[$name]: не готово к синхронизации — пропуск"
+            say "не готово к синхронизации — пропуск"
             printf '%s\n' "$report" | "$PYTHON" -c '
 import json, sys
 for problem in json.load(sys.stdin).get("problems", []):
-    print("  - " + problem["message"])' | sed "s/^/sync[$name]: /"
+    print("  - " + " ".join(str(problem["message"]).split()))' | say_lines
             not_ready=$((not_ready + 1)); note 4; continue ;;
-        2) echo "sync[$name]: $report" >&2; failed=$((failed + 1)); note 2; continue ;;
-        *) echo "sync[$name]: read_config завершился с кодом $rc: $report" >&2; failed=$((failed + 1)); note 1; continue ;;
+        2) printf '%s\n' "$report" | say_lines >&2; failed=$((failed + 1)); note 2; continue ;;
+        *) say "read_config завершился с кодом $rc:" >&2; printf '%s\n' "$report" | say_lines >&2
+           failed=$((failed + 1)); note 1; continue ;;
     esac
-    lock="$lock_dir/sync-$(printf '%s' "$name" | sha256sum | cut -c1-16).lock"
-    exec 9>"$lock"
-    if ! flock -n 9; then
-        echo "sync[$name]: синхронизация уже идёт — этот запуск пропущен"
-        busy=$((busy + 1)); note 6; exec 9>&-; continue
-    fi
-    "$PYTHON" -m connhub.sync --user "$name" --trigger cron $dry_run
-    rc=$?
-    exec 9>&-
+    "$PYTHON" -m connhub.sync --user "$name" --trigger cron $dry_run </dev/null 2>&1 | stamp
+    rc=${PIPESTATUS[0]}
     case "$rc" in
         0) synced=$((synced + 1)) ;;
         3) off=$((off + 1)) ;;
@@ -88,10 +95,9 @@ for problem in json.load(sys.stdin).get("problems", []):
         6) busy=$((busy + 1)); note 6 ;;
         *) failed=$((failed + 1)); note 1 ;;
     esac
-done <<EOF
-$users
-EOF
+done 3<"$users_file"
 
 mode=""; [ -n "$dry_run" ] && mode=" (пробный запуск)"
-echo "sync: итог$mode — пользователей $total: синхронизировано $synced, выключено $off, не готово $not_ready, остановлено $stopped, уже шло $busy, ошибок $failed"
+printf '%s sync: итог%s — пользователей %s: синхронизировано %s, выключено %s, не готово %s, остановлено %s, уже шло %s, ошибок %s\n' \
+    "$(now)" "$mode" "$total" "$synced" "$off" "$not_ready" "$stopped" "$busy" "$failed"
 exit "$worst_code"

@@ -73,3 +73,39 @@ def test_sigterm_stops_the_checker_cleanly(rt):
         process.kill()
     assert process.returncode == 0
     assert "stopped" in rest
+
+
+def test_once_runs_each_worker_health_catalog_and_sync(rt, sandbox_control):
+    from connhub.catalog import refresh
+    from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, SyncRun, SyncRunState
+    from connhub.sync import runs
+
+    shop, dead, asker = (make_user(rt, name) for name in ("shop", "dead", "asker"))
+    shop_id = connect(rt, shop, "evotor")
+    make_all_due(rt)
+    job = refresh.request_refresh(rt.sessions, shop_id, store_id=None, source=RefreshSource.USER)
+    with rt.sessions() as session:  # a run whose process died (no lock held, lease long gone)
+        session.add(SyncRun(user_id=dead.id, trigger="cron", state=SyncRunState.RUNNING,
+                            started_at=utcnow() - timedelta(hours=1), heartbeat_at=utcnow() - timedelta(hours=1)))
+        session.commit()
+    requested = runs.request_run(rt.sessions, asker.id, triggered_by="asker")  # never configured: stops at once
+
+    done = run_checker(rt, "--once")
+
+    assert done.returncode == 0, done.stderr
+    assert "cycle: checked=1 written=1" in done.stderr
+    with rt.sessions() as session:
+        refreshed = session.get(CatalogRefreshJob, job.id)
+        assert refreshed is not None and refreshed.state == RefreshState.SUCCEEDED
+        [closed] = session.scalars(select(SyncRun).where(SyncRun.user_id == dead.id)).all()
+        assert closed.state == SyncRunState.FAILED and closed.stop_reason.startswith("Прервано")
+        ran = session.get(SyncRun, requested.id)
+        assert ran is not None and ran.state == SyncRunState.STOPPED and "выключена" in ran.stop_reason
+
+
+def test_the_health_path_imports_nothing_heavy():
+    code = ("import sys, checker; heavy = [m for m in ('pandas', 'pyarrow', 'PIL', 'connhub.sync.engine') "
+            "if m in sys.modules]; print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

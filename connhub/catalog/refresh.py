@@ -8,8 +8,9 @@ fails deletes its unfinished snapshot and the previous one stays.
 
 Concurrency: a partial unique index allows one unfinished job per connection, so a second
 request while one is queued or running joins it, and two refreshes of one store never run at
-once. A worker claims a job with a lease it renews on every page; a job whose worker died
-(lease expired) is claimed again from the start.
+once. A worker claims a job with a lease (`connhub.work.claims`) that a heartbeat thread renews
+by time while the job runs, whatever it waits on; a job whose worker died (lease expired) is
+claimed again from the start.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from connhub.models import (
 )
 from connhub.ports.catalog import CatalogSource, GroupRecord, Page, ProductRecord, StoreRecord
 from connhub.ports.errors import ProviderError
+from connhub.work.claims import Heartbeat, beat_every, claimable
 
 log = logging.getLogger(__name__)
 
@@ -190,20 +192,21 @@ def last_finished_job(session: Session, connection_id: int, store_id: str | None
 # --- claiming --------------------------------------------------------------------------------
 
 
-def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | None = None) -> JobView | None:
-    """Take the oldest queued job, or one whose worker's lease ran out; None when there is none."""
+def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | None = None,
+               lease: timedelta = LEASE) -> JobView | None:
+    """Take the oldest queued job, or one whose worker's lease ran out; None when there is none
+    (`connhub.work.claims`: SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
     now = now or utcnow()
-    claimable = or_(
+    takeable = or_(
         CatalogRefreshJob.state == RefreshState.QUEUED,
         and_(CatalogRefreshJob.state == RefreshState.RUNNING, CatalogRefreshJob.lease_expires_at < now),
     )
     query = (
-        select(CatalogRefreshJob).where(CatalogRefreshJob.finished_at.is_(None), claimable)
+        select(CatalogRefreshJob).where(CatalogRefreshJob.finished_at.is_(None), takeable)
         .order_by(CatalogRefreshJob.requested_at, CatalogRefreshJob.id).limit(1)
-        .with_for_update(skip_locked=True)
     )
     with write_locked(sessions) as session:
-        job = session.scalars(query).first()
+        job = session.scalars(claimable(query, session)).first()
         if job is None:
             return None
         if job.state == RefreshState.RUNNING:  # its worker died: drop what it left half-loaded
@@ -211,11 +214,19 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | 
         job.state = RefreshState.RUNNING
         job.worker = worker
         job.started_at = now
-        job.lease_expires_at = now + LEASE
+        job.lease_expires_at = now + lease
         job.requests = job.pages_read = job.items_read = 0
         job.current_store_id = None
         session.commit()
         return _view(job)
+
+
+def renew_lease(sessions: sessionmaker[Session], job_id: int, lease: timedelta = LEASE) -> None:
+    """The job's lease, renewed by time from its own thread while the job runs (whatever it waits on)."""
+    with sessions.begin() as session:
+        session.execute(update(CatalogRefreshJob).where(CatalogRefreshJob.id == job_id,
+                                                        CatalogRefreshJob.state == RefreshState.RUNNING)
+                        .values(lease_expires_at=utcnow() + lease))
 
 
 def _drop_loading(session: Session, job_id: int) -> None:
@@ -321,11 +332,14 @@ def run_job(
     wait: Callable[[float], Any] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
+    lease: timedelta = LEASE,
 ) -> JobView:
     """Run a claimed job to the end and record how it went. Never raises for provider trouble."""
     runner = _Runner(sessions, job, source, wait, clock, should_stop)
     started = clock()
     state, reason, code = RefreshState.SUCCEEDED, "", ""
+    heartbeat = Heartbeat(f"catalog-job-{job.id}", partial(renew_lease, sessions, job.id, lease),
+                          beat_every(lease.total_seconds())).start()
     try:
         runner.run()
     except JobFailed as failure:
@@ -333,6 +347,8 @@ def run_job(
     except Exception:
         log.exception("catalog refresh job %s failed", job.id)
         state, reason, code = RefreshState.FAILED, "Внутренняя ошибка при обновлении каталога", "internal"
+    finally:
+        heartbeat.stop()
     finished = utcnow()
     with write_locked(sessions) as session:
         if state == RefreshState.FAILED:
@@ -364,12 +380,13 @@ def run_pending(
     limit: int | None = None,
     wait: Callable[[float], Any] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
+    lease: timedelta = LEASE,
 ) -> list[JobView]:
     """Claim and run jobs until none is left (or `limit` ran). `open_source(connection_id)`
     gives the account's catalog; a ProviderError from it fails that job alone."""
     done: list[JobView] = []
     while (limit is None or len(done) < limit) and not should_stop():
-        job = claim_next(sessions, worker)
+        job = claim_next(sessions, worker, lease=lease)
         if job is None:
             break
         try:
@@ -377,7 +394,7 @@ def run_pending(
         except ProviderError as error:
             done.append(_fail_unstarted(sessions, job, error.reason, error.code))
             continue
-        done.append(run_job(sessions, job, source, wait=wait, should_stop=should_stop))
+        done.append(run_job(sessions, job, source, wait=wait, should_stop=should_stop, lease=lease))
     return done
 
 

@@ -1,8 +1,9 @@
 """The sidecar's side of catalog refreshes: queue the scheduled ones, run whatever is queued.
 
-The checker calls `CatalogWorker.tick` from its `schedule` loop every few seconds. A tick never
-blocks the loop: when jobs are waiting and no refresh is running in this process, it starts one
-background thread that runs them all, so health checks go on while a catalog loads. Which
+The checker ticks `CatalogWorker` (a `connhub.work.workers.Worker`) every few seconds. A tick
+never blocks the loop: it queues the scheduled refreshes, and when jobs are waiting and no refresh
+is running in this process, it starts one background thread that runs them all, so health checks
+go on while a catalog loads. Which
 providers have a catalog, and how to open one account's catalog, is asked of the provider
 registry; nothing here names a provider.
 """
@@ -15,14 +16,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connhub.background import BackgroundRunner
 from connhub.catalog import refresh
 from connhub.catalog.service import catalog_providers
+from connhub.crypto import UNREADABLE_MESSAGE, UnreadableToken
 from connhub.models import CatalogRefreshJob, Connection, RefreshState
 from connhub.ports.catalog import CatalogSource
 from connhub.ports.errors import ProviderError
 from connhub.providers.capabilities import CATALOG
 from connhub.runtime import Runtime
+from connhub.work.workers import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +42,23 @@ def open_source(rt: Runtime, connection_id: int) -> CatalogSource:
     provider = rt.providers.offering(CATALOG, provider_key)
     if provider is None:
         raise ProviderError("У этого сервиса нет каталога", permanent=True, code="no_catalog")
-    return provider.catalog_source(rt.cipher.open(sealed))
+    try:
+        token = rt.cipher.open(sealed)
+    except UnreadableToken:
+        raise ProviderError(UNREADABLE_MESSAGE, permanent=True, code="unreadable_token") from None
+    return provider.catalog_source(token)
 
 
 class CatalogWorker:
+    name = "catalog"
+    every: int = CATALOG_TICK_SECONDS
+
     def __init__(self, rt: Runtime, worker_id: str, stop: threading.Event) -> None:
         self.rt = rt
         self.worker_id = worker_id
         self.stop = stop
-        self._runner = BackgroundRunner("catalog-refresh", has_work=self._has_work, work=self.run_pending)
+        self._runner = BackgroundWorker("catalog-refresh", self.every, has_work=self._has_work,
+                                        work=self.run_pending, before_tick=self._queue_scheduled)
 
     def _queue_scheduled(self) -> None:
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
@@ -76,10 +86,6 @@ class CatalogWorker:
 
     def tick(self) -> None:
         """Queue what is due, and start the refresh thread if there is work and none is running."""
-        try:
-            self._queue_scheduled()
-        except Exception:  # a bad tick must not kill the checker's loop
-            log.exception("catalog: queueing scheduled refreshes failed")
         self._runner.tick()
 
     def join(self, timeout: float | None = None) -> None:

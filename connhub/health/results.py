@@ -1,7 +1,7 @@
 """Claiming due connections and writing check results back.
 
 Claiming (`claim_due`) takes due connections with a lease (UPDATE ... WHERE id IN (SELECT ...
-FOR UPDATE SKIP LOCKED) on PostgreSQL, one atomic UPDATE on SQLite), so several checkers can
+FOR UPDATE SKIP LOCKED) on PostgreSQL, one atomic UPDATE on SQLite; `connhub.work.claims`), so several checkers can
 share one database without checking a connection twice.
 
 Writing (`apply_results`) reads the rows locked and updates them in the same transaction, and
@@ -30,6 +30,7 @@ from connhub.health.policy import CheckResult, decide, jittered, regular_check_a
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
 from connhub.providers import text
 from connhub.runtime import Runtime
+from connhub.work.claims import claimable
 
 log = logging.getLogger("connhub.health")
 
@@ -46,8 +47,7 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
         .order_by(Connection.next_check_at)
         .limit(limit)
     )
-    if rt.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due = claimable(due, rt.engine)
     table = cast(Table, Connection.__table__)
     with rt.sessions() as session:
         rows = session.execute(

@@ -2,7 +2,7 @@
 
     python -m connhub.sync --user SUBJECT_OR_EMAIL [--dry-run] [--trigger cron|cli]
     python -m connhub.sync --requested        # what «Синхронизировать сейчас» asked for
-    python -m connhub.sync --list-users       # one subject a line (for run/sync.sh)
+    python -m connhub.sync --list-users [--null]   # one subject a line (NUL-separated: run/sync.sh)
 
 Prints one line per phase and a summary line. Exit codes: 0 finished (items that failed are
 listed and counted); 3 the sync is off; 4 not ready; 5 stopped (a reason only the user can fix,
@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from sqlalchemy import select
 
+from connhub.db import WRITE_WAIT_SECONDS, is_locked
 from connhub.models import SyncRunState, User
 from connhub.runtime import Runtime
 from connhub.sync import runs
@@ -36,6 +38,11 @@ EXIT_STOPPED = 5
 EXIT_BUSY = 6
 
 PLAN_SHOWN = 50  # a dry run lists at most this many products per action
+
+
+def shown(subject: str) -> str:
+    """A subject as printed in a line prefix: control characters (a newline) become «?»."""
+    return "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in subject)
 
 
 def summary_line(outcome: Outcome) -> str:
@@ -81,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
                          help="кто запустил (записывается в историю запусков)")
     command.add_argument("--requested", action="store_true", help="выполнить запуски, запрошенные на странице")
     command.add_argument("--list-users", action="store_true", help="перечислить пользователей (subject)")
+    command.add_argument("--null", action="store_true",
+                         help="с --list-users: разделять символом NUL (subject может содержать перевод строки)")
     return command
 
 
@@ -98,7 +107,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         if args.list_users:
             with rt.sessions() as session:
                 for subject in session.scalars(select(User.subject).order_by(User.id)):
-                    print(subject, file=out)
+                    out.write(subject + ("\0" if args.null else "\n"))
             return EXIT_DONE
         if args.requested:
             done = run_requested(rt)
@@ -110,7 +119,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
                 print("sync: пользователей ещё нет — синхронизировать нечего", file=out)
                 return EXIT_OFF
             user_id, subject = user.id, user.subject
-        prefix = f"sync[{subject}]"
+        prefix = f"sync[{shown(subject)}]"
 
         def say(line: str) -> None:
             print(f"{prefix}: {line}", file=out, flush=True)
@@ -119,7 +128,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             _run, outcome = run_now(rt, user_id, trigger=args.trigger, triggered_by=args.trigger,
                                     dry_run=args.dry_run, say=say, **engine_options)
         except runs.RunInProgress as busy:
-            say(f"синхронизация уже идёт (запуск №{busy.run.id}) — этот запуск пропущен")
+            which = f" (запуск №{busy.run.id})" if busy.run is not None else ""
+            say(f"синхронизация уже идёт{which} — этот запуск пропущен")
             return EXIT_BUSY
         if args.dry_run and outcome.state == SyncRunState.FINISHED:
             for line in plan_lines(outcome.plan):
@@ -132,6 +142,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         print(f"sync: {exc}", file=err)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the script's contract: anything unexpected is exit 1
+        if is_locked(exc):
+            print(f"sync: база данных занята другим процессом дольше {int(WRITE_WAIT_SECONDS)} с — синхронизация "
+                  "остановлена, ничего не потеряно; повторите запуск позже", file=err)
+            return EXIT_STOPPED
         print(f"sync: непредвиденная ошибка ({type(exc).__name__}): {str(exc)[:300]}", file=err)
         return EXIT_UNEXPECTED
     finally:

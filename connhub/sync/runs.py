@@ -3,27 +3,45 @@
 A run row is the only channel between the process doing a sync and the people watching it: the
 page records a request (`request_run`), a background process claims it (`claim_requested`) or
 the script starts one directly (`start_run`), and the engine writes its phase, progress and
-counts as it goes (`RunRecorder`). A run whose process died is closed by the next claim
-(`close_abandoned`) once its heartbeat is older than `STALE_AFTER`.
+counts as it goes (`RunRecorder`).
+
+One active run per user is a database guarantee: a partial unique index on `sync_runs.user_id`
+over the active states (`uq_sync_runs_active`), so two starts at the same instant cannot both
+insert. A running run is alive while its process lives: it holds the user's process lock
+(`connhub.work.claims.process_lock`: an advisory lock on PostgreSQL, `flock` next to the SQLite
+file) and renews its lease (`heartbeat_at`) from its own thread every few seconds, whatever the
+phase. A running run whose lock is free, or whose lease is older than `SYNC_RUN_LEASE_SECONDS`
+where no lock can tell, was abandoned: it is closed as «Прервано» by the next start, request or
+sidecar tick, and `active_run` never shows it as running.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.db import write_locked
+from connhub.db import retry_while_locked, write_locked
 from connhub.models import SyncRun, SyncRunState, utcnow
+from connhub.work.claims import LOCK_WAIT_SECONDS, Heartbeat, ProcessLock, beat_every, claimable, process_lock
 
-STALE_AFTER = timedelta(minutes=5)  # a running run without a heartbeat this long is dead
+if TYPE_CHECKING:
+    from connhub.config import Settings
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=5)  # the default lease (Settings.SYNC_RUN_LEASE_SECONDS)
 FAILURES_KEPT = 500  # the failure list keeps this many (the count keeps them all)
 ACTIVE = (SyncRunState.REQUESTED, SyncRunState.RUNNING)
+LOCK_NAME = "sync-user"
+ABANDONED_REASON = "Прервано: процесс синхронизации остановился; следующий запуск продолжит с того же места"
 
 
 class Trigger:
@@ -75,6 +93,67 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def lease_of(settings: Settings) -> timedelta:
+    """How long a running run's lease lasts without a heartbeat (renewed every few seconds)."""
+    return timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS)
+
+
+def user_lock(bind: Session | sessionmaker[Session], user_id: int) -> ProcessLock:
+    """The lock a running run of this user holds for as long as its process lives."""
+    return process_lock(bind, LOCK_NAME, user_id)
+
+
+# --- liveness -----------------------------------------------------------------------------------
+
+
+def _dead(row: SyncRun, now: datetime, lease: timedelta, lock_free: bool | None) -> bool:
+    if row.state != SyncRunState.RUNNING:
+        return False
+    if lock_free is True:
+        return True
+    beat = row.heartbeat_at or row.started_at or row.requested_at
+    return beat is None or beat < now - lease
+
+
+def close_abandoned(session: Session, user_id: int, now: datetime, *, lease: timedelta = STALE_AFTER,
+                    lock_free: bool | None = None) -> int:
+    """Close the user's running runs whose process is gone, as «Прервано»; how many were closed.
+
+    `lock_free` is what the caller already knows of the user's lock (True: the caller holds it,
+    so no other process runs this user); None probes it."""
+    rows = session.scalars(select(SyncRun).where(SyncRun.user_id == user_id,
+                                                 SyncRun.state == SyncRunState.RUNNING)).all()
+    if not rows:
+        return 0
+    if lock_free is None:
+        lock_free = user_lock(session, user_id).is_free()
+    closed = 0
+    for row in rows:
+        if _dead(row, now, lease, lock_free):
+            row.state, row.finished_at, row.stop_reason = SyncRunState.FAILED, now, ABANDONED_REASON
+            row.phase = "Прервано"
+            if row.started_at is not None:
+                row.duration_ms = max(0, int((now - row.started_at).total_seconds() * 1000))
+            log.warning("sync run %s of user %s was abandoned by its process (%s); closed", row.id, user_id,
+                        row.worker or "?")
+            closed += 1
+    session.flush()
+    return closed
+
+
+def close_all_abandoned(sessions: sessionmaker[Session], *, lease: timedelta = STALE_AFTER) -> int:
+    """The sidecar's sweep: close every user's abandoned runs (so nothing waits for a start)."""
+    with sessions() as session:
+        users = list(session.scalars(select(SyncRun.user_id).where(SyncRun.state == SyncRunState.RUNNING)
+                                     .distinct()))
+    closed = 0
+    for user_id in users:
+        with write_locked(sessions) as session:
+            closed += close_abandoned(session, user_id, utcnow(), lease=lease)
+            session.commit()
+    return closed
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
@@ -84,105 +163,171 @@ def recent_runs(session: Session, user_id: int, limit: int = 10) -> list[RunView
     return [view(row) for row in rows]
 
 
-def active_run(session: Session, user_id: int) -> RunView | None:
-    """The user's requested or running run, if any (the newest)."""
+def active_run(session: Session, user_id: int, *, lease: timedelta = STALE_AFTER) -> RunView | None:
+    """The user's requested or live running run, if any (the newest).
+
+    A running run whose process is gone is not active, even before someone closes it: the page's
+    «Синхронизировать сейчас» is never left disabled by a dead run."""
     row = session.scalars(select(SyncRun).where(SyncRun.user_id == user_id, SyncRun.state.in_(ACTIVE))
                           .order_by(SyncRun.id.desc()).limit(1)).first()
-    return view(row) if row is not None else None
+    if row is None:
+        return None
+    if row.state == SyncRunState.RUNNING and _dead(row, utcnow(), lease, user_lock(session, user_id).is_free()):
+        return None
+    return view(row)
 
 
 # --- starting -----------------------------------------------------------------------------------
 
 
 class RunInProgress(Exception):
-    """Another run of this user is requested or running."""
+    """Another run of this user is requested or running (None: one is starting this instant)."""
 
-    def __init__(self, run: RunView) -> None:
-        super().__init__(f"sync run {run.id} is {run.state}")
+    def __init__(self, run: RunView | None) -> None:
+        super().__init__(f"sync run {run.id} is {run.state}" if run is not None else "a sync run is starting")
         self.run = run
 
 
-def close_abandoned(session: Session, user_id: int, now: datetime) -> None:
-    """Close the user's running runs whose process stopped beating (killed, machine restarted)."""
-    session.execute(update(SyncRun).where(
-        SyncRun.user_id == user_id, SyncRun.state == SyncRunState.RUNNING,
-        SyncRun.heartbeat_at < now - STALE_AFTER,
-    ).values(state=SyncRunState.FAILED, finished_at=now,
-             stop_reason="Процесс синхронизации прервался; следующий запуск продолжит с того же места"))
+def _busy(sessions: sessionmaker[Session], user_id: int) -> RunInProgress:
+    with sessions() as session:
+        row = session.scalars(select(SyncRun).where(SyncRun.user_id == user_id, SyncRun.state.in_(ACTIVE))
+                              .order_by(SyncRun.id.desc()).limit(1)).first()
+        return RunInProgress(view(row) if row is not None else None)
 
 
 def request_run(sessions: sessionmaker[Session], user_id: int, *, triggered_by: str,
-                dry_run: bool = False) -> RunView:
+                dry_run: bool = False, lease: timedelta = STALE_AFTER) -> RunView:
     """«Синхронизировать сейчас» (or the preview): record a request; RunInProgress when one is active."""
     now = utcnow()
     with write_locked(sessions) as session:
-        close_abandoned(session, user_id, now)
-        existing = session.scalars(select(SyncRun).where(SyncRun.user_id == user_id, SyncRun.state.in_(ACTIVE))
-                                   .limit(1)).first()
-        if existing is not None:
-            raise RunInProgress(view(existing))
+        close_abandoned(session, user_id, now, lease=lease)
         row = SyncRun(user_id=user_id, trigger=Trigger.PAGE, triggered_by=triggered_by[:320], dry_run=dry_run,
                       state=SyncRunState.REQUESTED, requested_at=now, phase="Ожидает запуска")
         session.add(row)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # uq_sync_runs_active: the user's run is requested or running
+            session.rollback()
+            raise _busy(sessions, user_id) from None
         return view(row)
+
+
+class ActiveRun:
+    """A run this process is doing: its record, the user's process lock, and the lease's heartbeat.
+
+    `close()` (or leaving the `with` block) stops the heartbeat and frees the lock; the run's
+    outcome is written by its `RunRecorder` before that."""
+
+    def __init__(self, sessions: sessionmaker[Session], run: RunView, lock: ProcessLock, lease: timedelta) -> None:
+        self.run = run
+        self.id = run.id
+        self._lock = lock
+        self._heartbeat = Heartbeat(f"sync-run-{run.id}", lambda: renew(sessions, run.id),
+                                    beat_every(lease.total_seconds())).start()
+
+    def close(self) -> None:
+        try:
+            self._heartbeat.stop()
+        finally:
+            self._lock.release()
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def renew(sessions: sessionmaker[Session], run_id: int) -> None:
+    """The lease's heartbeat: a plain UPDATE, so it never waits behind a read snapshot."""
+    with sessions.begin() as session:
+        session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.state == SyncRunState.RUNNING)
+                        .values(heartbeat_at=utcnow()))
+
+
+def _running(row: SyncRun, now: datetime) -> None:
+    row.state = SyncRunState.RUNNING
+    row.started_at = now
+    row.heartbeat_at = now
+    row.worker = worker_id()[:128]
+    row.phase = "Запуск"
 
 
 def start_run(sessions: sessionmaker[Session], user_id: int, *, trigger: str, triggered_by: str,
-              dry_run: bool = False, run_id: int | None = None) -> RunView:
+              dry_run: bool = False, run_id: int | None = None, lease: timedelta = STALE_AFTER) -> ActiveRun:
     """Mark a run as running in this process: the requested one (`run_id`), or a new one.
 
-    RunInProgress when another run of the user is active (the database half of the one-run lock)."""
-    now = utcnow()
-    with write_locked(sessions) as session:
-        close_abandoned(session, user_id, now)
-        active = session.scalars(select(SyncRun).where(SyncRun.user_id == user_id, SyncRun.state.in_(ACTIVE))
-                                 .order_by(SyncRun.id)).all()
-        mine = None
-        for row in active:
-            if run_id is not None and row.id == run_id and row.state == SyncRunState.REQUESTED:
-                mine = row
-            else:
-                raise RunInProgress(view(row))
-        if run_id is not None and mine is None:
-            raise LookupError(f"sync run {run_id} is not waiting to start")
-        if mine is None:
-            mine = SyncRun(user_id=user_id, trigger=trigger, triggered_by=triggered_by[:320], dry_run=dry_run,
-                           requested_at=now)
-            session.add(mine)
-        mine.state = SyncRunState.RUNNING
-        mine.started_at = now
-        mine.heartbeat_at = now
-        mine.worker = worker_id()
-        mine.phase = "Запуск"
-        session.commit()
-        return view(mine)
+    RunInProgress when another run of the user is active: its process holds the user's lock, or
+    the unique index on active runs refuses a second one."""
+    lock = user_lock(sessions, user_id)
+    if not lock.acquire(LOCK_WAIT_SECONDS):
+        raise _busy(sessions, user_id)
 
-
-def claim_requested(sessions: sessionmaker[Session]) -> RunView | None:
-    """The oldest requested run of any user, claimed for this process (the sidecar's pick-up)."""
-    with write_locked(sessions) as session:
-        query = select(SyncRun).where(SyncRun.state == SyncRunState.REQUESTED).order_by(SyncRun.id).limit(1)
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = session.scalars(query).first()
-        if row is None:
-            return None
-        running = session.scalar(select(SyncRun.id).where(SyncRun.user_id == row.user_id,
-                                                          SyncRun.state == SyncRunState.RUNNING).limit(1))
-        if running is not None:
-            return None  # the user's current run finishes first
+    def begin() -> RunView:
         now = utcnow()
-        row.state = SyncRunState.RUNNING
-        row.started_at = now
-        row.heartbeat_at = now
-        row.worker = worker_id()
-        row.phase = "Запуск"
-        session.commit()
-        return view(row)
+        with write_locked(sessions) as session:
+            close_abandoned(session, user_id, now, lease=lease, lock_free=True if lock.proves_liveness else None)
+            if run_id is not None:
+                row = session.scalars(claimable(select(SyncRun).where(
+                    SyncRun.id == run_id, SyncRun.user_id == user_id, SyncRun.state == SyncRunState.REQUESTED),
+                    session)).first()
+                if row is None:
+                    raise LookupError(f"sync run {run_id} is not waiting to start")
+            else:
+                row = SyncRun(user_id=user_id, trigger=trigger, triggered_by=triggered_by[:320], dry_run=dry_run,
+                              requested_at=now)
+                session.add(row)
+            _running(row, now)
+            try:
+                session.commit()
+            except IntegrityError:  # uq_sync_runs_active
+                session.rollback()
+                raise _busy(sessions, user_id) from None
+            return view(row)
+
+    try:
+        started = retry_while_locked(begin)
+    except BaseException:
+        lock.release()
+        raise
+    return ActiveRun(sessions, started, lock, lease)
+
+
+def claim_requested(sessions: sessionmaker[Session], *, lease: timedelta = STALE_AFTER) -> ActiveRun | None:
+    """The oldest requested run of any user, claimed for this process (the sidecar's pick-up)."""
+    with sessions() as session:
+        waiting = session.execute(select(SyncRun.id, SyncRun.user_id).where(SyncRun.state == SyncRunState.REQUESTED)
+                                  .order_by(SyncRun.id).limit(20)).all()
+    for run_id, user_id in waiting:
+        lock = user_lock(sessions, user_id)
+        if not lock.acquire():
+            continue  # a process is starting or running this user's run right now
+        try:
+            now = utcnow()
+            with write_locked(sessions) as session:
+                row = session.scalars(claimable(select(SyncRun).where(
+                    SyncRun.id == run_id, SyncRun.state == SyncRunState.REQUESTED), session)).first()
+                if row is None:  # another sidecar took it
+                    lock.release()
+                    continue
+                _running(row, now)
+                session.commit()
+                claimed = view(row)
+        except BaseException:
+            lock.release()
+            raise
+        return ActiveRun(sessions, claimed, lock, lease)
+    return None
 
 
 # --- writing while running ----------------------------------------------------------------------
+
+
+class RunClosed(Exception):
+    """The run's record was closed by someone else (declared abandoned): this process must stop."""
+
+    def __init__(self, run_id: int, state: str) -> None:
+        super().__init__(f"sync run {run_id} was closed ({state}) while this process was running it")
 
 
 @dataclass
@@ -208,10 +353,17 @@ class RunRecorder:
             self.failures.append({"product_id": product_id, "name": name, "reason": reason[:300]})
 
     def save(self, **extra: Any) -> None:
+        retry_while_locked(lambda: self._save(extra))
+
+    def _save(self, extra: dict[str, Any]) -> None:
         with write_locked(self.sessions) as session:
             row = session.get(SyncRun, self.run_id)
             if row is None:
                 return
+            if row.state != SyncRunState.RUNNING:  # closed as abandoned meanwhile: what it says stays
+                if "state" in extra:
+                    return
+                raise RunClosed(self.run_id, row.state)
             for name, value in self.counts.items():
                 setattr(row, name, value)
             row.failures = list(self.failures)

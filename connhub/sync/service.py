@@ -19,11 +19,12 @@ def run_now(rt: Runtime, user_id: int, *, trigger: str, triggered_by: str, dry_r
             say: Callable[[str], None] = lambda line: None, run_id: int | None = None,
             **engine_options: object) -> tuple[RunView, Outcome]:
     """Run the sync for one user in this process; RunInProgress when another run is active."""
-    run = runs.start_run(rt.sessions, user_id, trigger=trigger, triggered_by=triggered_by, dry_run=dry_run,
-                         run_id=run_id)
-    recorder = RunRecorder(rt.sessions, run.id)
-    engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **engine_options)  # type: ignore[arg-type]
-    outcome = engine.run()
+    with runs.start_run(rt.sessions, user_id, trigger=trigger, triggered_by=triggered_by, dry_run=dry_run,
+                        run_id=run_id, lease=runs.lease_of(rt.settings)) as active:
+        run = active.run
+        recorder = RunRecorder(rt.sessions, run.id)
+        engine = SyncEngine(rt, user_id, recorder, dry_run=run.dry_run, say=say, **engine_options)  # type: ignore[arg-type]
+        outcome = engine.run()
     return run, outcome
 
 
@@ -35,15 +36,17 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
     """Claim and run every run requested on the page, oldest first."""
     done: list[Outcome] = []
     while not should_stop():
-        run = runs.claim_requested(rt.sessions)
-        if run is None:
+        active = runs.claim_requested(rt.sessions, lease=runs.lease_of(rt.settings))
+        if active is None:
             break
-        recorder = RunRecorder(rt.sessions, run.id)
-        engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id))
-        try:
-            done.append(engine.run())
-        except Exception:  # recorded as failed by the engine; the next request goes on
-            log.exception("sync run %s failed", run.id)
+        with active:
+            run = active.run
+            recorder = RunRecorder(rt.sessions, run.id)
+            engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id))
+            try:
+                done.append(engine.run())
+            except Exception:  # recorded as failed by the engine; the next request goes on
+                log.exception("sync run %s failed", run.id)
     return done
 
 

@@ -1,7 +1,8 @@
 """The sidecar's side of «Синхронизировать сейчас»: runs requested on the page start here.
 
-`checker.py` calls `SyncWorker.tick` every few seconds. A tick never blocks the loop: when a
-run is waiting and none is running in this process, it starts a thread that runs them.
+`checker.py` ticks `sync_worker` every few seconds. A tick closes runs whose process died
+(`runs.close_all_abandoned`, so no start waits for a dead run) and, when a run is waiting and
+none is running in this process, starts a thread that runs them.
 """
 
 from __future__ import annotations
@@ -10,30 +11,26 @@ import threading
 
 from sqlalchemy import select
 
-from connhub.background import BackgroundRunner
 from connhub.models import SyncRun, SyncRunState
 from connhub.runtime import Runtime
-from connhub.sync.service import run_requested
+from connhub.sync import runs
+from connhub.work.workers import BackgroundWorker
 
 SYNC_TICK_SECONDS = 2  # a click on «Синхронизировать сейчас» starts within this
 
 
-class SyncWorker:
-    def __init__(self, rt: Runtime, stop: threading.Event) -> None:
-        self.rt = rt
-        self.stop = stop
-        self._runner = BackgroundRunner("sync-runs", has_work=self._has_work, work=self.run_once)
-
-    def _has_work(self) -> bool:
-        with self.rt.sessions() as session:
+def sync_worker(rt: Runtime, stop: threading.Event) -> BackgroundWorker:
+    def has_work() -> bool:
+        with rt.sessions() as session:
             return session.scalar(select(SyncRun.id).where(SyncRun.state == SyncRunState.REQUESTED).limit(1)) \
                 is not None
 
-    def tick(self) -> None:
-        self._runner.tick()
+    def sweep() -> None:
+        runs.close_all_abandoned(rt.sessions, lease=runs.lease_of(rt.settings))
 
-    def run_once(self) -> None:
-        run_requested(self.rt, should_stop=self.stop.is_set)
+    def work() -> object:
+        from connhub.sync.service import run_requested  # the engine's imports only when a run is asked for
 
-    def join(self, timeout: float | None = None) -> None:
-        self._runner.join(timeout)
+        return run_requested(rt, should_stop=stop.is_set)
+
+    return BackgroundWorker("sync", SYNC_TICK_SECONDS, has_work=has_work, work=work, before_tick=sweep)

@@ -146,10 +146,11 @@ def test_checker_catalog_once_runs_due_refreshes_as_its_own_process(rt, alice, e
     assert again.returncode == 0 and "catalog refresh job 2" not in again.stderr  # not due within the hour
 
 
-def test_checker_once_checks_health_only(rt, evotor):
+def test_checker_once_runs_each_worker_the_catalog_included(rt, evotor):
     from tests.test_checker import run_checker
 
-    done = run_checker(rt, "--once")
+    done = run_checker(rt, "--once")  # health, catalog, sync: each once (issue 16, item 5)
     assert done.returncode == 0, done.stderr
     with rt.sessions() as session:
-        assert session.scalars(select(CatalogRefreshJob)).first() is None
+        job = session.scalars(select(CatalogRefreshJob)).one()
+        assert job.state == RefreshState.SUCCEEDED

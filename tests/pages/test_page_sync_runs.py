@@ -74,7 +74,9 @@ def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, sandbox_c
     ready_user(app_rt, sandbox_control, alice)
     add_run(app_rt, alice, state=SyncRunState.RUNNING, finished_at=None, duration_ms=None, heartbeat_at=utcnow(),
             phase="Добавление товаров: 40", total=40, done=25, added=25)
-    at = open_app(alice, page=SYNC)
+    with runs.user_lock(app_rt.sessions, alice.id) as lock:  # the run's process is alive (holds the user's lock)
+        assert lock.acquire()
+        at = open_app(alice, page=SYNC)
     block = keyed_block(at, "sync-run-current")
     assert block is not None
     text = page_text(block)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import subprocess
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 
 from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.sync import runs
 from tests.sync.engine_helpers import by_sku, ready_for_goods
 from tests.sync.helpers import connect_both, load_catalog, save_config
 from tests.sync.test_read_config import env_of
@@ -37,7 +36,7 @@ def test_a_ready_user_is_synced_with_a_line_per_phase_and_a_summary(rt, sandbox,
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert any("Добавление товаров: 4" in line for line in lines)
-    assert lines[-1].startswith("sync: итог") and "синхронизировано 1" in lines[-1]
+    assert " sync: итог" in lines[-1] and "синхронизировано 1" in lines[-1]
     assert set(by_sku(control)) == SELECTED
 
 
@@ -69,11 +68,7 @@ def test_a_user_that_is_not_ready_is_reported_and_skipped_with_exit_4(rt, sandbo
 
 def test_a_second_run_while_one_holds_the_lock_exits_at_once(rt, sandbox, alice, control, tmp_path):
     ready_for_goods(rt, alice, control)
-    lock_dir = Path(rt.settings.CONNHUB_DATA_DIR) / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock = lock_dir / f"sync-{hashlib.sha256(alice.email.encode()).hexdigest()[:16]}.lock"
-    with open(lock, "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with runs.start_run(rt.sessions, alice.id, trigger="page", triggered_by="alice"):  # live in this process
         done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 6
     assert "синхронизация уже идёт" in done.stdout
@@ -86,7 +81,9 @@ def test_a_run_recorded_as_running_elsewhere_blocks_a_second_one(rt, sandbox, al
         session.add(SyncRun(user_id=alice.id, trigger="page", state=SyncRunState.RUNNING, started_at=utcnow(),
                             heartbeat_at=utcnow()))
         session.commit()
-    done = sync_sh(rt, sandbox, "--user", alice.email)
+    with runs.user_lock(rt.sessions, alice.id) as lock:  # the sidecar's process holds the user's lock
+        assert lock.acquire()
+        done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 6 and "уже идёт" in done.stdout
     assert control.items(218252175) == []
 

@@ -1,0 +1,1 @@
+"""Claiming queued work (claims.py) and the sidecar's workers (workers.py)."""
