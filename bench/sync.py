@@ -31,7 +31,6 @@ from PIL import Image  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bench.checker import start_sandbox  # noqa: E402
-from connhub.config import load_settings  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
@@ -45,7 +44,11 @@ from connhub.models import (  # noqa: E402
     utcnow,
 )
 from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
-from connhub.runtime import Runtime  # noqa: E402
+from connhub.runtime import (  # noqa: E402
+    Runtime,  # noqa: E402
+    emulations,
+    load_settings,
+)
 from connhub.sandbox import sandbox_env  # noqa: E402
 from connhub.sync import config, status  # noqa: E402
 from connhub.sync.config import Choices, Community  # noqa: E402
@@ -135,7 +138,7 @@ def main() -> int:
     try:
         settings = load_settings(_env_file=None, DATABASE_URL=args.database_url or f"sqlite:///{workdir}/bench.db",
                                  CONNHUB_SECRET_KEY=Fernet.generate_key().decode(), CONNHUB_DATA_DIR=workdir,
-                                 CATALOG_REFRESH_INTERVAL_SECONDS=7 * 24 * 3600, **sandbox_env(base_url))
+                                 CATALOG_REFRESH_INTERVAL_SECONDS=7 * 24 * 3600, **sandbox_env(base_url, emulations()))
         rt = Runtime.from_settings(settings)
         Base.metadata.create_all(rt.engine)
         control = GoodsControl(base_url)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from connhub.models import Base
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from connhub.users import UserView
 from tests.support.connect import make_user
@@ -23,7 +23,7 @@ PG_ADMIN_URL = os.environ.get("CONNHUB_TEST_PG_URL", "postgresql+psycopg://postg
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 

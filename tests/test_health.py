@@ -176,7 +176,7 @@ def test_a_refresh_is_single_flight_across_threads(rt, alice, sandbox_control):
 
 
 def _refresh_in_another_process(database_url, key, tmp_path, sandbox_env, connection_id, seen, barrier):
-    from connhub.config import load_settings
+    from connhub.runtime import load_settings
 
     settings = load_settings(_env_file=None, DATABASE_URL=database_url, CONNHUB_SECRET_KEY=key,
                              CONNHUB_DATA_DIR=tmp_path, **sandbox_env)

@@ -15,7 +15,7 @@ from connhub.oauth import begin_authorization, complete_authorization
 from connhub.providers import Provider
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.registry import provider_classes, register, unregister
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from connhub.sandbox.emulation import Emulation, load
 from tests.support.connect import make_user
@@ -35,7 +35,7 @@ def registered() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def sandbox(registered: None) -> Iterator[SandboxServer]:
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 
