@@ -46,8 +46,7 @@ from connhub.catalog.worker import open_source  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import Base, CatalogGroup, Connection, RefreshSource, Status  # noqa: E402
 from connhub.providers.evotor.catalog import parse_group, parse_page, parse_product  # noqa: E402
-from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS  # noqa: E402
-from connhub.providers.evotor.sandbox_catalog import SandboxCatalog  # noqa: E402
+from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS, SandboxCatalog  # noqa: E402
 from connhub.runtime import (  # noqa: E402
     Runtime,  # noqa: E402
     emulations,

@@ -43,7 +43,7 @@ from connhub.models import (  # noqa: E402
     Status,
     utcnow,
 )
-from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
+from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
 from connhub.runtime import (  # noqa: E402
     Runtime,  # noqa: E402
     emulations,

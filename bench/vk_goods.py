@@ -27,7 +27,7 @@ from PIL import Image  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.providers.vk.api import VkApi  # noqa: E402
 from connhub.providers.vk.goods import Goods  # noqa: E402
-from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
+from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
 from connhub.runtime import emulations  # noqa: E402
 from connhub.sandbox import SandboxControl  # noqa: E402
 from connhub.sandbox.server import SandboxServer  # noqa: E402

@@ -13,8 +13,8 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import CatalogWorker, open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.evotor.sandbox_catalog import SEED_TIME
-from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
+from connhub.providers.evotor.sandbox.catalog_http import configure as configure_catalog
+from connhub.providers.evotor.sandbox.constants import SEED_TIME
 from tests.support.connect import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))

@@ -33,8 +33,8 @@ from connhub.models import (
     User,
     utcnow,
 )
-from connhub.providers.evotor import sandbox_catalog
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime, load_settings
 from connhub.sync.status import sync_status
 from connhub.users import LOCAL_SUBJECT, ensure_user

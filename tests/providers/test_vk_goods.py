@@ -15,8 +15,8 @@ from connhub.providers.vk import api as vk_api
 from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError, limiter_for
 from connhub.providers.vk.goods import Goods, leaves
 from connhub.providers.vk.goods_errors import ErrorKind
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.rights import probe_rights
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sync.mapping import MappingPolicy, ProductFacts, map_product
 from connhub.sync.photos import pad_photo
 from tests.sync.test_photos import image_bytes

@@ -11,9 +11,9 @@ from connhub.models import Status
 from connhub.oauth import connect_with_token
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi
 from connhub.providers.vk.goods import Goods
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.presentation import rights_summary
 from connhub.providers.vk.rights import Rights, probe_rights
+from connhub.providers.vk.sandbox import GoodsControl
 from tests.support.connect import connect
 
 SHOP, COFFEE = 218252175, 218252177

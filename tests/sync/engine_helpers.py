@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from connhub.crypto import Secret
 from connhub.models import CatalogProduct, CatalogSnapshot, Connection, SyncRun
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import view

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from connhub.models import SyncRunState
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
 from tests.sync.engine_helpers import (

@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from connhub.crypto import Secret
 from connhub.models import Connection, SyncImage, SyncRunState, utcnow
-from connhub.providers.evotor import sandbox_catalog
 from connhub.providers.evotor.images import IMAGE_MAX_BYTES
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now

@@ -13,7 +13,7 @@ from connhub.catalog import refresh
 from connhub.catalog.worker import open_source
 from connhub.models import RefreshSource
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sync import config, readout, target
 from connhub.sync.config import Choices

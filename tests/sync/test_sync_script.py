@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connhub.models import SyncRun, SyncRunState, utcnow
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from tests.sync.engine_helpers import by_sku, ready_for_goods
 from tests.sync.helpers import connect_both, load_catalog, save_config
 from tests.sync.test_read_config import env_of
