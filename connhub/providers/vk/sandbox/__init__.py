@@ -11,7 +11,8 @@ tokens are single-use).
     goods.py      the goods state (one lock), `reset` restores the seed
     methods.py    groups.get and market.*, with VK's validation
     wire.py       execute's VKScript, multipart bodies, one API request's answer
-    control.py    the token page, /_sandbox/vk/* and the community page, `GoodsControl`
+    control.py    the token page, /_sandbox/vk/*, `GoodsControl`
+    communities.py  /vk/communities: what each sandbox community holds, for a person
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import secrets
 
 from connhub.providers.vk.sandbox.api import api_error_fault, api_method, upload_photo, users_get
 from connhub.providers.vk.sandbox.auth import account_label, authorize, revoke, token, user_info
+from connhub.providers.vk.sandbox.communities import communities_page
 from connhub.providers.vk.sandbox.constants import RIGHT_SCOPES, VK, VK_ACCOUNTS, VK_CLIENT_ID, VK_SCOPE
 from connhub.providers.vk.sandbox.control import (
     GoodsControl,
@@ -59,12 +61,13 @@ EMULATION = Emulation(
         Route("/vk/method/", {"GET": api_method, "POST": api_method},
               "VK API: users.get, groups.get, market.*, execute", prefix=True),
         Route("/vk/upload/photo", {"POST": upload_photo}, "VK: сервер загрузки фото товаров"),
+        Route("/vk/communities", {"GET": communities_page}, "VK: товары сообществ песочницы (страница)"),
         Route("/vk/token", {"GET": token_page, "POST": token_page}, "VK: ключ доступа пользователя с правами"),
         Route("/_sandbox/vk/user-token", {"POST": control_user_token}, "управление: ключ VK с правами"),
         Route("/_sandbox/vk/goods", {"POST": control_goods},
               "управление: товары сообщества вкл/выкл, предел товаров, обязательное фото, лимит запросов"),
         Route("/_sandbox/vk/items", {"GET": control_items, "POST": control_items},
-              "управление: товары сообщества (все) / добавить товары"),
+              "управление: товары сообщества (все; без group_id — всех сообществ) / добавить товары"),
         Route("/_sandbox/vk/delete-item", {"POST": control_delete_item}, "управление: удалить товар «вручную»"),
         Route("/_sandbox/vk/calls", {"GET": control_calls, "DELETE": control_calls},
               "управление: счётчики вызовов VK по методам"),
@@ -80,6 +83,7 @@ EMULATION = Emulation(
     binds_device=True,
     minted=lambda issued: {"device_id": issued.device_id, "user_id": int(issued.account_id)},
     api_error_fault=ApiErrorFault(param="vk_error", target="vk-api", answer=api_error_fault),
-    links=(("/vk/token", "ВКонтакте: ключ доступа пользователя"),),
+    links=(("/vk/token", "ВКонтакте: ключ доступа пользователя"),
+           ("/vk/communities", "ВКонтакте: товары сообществ песочницы")),
     extra_state=lambda: GoodsState(more_methods={"users.get": users_get}),
 )

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connhub.providers.vk.sandbox.auth import CONSENT, account_label
+from connhub.providers.vk.sandbox.communities import every_community
 from connhub.providers.vk.sandbox.constants import COMMUNITIES, RIGHT_SCOPES, VK, VK_ACCOUNTS, VK_SCOPE
 from connhub.providers.vk.sandbox.goods import GoodsState
 from connhub.sandbox.pages import error_page, page
@@ -112,11 +113,14 @@ def control_goods(state: SandboxState, request: Request) -> Response:
 
 
 def control_items(state: SandboxState, request: Request) -> Response:
-    """GET ?group_id=: every item, deleted ones too; POST {group_id, count, sku_prefix?}: seed items."""
+    """GET ?group_id=: every item, deleted ones too (no group_id: every community's items);
+    POST {group_id, count, sku_prefix?}: seed items."""
     goods: GoodsState = state.extra(VK)
     if request.method == "GET":
+        if "group_id" not in request.params:
+            return json_response({"communities": every_community(goods)})
         try:
-            group_id = int(request.params.get("group_id", ""))
+            group_id = int(request.params["group_id"])
         except ValueError:
             raise BadRequest("group_id must be an integer") from None
         return json_response({"items": goods.list_items(group_id)})
