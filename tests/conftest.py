@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from connhub.models import Base
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from connhub.users import UserView
@@ -33,6 +34,14 @@ def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
     control.reset()
     yield control
     control.reset()
+
+
+@pytest.fixture
+def vk_goods(sandbox, sandbox_control) -> GoodsControl:
+    """The VK goods side of the session's sandbox (communities, items, rights tokens, call counters),
+    reset around each test with the rest of the sandbox. The one fixture for it: `control` elsewhere
+    means the sandbox's own control API."""
+    return GoodsControl(sandbox.base_url)
 
 
 @pytest.fixture
