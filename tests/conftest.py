@@ -91,6 +91,16 @@ def bob(rt) -> UserView:
 
 # ----------------------------------------------------------------------------- PostgreSQL
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that takes a PostgreSQL fixture must carry the `postgres` marker (so `-m "not postgres"`
+    and the skip reason mean what they say); `database_url`'s PostgreSQL half carries it already."""
+    unmarked = [item.nodeid for item in items
+                if {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("postgres") is None]
+    if unmarked:
+        raise pytest.UsageError("PostgreSQL tests without @pytest.mark.postgres:\n  " + "\n  ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""

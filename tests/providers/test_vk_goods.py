@@ -18,7 +18,7 @@ from connhub.providers.vk.goods_errors import ErrorKind
 from connhub.providers.vk.rights import probe_rights
 from connhub.sync.mapping import MappingPolicy, ProductFacts, map_product
 from connhub.sync.photos import pad_photo
-from tests.sync.test_photos import image_bytes
+from tests.support.images import image_bytes
 
 SHOP = 218252175  # Иван administers it, goods on
 TEA = 218252176  # Иван administers it, goods off

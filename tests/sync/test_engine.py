@@ -11,7 +11,7 @@ from connhub.models import SyncRunState
 from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
-from tests.sync.engine_helpers import (
+from tests.support.goods import (
     add_products,
     by_sku,
     change_product,
@@ -20,8 +20,8 @@ from tests.sync.engine_helpers import (
     ready_for_goods,
     remove_product,
 )
-from tests.sync.helpers import GROUP
-from tests.sync.test_photos import image_bytes
+from tests.support.images import image_bytes
+from tests.support.sync import GROUP
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}  # p-espresso has a zero price: skipped
 
@@ -285,7 +285,7 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
 
     from connhub.crypto import Secret
     from connhub.models import Connection, utcnow
-    from tests.sync.helpers import OTHER_STORE, connect_both, load_catalog, save_config, switch_on
+    from tests.support.sync import OTHER_STORE, connect_both, load_catalog, save_config, switch_on
 
     source_id, target_id = connect_both(rt, sandbox_control, alice)
     evotor_token = sandbox_control.cloud_token("01-000000000000001", "evotor")["token"]
@@ -309,8 +309,9 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     assert "Обновление каталога Эвотор" not in said
 
 
+@pytest.mark.postgres
 def test_on_postgresql_a_killed_run_leaves_no_duplicate_and_a_rerun_writes_nothing(make_rt, pg_url, vk_goods):
-    from tests.conftest import make_user
+    from tests.support.connect import make_user
 
     pg = make_rt(DATABASE_URL=pg_url)
     user = make_user(pg, "alice")

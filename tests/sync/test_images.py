@@ -17,9 +17,9 @@ from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
-from tests.sync import engine_helpers
-from tests.sync.engine_helpers import by_sku, change_product
-from tests.sync.test_photos import image_bytes
+from tests.support import goods as engine_helpers
+from tests.support.goods import by_sku, change_product
+from tests.support.images import image_bytes
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
 WITH_IMAGES = ("p-sencha", "p-assam")
@@ -179,7 +179,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     from connhub.sync.policies import DEFAULT_TEMPLATE
     from connhub.sync.status import switch_on, sync_status
     from tests.support.connect import connect
-    from tests.sync.test_sandbox_sync_status import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
+    from tests.support.goods import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
     goods = GoodsControl(sandbox.base_url)
     evotor_id = connect(rt, alice, "evotor", account=ACCOUNT)

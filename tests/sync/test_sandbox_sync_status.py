@@ -6,34 +6,13 @@ from __future__ import annotations
 import io
 import json
 
-from connhub import oauth
-from connhub.catalog import refresh
-from connhub.catalog.worker import open_source
-from connhub.models import RefreshSource
-from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sync import config, readout, target
 from connhub.sync.config import Choices
 from connhub.sync.policies import DEFAULT_TEMPLATE
 from connhub.sync.status import switch_on, sync_status
 from tests.support.connect import connect
-
-ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
-SMALL_STORE = EVOTOR_ACCOUNTS[ACCOUNT][1]["id"]
-GOODS_ON, GOODS_OFF = 218252175, 218252176
-
-
-def connect_vk(rt: Runtime, user, vk_goods: GoodsControl, scopes=("groups", "market", "photos")) -> None:
-    result = oauth.connect_with_token(rt, user_id=user.id, provider="vk",
-                                      raw_token=vk_goods.user_token(scopes))
-    assert result.ok, result.message
-
-
-def refresh_catalog(rt: Runtime, connection_id: int) -> None:
-    refresh.request_refresh(rt.sessions, connection_id, store_id=SMALL_STORE, source=RefreshSource.USER)
-    [job] = refresh.run_pending(rt.sessions, "test", lambda cid: open_source(rt, cid), wait=lambda _s: None)
-    assert job.state == "succeeded", job
+from tests.support.goods import ACCOUNT, GOODS_OFF, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
 
 def test_the_target_lists_communities_with_their_goods_and_leaf_categories(rt, alice, vk_goods):

@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 from connhub.models import SyncRun, SyncRunState, utcnow
-from tests.sync.engine_helpers import by_sku, ready_for_goods
-from tests.sync.helpers import connect_both, load_catalog, save_config
-from tests.sync.test_read_config import env_of
+from tests.support.goods import by_sku, ready_for_goods
+from tests.support.sync import connect_both, env_of, load_catalog, save_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "run" / "sync.sh"
