@@ -200,10 +200,11 @@ def _read(cls: type[ModelT], overrides: Mapping[str, Any]) -> ModelT:
         raise ConfigError(_problems(exc)) from None
 
 
-def load_settings(providers: Sequence[type[ProviderSettings]] = (), /, **overrides: object) -> Settings:
+def load_settings(providers: Sequence[type[ProviderSettings]], /, **overrides: object) -> Settings:
     """Read the settings, connhub's and those of each of `providers` (settings classes, in card
-    order); raise ConfigError naming the first bad variable. Processes call
-    `connhub.runtime.load_settings`, which hands over every registered provider's."""
+    order; required, so no caller gets a settings object that silently knows no provider); raise
+    ConfigError naming the first bad variable. Processes call `connhub.runtime.load_settings`,
+    which hands over every registered provider's."""
     settings = _read(Settings, overrides)
     settings._overrides = dict(overrides)
     settings._provider_classes = tuple(dict.fromkeys(providers))
