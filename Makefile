@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint venv migrate browser bench clean
+.PHONY: run test lint venv migrate browser bench figures clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -26,7 +26,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-## Lint first, then install what the tests need (including Debian's chromium) and run them all.
+## Lint first, then install what the tests need (including Debian's chromium) and run them all
+## (every bench/ script too, at a tiny size: tests/test_benches.py).
 test: lint browser
 	$(PY) -m pytest
 
@@ -38,6 +39,11 @@ browser:
 ## Benchmark the checker against the sandbox (see README for the figures).
 bench: venv
 	$(PY) bench/checker.py
+
+## The architecture's figures: import circles, imports back up the layers, modules over 350 lines
+## (tests/test_architecture.py holds them; see docs/architecture.md, «Budgets»).
+figures: venv
+	$(PY) -m tests.support.imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

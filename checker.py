@@ -51,12 +51,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from connhub.catalog.worker import CatalogWorker
-from connhub.config import ConfigError, Settings, load_settings
+from connhub.config import ConfigError, Settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
 from connhub.oauth import prune_flows
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, load_settings
 from connhub.sync.worker import sync_worker
 from connhub.work.workers import InlineWorker, Worker
 

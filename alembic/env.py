@@ -20,7 +20,7 @@ def database_url() -> str:
     return (
         context.get_x_argument(as_dictionary=True).get("url")
         or config.attributes.get("url")
-        or load_settings().database_url
+        or load_settings(()).database_url  # the database URL only: no provider settings needed
     )
 
 

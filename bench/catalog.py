@@ -43,13 +43,15 @@ from connhub.catalog import queries, refresh  # noqa: E402
 from connhub.catalog.queries import TableFilter  # noqa: E402
 from connhub.catalog.source import Page, StoreRecord  # noqa: E402
 from connhub.catalog.worker import open_source  # noqa: E402
-from connhub.config import load_settings  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import Base, CatalogGroup, Connection, RefreshSource, Status  # noqa: E402
 from connhub.providers.evotor.catalog import parse_group, parse_page, parse_product  # noqa: E402
-from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS  # noqa: E402
-from connhub.providers.evotor.sandbox_catalog import SandboxCatalog  # noqa: E402
-from connhub.runtime import Runtime  # noqa: E402
+from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS, SandboxCatalog  # noqa: E402
+from connhub.runtime import (  # noqa: E402
+    Runtime,  # noqa: E402
+    emulations,
+    load_settings,
+)
 from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
 from connhub.users import ensure_user, oidc_subject  # noqa: E402
 
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="connhub-bench-catalog-") as tmp:
-            rt = runtime_for(Path(tmp), args.database_url, sandbox_env(base_url))
+            rt = runtime_for(Path(tmp), args.database_url, sandbox_env(base_url, emulations()))
             token = control.cloud_token(ACCOUNT)["token"]
             user_id, connection_id = seed_connection(rt, token)
 
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             rt.close()
 
         with tempfile.TemporaryDirectory(prefix="connhub-bench-catalog-large-") as tmp:
-            rt = runtime_for(Path(tmp), args.database_url, sandbox_env(base_url))
+            rt = runtime_for(Path(tmp), args.database_url, sandbox_env(base_url, emulations()))
             user_id, connection_id = seed_connection(rt, "unused")
             source = SeededSource(args.large)
             refresh.request_refresh(rt.sessions, connection_id, store_id=STORE, source=RefreshSource.USER)

@@ -41,9 +41,10 @@ from sqlalchemy import insert, update  # noqa: E402
 from connhub.crypto import Secret, TokenCipher  # noqa: E402
 from connhub.db import make_engine  # noqa: E402
 from connhub.models import Base, Connection, Status, User, utcnow  # noqa: E402
+from connhub.runtime import emulations as registered  # noqa: E402
 from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
 from connhub.sandbox.admin import MAX_MINT  # noqa: E402
-from connhub.sandbox.emulation import Emulation, registered  # noqa: E402
+from connhub.sandbox.emulation import Emulation  # noqa: E402
 from connhub.sandbox.state import CLOUD, OAUTH  # noqa: E402
 
 CYCLE_LINE = re.compile(r"cycle: checked=(\d+) written=(\d+).* in ([\d.]+)s")
@@ -162,7 +163,7 @@ def bench(control: SandboxControl, base: str, connections: int, args: argparse.N
     spans = seed(database_url, key, control, connections)
     print(f"seeded {connections} connections in {time.perf_counter() - started:.1f}s", flush=True)
 
-    provider_env = sandbox_env(base)
+    provider_env = sandbox_env(base, registered())
     env = {k: v for k, v in os.environ.items() if k not in provider_env and not k.startswith("CHECKER_")}
     env.update(provider_env)
     env.update(DATABASE_URL=database_url, CONNHUB_SECRET_KEY=key, CONNHUB_DATA_DIR=str(workdir),

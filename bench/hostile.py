@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from connhub.connections import delete_for_user  # noqa: E402
 from connhub.models import Base, utcnow  # noqa: E402
 from connhub.runtime import Runtime  # noqa: E402
-from tests.reliability.conftest import (  # noqa: E402
+from tests.reliability.hostile import HostileServer, huge_json_chunks, json_bytes  # noqa: E402
+from tests.support.checker import (  # noqa: E402
     connection,
     provider_env,
     records,
@@ -35,7 +36,6 @@ from tests.reliability.conftest import (  # noqa: E402
     start_checker,
     wait_for_line,
 )
-from tests.reliability.hostile import HostileServer, huge_json_chunks, json_bytes  # noqa: E402
 from tests.support.connect import make_user  # noqa: E402
 from tests.support.sandbox import settings_for  # noqa: E402
 

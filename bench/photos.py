@@ -33,7 +33,6 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bench.checker import start_sandbox  # noqa: E402
-from connhub.config import load_settings  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
@@ -46,9 +45,9 @@ from connhub.models import (  # noqa: E402
     Status,
     utcnow,
 )
-from connhub.providers.evotor import sandbox_catalog  # noqa: E402
-from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
-from connhub.runtime import Runtime  # noqa: E402
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog  # noqa: E402
+from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
+from connhub.runtime import Runtime, emulations, load_settings  # noqa: E402
 from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
 from connhub.sync import config, status  # noqa: E402
 from connhub.sync.config import Choices, Community  # noqa: E402
@@ -126,7 +125,7 @@ def run(images: int, image_bytes: int, database_url: str | None) -> dict[str, fl
     try:
         env = {"DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db",
                "CONNHUB_SECRET_KEY": Fernet.generate_key().decode(), "CONNHUB_DATA_DIR": str(workdir),
-               "CATALOG_REFRESH_INTERVAL_SECONDS": str(7 * 24 * 3600), **sandbox_env(base_url)}
+               "CATALOG_REFRESH_INTERVAL_SECONDS": str(7 * 24 * 3600), **sandbox_env(base_url, emulations())}
         rt = Runtime.from_settings(load_settings(_env_file=None, **env))
         Base.metadata.create_all(rt.engine)
         goods = GoodsControl(base_url)

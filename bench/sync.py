@@ -32,7 +32,6 @@ from PIL import Image  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bench.checker import start_sandbox  # noqa: E402
-from connhub.config import load_settings  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
@@ -46,11 +45,16 @@ from connhub.models import (  # noqa: E402
     utcnow,
 )
 from connhub.ports.images import ImageBytes  # noqa: E402
-from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
-from connhub.runtime import Runtime  # noqa: E402
+from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
+from connhub.runtime import (  # noqa: E402
+    Runtime,  # noqa: E402
+    emulations,
+    load_settings,
+)
 from connhub.sandbox import sandbox_env  # noqa: E402
 from connhub.sync import config, status  # noqa: E402
 from connhub.sync.config import Choices, Community  # noqa: E402
+from connhub.sync.policies import DEFAULT_TEMPLATE  # noqa: E402
 from connhub.sync.runs import Trigger  # noqa: E402
 from connhub.sync.service import run_now  # noqa: E402
 from connhub.users import ensure_user  # noqa: E402
@@ -103,7 +107,7 @@ def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
         config.save_settings(session, user.id, {
             "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
-            "description_template": config.DEFAULT_TEMPLATE}, choices)
+            "description_template": DEFAULT_TEMPLATE}, choices)
     status.switch_on(rt, user.id, confirmed_by="bench", shown=status.sync_status(rt, user.id).snapshot)
     return user.id, snapshot_id
 
@@ -142,7 +146,7 @@ def main() -> int:
     try:
         settings = load_settings(_env_file=None, DATABASE_URL=args.database_url or f"sqlite:///{workdir}/bench.db",
                                  CONNHUB_SECRET_KEY=Fernet.generate_key().decode(), CONNHUB_DATA_DIR=workdir,
-                                 CATALOG_REFRESH_INTERVAL_SECONDS=7 * 24 * 3600, **sandbox_env(base_url))
+                                 CATALOG_REFRESH_INTERVAL_SECONDS=7 * 24 * 3600, **sandbox_env(base_url, emulations()))
         rt = Runtime.from_settings(settings)
         Base.metadata.create_all(rt.engine)
         control = GoodsControl(base_url)
@@ -173,7 +177,9 @@ def main() -> int:
         third = measure(rt, user_id, control, images)
         print(f"{args.changes} prices changed: {third['seconds']:.1f} s, {third['api_requests']} requests, "
               f"{third['edits']} market.edit calls, changed {third['changed']}, unchanged {third['unchanged']}")
-        ok = (first["http_requests"] / n <= 1.3 and first["rejected_for_rate"] == 0 and second["writes"] == 0
+        # 1.3 requests a product, plus the few every run makes whatever its size (the community, the
+        # listing): at a tiny size (tests/test_benches.py) those few are most of it.
+        ok = (first["http_requests"] <= 1.3 * n + 5 and first["rejected_for_rate"] == 0 and second["writes"] == 0
               and second["api_requests"] <= budget and third["edits"] == args.changes)
         print("targets met" if ok else "TARGETS MISSED")
         rt.close()

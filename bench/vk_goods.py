@@ -27,7 +27,8 @@ from PIL import Image  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.providers.vk.api import VkApi  # noqa: E402
 from connhub.providers.vk.goods import Goods  # noqa: E402
-from connhub.providers.vk.goods_sandbox import GoodsControl  # noqa: E402
+from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
+from connhub.runtime import emulations  # noqa: E402
 from connhub.sandbox import SandboxControl  # noqa: E402
 from connhub.sandbox.server import SandboxServer  # noqa: E402
 from connhub.sync.mapping import MappingPolicy, ProductFacts, map_product  # noqa: E402
@@ -49,7 +50,7 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=0, help="latency the sandbox adds to every VK request")
     args = parser.parse_args()
 
-    with SandboxServer(port=0) as sandbox:
+    with SandboxServer(emulations(), port=0) as sandbox:
         control, goods_control = SandboxControl(sandbox.base_url), GoodsControl(sandbox.base_url)
         if args.latency_ms:
             control.set_fault("vk-api", latency_ms=args.latency_ms)

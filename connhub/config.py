@@ -4,16 +4,17 @@ The variable names are a public contract: deployments, `make run` and the tests 
 A bad value stops the process at start with an error that names the variable.
 
 `Settings` holds what connhub itself needs. Each provider declares its own variables in a
-`ProviderSettings` subclass next to its client (`connhub/providers/<key>/settings.py`);
-`load_settings` reads those too, from the same sources and overrides, and `Settings.of(cls)`
-hands them out.
+`ProviderSettings` subclass next to its client (`connhub/providers/<key>/settings.py`).
+This module never looks the providers up: the composition root (`connhub.runtime.load_settings`)
+hands their settings classes to `load_settings`, which reads them from the same sources and
+overrides, and `Settings.of(cls)` hands them out.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -105,6 +106,8 @@ class Settings(BaseSettings):
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
     _providers: dict[type[ProviderSettings], ProviderSettings] = PrivateAttr(default_factory=dict)
+    # The settings classes of the providers this process knows, handed over by load_settings.
+    _provider_classes: tuple[type[ProviderSettings], ...] = PrivateAttr(default=())
 
     @field_validator("PUBLIC_URL")
     @classmethod
@@ -165,10 +168,8 @@ class Settings(BaseSettings):
         return found
 
     def provider_settings(self) -> list[ProviderSettings]:
-        """The settings of every registered provider."""
-        from connhub.providers.registry import settings_classes  # the registry imports this module
-
-        return [self.of(cls) for cls in settings_classes()]
+        """The settings of every provider handed to `load_settings`."""
+        return [self.of(cls) for cls in self._provider_classes]
 
     @property
     def uses_sandbox(self) -> bool:
@@ -202,11 +203,14 @@ def _read(cls: type[ModelT], overrides: Mapping[str, Any]) -> ModelT:
         raise ConfigError(_problems(exc)) from None
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings (connhub's and every registered provider's); raise ConfigError naming
-    the first bad variable."""
+def load_settings(providers: Sequence[type[ProviderSettings]], /, **overrides: object) -> Settings:
+    """Read the settings, connhub's and those of each of `providers` (settings classes, in card
+    order; required, so no caller gets a settings object that silently knows no provider); raise
+    ConfigError naming the first bad variable. Processes call `connhub.runtime.load_settings`,
+    which hands over every registered provider's."""
     settings = _read(Settings, overrides)
     settings._overrides = dict(overrides)
+    settings._provider_classes = tuple(dict.fromkeys(providers))
     settings.provider_settings()  # a bad provider variable stops the process now, not at first use
     return settings
 

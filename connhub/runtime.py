@@ -1,4 +1,6 @@
-"""Everything a process needs to reach the database and the providers, built once."""
+"""The composition root: everything a process needs to reach the database and the providers, built
+once, and the registered providers handed to the layers that must not look them up themselves
+(the settings loader, the sandbox server)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,24 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.config import Settings, load_settings
+from connhub import config
+from connhub.config import Settings
 from connhub.crypto import TokenCipher, cipher_from_settings
 from connhub.db import make_engine, make_session_factory
 from connhub.models import Connection, OAuthFlow
 from connhub.providers import Registry
+from connhub.providers.registry import provider_classes, settings_classes
+from connhub.sandbox.emulation import Emulation, load
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The settings of connhub and of every registered provider (see `connhub.config`)."""
+    return config.load_settings(settings_classes(), **overrides)
+
+
+def emulations() -> tuple[Emulation, ...]:
+    """The sandbox emulation of every registered provider, in card order."""
+    return tuple(load(cls.emulation) for cls in provider_classes())
 
 
 @dataclass(frozen=True)

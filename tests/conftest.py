@@ -12,7 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from connhub.models import Base
-from connhub.runtime import Runtime
+from connhub.providers.vk.sandbox import GoodsControl
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from connhub.users import UserView
 from tests.support.connect import make_user
@@ -23,7 +24,7 @@ PG_ADMIN_URL = os.environ.get("CONNHUB_TEST_PG_URL", "postgresql+psycopg://postg
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 
@@ -33,6 +34,14 @@ def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
     control.reset()
     yield control
     control.reset()
+
+
+@pytest.fixture
+def vk_goods(sandbox, sandbox_control) -> GoodsControl:
+    """The VK goods side of the session's sandbox (communities, items, rights tokens, call counters),
+    reset around each test with the rest of the sandbox. The one fixture for it: `control` elsewhere
+    means the sandbox's own control API."""
+    return GoodsControl(sandbox.base_url)
 
 
 @pytest.fixture
@@ -81,6 +90,16 @@ def bob(rt) -> UserView:
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that takes a PostgreSQL fixture must carry the `postgres` marker (so `-m "not postgres"`
+    and the skip reason mean what they say); `database_url`'s PostgreSQL half carries it already."""
+    unmarked = [item.nodeid for item in items
+                if {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("postgres") is None]
+    if unmarked:
+        raise pytest.UsageError("PostgreSQL tests without @pytest.mark.postgres:\n  " + "\n  ".join(unmarked))
+
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from connhub.config import PROJECT_ROOT
 from connhub.models import Connection, Status, utcnow
+from tests.support.checker import run_checker
 from tests.support.connect import connect, make_user
 from tests.support.sandbox import process_env
 
@@ -25,11 +26,6 @@ def statuses(rt) -> dict[str, Status]:
     with rt.sessions() as session:
         return {row.display_name + "/" + row.provider: Status(row.status)
                 for row in session.scalars(select(Connection))}
-
-
-def run_checker(rt, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "checker.py", *args], cwd=PROJECT_ROOT, env=process_env(rt),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_once_runs_one_cycle_over_due_connections_showing_every_status(rt, sandbox_control):

@@ -1,6 +1,7 @@
 import pytest
 
-from connhub.config import ConfigError, load_settings
+from connhub.config import ConfigError
+from connhub.runtime import load_settings
 
 
 def test_defaults_match_the_public_contract(tmp_path):

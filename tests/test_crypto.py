@@ -4,8 +4,9 @@ import stat
 import pytest
 from cryptography.fernet import Fernet
 
-from connhub.config import ConfigError, load_settings
+from connhub.config import ConfigError
 from connhub.crypto import KEY_FILE_NAME, Secret, TokenCipher, UnreadableToken, cipher_from_settings
+from connhub.runtime import load_settings
 
 
 def test_a_sealed_token_opens_to_the_same_value():

@@ -176,7 +176,7 @@ def test_a_refresh_is_single_flight_across_threads(rt, alice, sandbox_control):
 
 
 def _refresh_in_another_process(database_url, key, tmp_path, sandbox_env, connection_id, seen, barrier):
-    from connhub.config import load_settings
+    from connhub.runtime import load_settings
 
     settings = load_settings(_env_file=None, DATABASE_URL=database_url, CONNHUB_SECRET_KEY=key,
                              CONNHUB_DATA_DIR=tmp_path, **sandbox_env)
@@ -205,15 +205,8 @@ def assert_refresh_single_flight_across_processes(rt, user, sandbox, sandbox_con
     assert check_now(rt, user_id=user.id, connection_id=connection_id).status is Status.ONLINE
 
 
-def test_a_refresh_is_single_flight_across_processes_on_sqlite(rt, alice, sandbox, sandbox_control, tmp_path):
-    assert_refresh_single_flight_across_processes(rt, alice, sandbox, sandbox_control, tmp_path)
-
-
-@pytest.mark.postgres
-def test_a_refresh_is_single_flight_across_processes_on_postgresql(make_rt, pg_url, sandbox, sandbox_control,
-                                                                   tmp_path):
-    rt = make_rt(DATABASE_URL=pg_url)
-    assert_refresh_single_flight_across_processes(rt, make_user(rt, "alice"), sandbox, sandbox_control, tmp_path)
+def test_a_refresh_is_single_flight_across_processes(db_rt, sandbox, sandbox_control, tmp_path):
+    assert_refresh_single_flight_across_processes(db_rt, make_user(db_rt, "alice"), sandbox, sandbox_control, tmp_path)
 
 
 # ----------------------------------------------------------------------------- cycles
@@ -268,14 +261,8 @@ def assert_two_checkers_share_work_without_overlap(rt_a, rt_b, sandbox_control, 
     assert sandbox_control.stats()["requests"]["evotor-api"] - before == len(ids)
 
 
-def test_two_checkers_never_check_one_connection_twice_on_sqlite(make_rt, sandbox_control):
-    rt_a, rt_b = make_rt(), make_rt()
-    assert_two_checkers_share_work_without_overlap(rt_a, rt_b, sandbox_control, seed_tokens(rt_a, sandbox_control, 40))
-
-
-@pytest.mark.postgres
-def test_two_checkers_never_check_one_connection_twice_on_postgresql(make_rt, pg_url, sandbox_control):
-    rt_a, rt_b = make_rt(DATABASE_URL=pg_url), make_rt(DATABASE_URL=pg_url)
+def test_two_checkers_never_check_one_connection_twice(make_rt, database_url, sandbox_control):
+    rt_a, rt_b = make_rt(DATABASE_URL=database_url), make_rt(DATABASE_URL=database_url)
     assert_two_checkers_share_work_without_overlap(rt_a, rt_b, sandbox_control, seed_tokens(rt_a, sandbox_control, 40))
 
 

@@ -23,5 +23,7 @@ def test_after_resealing_the_old_key_can_be_retired(make_rt):
     with after.sessions() as session:
         rows = session.scalars(select(Connection)).all()
         assert {row.id: after.cipher.open(row.access_token_sealed) for row in rows} == tokens
-        assert all(after.cipher.open(row.refresh_token_sealed) for row in rows if row.refresh_token_sealed)
-        assert all(after.cipher.open(flow.code_verifier_sealed) for flow in session.scalars(select(OAuthFlow)))
+        refresh_tokens = [row.refresh_token_sealed for row in rows if row.refresh_token_sealed]
+        assert refresh_tokens and all(after.cipher.open(sealed) for sealed in refresh_tokens)
+        flows = session.scalars(select(OAuthFlow)).all()
+        assert flows and all(after.cipher.open(flow.code_verifier_sealed) for flow in flows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -42,10 +41,5 @@ def assert_round_trip(url: str) -> None:
         engine.dispose()
 
 
-def test_migrations_build_and_remove_the_schema_on_sqlite(tmp_path):
-    assert_round_trip(f"sqlite:///{tmp_path}/migrated.db")
-
-
-@pytest.mark.postgres
-def test_migrations_build_and_remove_the_schema_on_postgresql(pg_url):
-    assert_round_trip(pg_url)
+def test_migrations_build_and_remove_the_schema(database_url):
+    assert_round_trip(database_url)

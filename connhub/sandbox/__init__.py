@@ -3,14 +3,15 @@
 This package is the generic plumbing: the HTTP server and its route table, the shared state
 (codes, grants, tokens, faults, counters), the consent screen, and a control API under /_sandbox
 for revoking, expiring, minting tokens and injecting faults. Each provider's emulation lives in
-its own package (`connhub/providers/<key>/sandbox.py`, an `Emulation`) and speaks that
+its own package (`connhub/providers/<key>/sandbox/`, an `Emulation`) and speaks that
 provider's protocol as docs/providers.md describes it; the server hosts every registered one.
 
-    with SandboxServer() as sandbox:
+    with SandboxServer(connhub.runtime.emulations()) as sandbox:
         control = SandboxControl(sandbox.base_url)
         ...  # point connhub at sandbox.env()
 
-Run it on its own with `python -m connhub.sandbox`.
+Run it on its own with `python -m connhub.sandbox` (the composition root: it hands the server
+the registered providers' emulations).
 """
 
 from connhub.sandbox.control import SandboxControl, SandboxControlError

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from connhub.runtime import emulations
 from connhub.sandbox.server import SandboxServer, sandbox_env
 
 
@@ -25,12 +26,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the variables that point connhub at this sandbox, then exit")
     args = parser.parse_args(argv)
     if args.print_env:
-        for name, value in sandbox_env(f"http://{args.host}:{args.port}").items():
+        for name, value in sandbox_env(f"http://{args.host}:{args.port}", emulations()).items():
             print(f"export {name}={shlex.quote(value)}")
         return 0
 
     try:
-        server = SandboxServer(args.host, args.port, verbose=args.verbose)
+        server = SandboxServer(emulations(), args.host, args.port, verbose=args.verbose)
     except OSError as exc:
         print(f"connhub sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,9 @@
 """What a provider's emulation hands the generic sandbox: its routes, targets and seed data.
 
-Each provider package has a `sandbox` module with an `EMULATION` (see
-`connhub.providers.registry`); the sandbox server, the state and the control API iterate those,
-so they never branch on a provider. An emulation is built from the provider's protocol facts
+Each provider package has a `sandbox` package with an `EMULATION`; the composition root
+(`connhub.runtime.emulations`, used by `python -m connhub.sandbox`) loads those of the registered
+providers and hands them to the sandbox server, whose state and control API iterate them, so the
+sandbox never looks a provider up nor branches on one. An emulation is built from the provider's protocol facts
 (docs/providers.md), never from connhub's client code.
 """
 
@@ -75,9 +76,3 @@ def load(module: str) -> Emulation:
         raise TypeError(f"{module}.EMULATION is not an Emulation")
     return emulation
 
-
-def registered() -> tuple[Emulation, ...]:
-    """The emulation of every registered provider, in card order."""
-    from connhub.providers.registry import provider_classes
-
-    return tuple(load(cls.emulation) for cls in provider_classes())

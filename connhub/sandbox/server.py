@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connhub.sandbox import admin
-from connhub.sandbox.emulation import Emulation, Route, registered
+from connhub.sandbox.emulation import Emulation, Route
 from connhub.sandbox.pages import index_page
 from connhub.sandbox.state import Fault, SandboxState
 from connhub.sandbox.web import BadRequest, Request, Response, html_response, json_response, text_response
@@ -252,10 +252,10 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def sandbox_env(base_url: str, emulations: Sequence[Emulation] | None = None) -> dict[str, str]:
-    """Environment variables that point connhub at a sandbox serving at `base_url`."""
+def sandbox_env(base_url: str, emulations: Sequence[Emulation]) -> dict[str, str]:
+    """Environment variables that point connhub at a sandbox of `emulations` serving at `base_url`."""
     env: dict[str, str] = {}
-    for emulation in registered() if emulations is None else emulations:
+    for emulation in emulations:
         env.update(emulation.env(base_url))
     return env
 
@@ -264,13 +264,13 @@ class SandboxServer:
     """The emulated providers on one port. Binds at construction, serves after `start()`, and is
     done after `stop()` (make a new one to serve again).
 
-    Usable as a context manager: `with SandboxServer() as sandbox: ... sandbox.base_url ...`.
+    Usable as a context manager: `with SandboxServer(emulations) as sandbox: ... sandbox.base_url ...`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
-                 emulations: Sequence[Emulation] | None = None):
-        """`emulations` defaults to those of every registered provider."""
-        self.emulations = tuple(registered() if emulations is None else emulations)
+    def __init__(self, emulations: Sequence[Emulation], host: str = "127.0.0.1", port: int = 0, *,
+                 verbose: bool = False):
+        """`emulations`: what to serve, handed over by the composition root (`connhub.runtime.emulations`)."""
+        self.emulations = tuple(emulations)
         self.state = SandboxState(self.emulations)
         self._httpd = _HTTPServer((host, port), self.state, Router(self.emulations), verbose)
         self._thread: threading.Thread | None = None

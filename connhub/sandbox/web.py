@@ -33,6 +33,11 @@ class Request:
             return []
         return parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
 
+    @property
+    def base_url(self) -> str:
+        """The sandbox's own address as the caller reached it (links and upload URLs point back at it)."""
+        return f"http://{self.headers.get('Host') or '127.0.0.1'}"
+
     @cached_property
     def params(self) -> dict[str, str]:
         """Query and form fields merged; a form field wins over a query one of the same name."""

@@ -13,7 +13,7 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.queries import TableFilter
 from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.models import RefreshSource, RuleMode, RuleTarget
-from tests.catalog.conftest import BOTH_DATABASES, STORE, ScriptedSource, product, runtime_on
+from tests.support.catalog import STORE, ScriptedSource, product
 
 GROUPS = [
     GroupRecord("drinks", "Напитки"),
@@ -33,9 +33,9 @@ PRODUCTS = [
 ]
 
 
-@pytest.fixture(params=BOTH_DATABASES)
-def rt(request, make_rt):  # noqa: ANN201 - the engine and the queries on SQLite and on PostgreSQL
-    return runtime_on(request, make_rt)
+@pytest.fixture
+def rt(db_rt):  # noqa: ANN201 - the engine and the queries on SQLite and on PostgreSQL
+    return db_rt
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import CatalogWorker, open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.evotor.sandbox_catalog import SEED_TIME
-from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
+from connhub.providers.evotor.sandbox.catalog_http import configure as configure_catalog
+from connhub.providers.evotor.sandbox.constants import SEED_TIME
+from tests.support.checker import run_checker
 from tests.support.connect import connect
 
 ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
@@ -72,7 +73,7 @@ def test_the_sandbox_pages_with_opaque_cursors_and_refuses_an_unknown_one(sandbo
     unknown = api(sandbox, f"/stores/{BIG_STORE}/products", token, cursor="never-issued")
     assert unknown.status_code == 400 and unknown.json()["code"] == "validation_failed"
     short = api(sandbox, f"/stores/{SMALL_STORE}/products", token, limit=1000).json()
-    assert short["paging"] == {} and all(item.get("parent_id") != "" for item in short["items"])
+    assert short["paging"] == {} and short["items"] and all(item.get("parent_id") != "" for item in short["items"])
     assert all(value is not None for item in first["items"] for value in item.values())  # absent, never null
 
 
@@ -136,8 +137,6 @@ def test_the_checker_worker_runs_scheduled_refreshes_of_every_store(rt, alice, e
 
 
 def test_checker_catalog_once_runs_due_refreshes_as_its_own_process(rt, alice, evotor):
-    from tests.test_checker import run_checker
-
     done = run_checker(rt, "--catalog-once")
     assert done.returncode == 0, done.stderr
     assert "catalog refresh job 1 of connection" in done.stderr and "succeeded" in done.stderr
@@ -147,8 +146,6 @@ def test_checker_catalog_once_runs_due_refreshes_as_its_own_process(rt, alice, e
 
 
 def test_checker_once_runs_each_worker_the_catalog_included(rt, evotor):
-    from tests.test_checker import run_checker
-
     done = run_checker(rt, "--once")  # health, catalog, sync: each once (issue 16, item 5)
     assert done.returncode == 0, done.stderr
     with rt.sessions() as session:

@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 
 from connhub.config import Settings
 from connhub.providers.registry import settings_classes
+from connhub.runtime import emulations
 from connhub.sandbox import SandboxControl, sandbox_env
 
 from .helpers import (
@@ -160,7 +161,7 @@ def stack(artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         HEALTH_CHECK_INTERVAL_SECONDS=str(CHECK_INTERVAL_SECONDS),
         HTTP_TIMEOUT_SECONDS="5",
         PUBLIC_URL=app_url,
-        **sandbox_env(sandbox_url),
+        **sandbox_env(sandbox_url, emulations()),
         CONNHUB_SECRET_KEY=Fernet.generate_key().decode(),
         CONNHUB_DATA_DIR=str(run_dir / "data"),
     )

@@ -18,9 +18,8 @@ from playwright.sync_api import Page, expect
 
 from connhub import connections, oauth
 from connhub.catalog import queries
-from connhub.config import load_settings
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, load_settings
 from connhub.users import LOCAL_SUBJECT, ensure_user
 
 from .helpers import Stack, Steps

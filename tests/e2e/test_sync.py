@@ -19,11 +19,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from connhub import oauth
 from connhub.catalog import refresh, service
-from connhub.config import load_settings
 from connhub.models import RefreshState
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.vk.goods_sandbox import GoodsControl
-from connhub.runtime import Runtime
+from connhub.providers.vk.sandbox import GoodsControl
+from connhub.runtime import Runtime, load_settings
 from connhub.users import LOCAL_SUBJECT, ensure_user
 from tests.support.connect import connect
 

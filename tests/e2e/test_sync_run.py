@@ -19,7 +19,6 @@ import requests
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete, func, select
 
-from connhub.config import load_settings
 from connhub.crypto import Secret, cipher_from_settings
 from connhub.db import write_locked
 from connhub.models import (
@@ -34,9 +33,9 @@ from connhub.models import (
     User,
     utcnow,
 )
-from connhub.providers.evotor import sandbox_catalog
-from connhub.providers.vk.goods_sandbox import GoodsControl
-from connhub.runtime import Runtime
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
+from connhub.providers.vk.sandbox import GoodsControl
+from connhub.runtime import Runtime, load_settings
 from connhub.sync.status import sync_status
 from connhub.users import LOCAL_SUBJECT, ensure_user
 

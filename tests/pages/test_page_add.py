@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from connhub.models import AuthMethod, OAuthFlow, Status, utcnow
 from connhub.providers.evotor.settings import EvotorSettings
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.providers.vk.settings import VkSettings
 from pages.ui.connect import PendingFlow
 from tests.pages.helpers import (

@@ -10,7 +10,7 @@ from connhub.catalog import queries, refresh
 from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.evotor.sandbox_catalog import configure as configure_catalog
+from connhub.providers.evotor.sandbox.catalog_http import configure as configure_catalog
 from tests.pages.helpers import badges, page_links, page_text, titles
 from tests.support.connect import add_connection, connect
 

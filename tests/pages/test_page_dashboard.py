@@ -8,7 +8,7 @@ import pytest
 
 from connhub.models import Status, utcnow
 from connhub.oauth import connect_with_token
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.vk.sandbox import GoodsControl
 from pages.ui.notices import FLASH_KEY
 from tests.pages.helpers import (
     add_connection,

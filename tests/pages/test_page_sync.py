@@ -10,7 +10,7 @@ from connhub.models import Status
 from connhub.sync import config, target
 from connhub.sync.target import TargetOptions
 from tests.pages.helpers import keyed_block, page_text, toasts
-from tests.sync.helpers import (
+from tests.support.sync import (
     CATEGORIES,
     COMMUNITIES,
     GOODS_OFF_GROUP,

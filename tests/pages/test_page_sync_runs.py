@@ -11,7 +11,7 @@ from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.sync import runs, target
 from connhub.sync.target import TargetOptions
 from tests.pages.helpers import keyed_block, page_text
-from tests.sync.helpers import CATEGORIES, COMMUNITIES, connect_both, load_catalog, ready_user, save_config
+from tests.support.sync import CATEGORIES, COMMUNITIES, connect_both, load_catalog, ready_user, save_config
 
 SYNC = "pages/sync.py"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from checker import Checker
 from connhub.models import Base, CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
 from connhub.providers.registry import register, unregister
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from tests.pages.helpers import badges, card, card_order, connect_urls, consent, page_text, titles
 from tests.support.sandbox import settings_for
@@ -33,7 +33,7 @@ def toy() -> Iterator[None]:
 @pytest.fixture
 def toy_sandbox(toy: None) -> Iterator[SandboxServer]:
     """A sandbox hosting every registered provider's emulation, the toy's among them."""
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 

@@ -21,7 +21,7 @@ from connhub.providers import Provider
 from connhub.providers.capabilities import CAPABILITIES, CATALOG, GOODS, PRODUCT_IMAGES, offered_by
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.registry import provider_classes, register, unregister
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 from connhub.sandbox.emulation import Emulation, load
 from tests.support.connect import make_user
@@ -42,7 +42,7 @@ def registered() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def sandbox(registered: None) -> Iterator[SandboxServer]:
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 

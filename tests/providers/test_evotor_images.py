@@ -9,8 +9,8 @@ from PIL import Image
 
 from connhub.crypto import Secret
 from connhub.providers.base import ProviderError
-from connhub.providers.evotor import sandbox_catalog
 from connhub.providers.evotor.images import EvotorImages, parse_images
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
 
 STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
 

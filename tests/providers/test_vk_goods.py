@@ -15,11 +15,10 @@ from connhub.providers.vk import api as vk_api
 from connhub.providers.vk.api import Call, RateLimiter, RetryPolicy, VkApi, VkApiError, limiter_for
 from connhub.providers.vk.goods import Goods, leaves
 from connhub.providers.vk.goods_errors import ErrorKind
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.rights import probe_rights
 from connhub.sync.mapping import MappingPolicy, ProductFacts, map_product
 from connhub.sync.photos import pad_photo
-from tests.sync.test_photos import image_bytes
+from tests.support.images import image_bytes
 
 SHOP = 218252175  # Иван administers it, goods on
 TEA = 218252176  # Иван administers it, goods off
@@ -29,16 +28,9 @@ ALL_RIGHTS = ("groups", "market", "photos")
 
 
 @pytest.fixture
-def goods_control(sandbox, sandbox_control):
-    control = GoodsControl(sandbox.base_url)
-    yield control
-    sandbox_control.reset()
-
-
-@pytest.fixture
-def make_goods(sandbox, goods_control):
+def make_goods(sandbox, vk_goods):
     def factory(scopes=ALL_RIGHTS, *, account_id=None, limiter=None, attempts=3) -> Goods:
-        token = goods_control.user_token(scopes, account_id=account_id)
+        token = vk_goods.user_token(scopes, account_id=account_id)
         api = VkApi(Secret(token), api_url=f"{sandbox.base_url}/vk", timeout=10,
                     limiter=limiter or RateLimiter(), retry=RetryPolicy(attempts=attempts, base_delay=0.05))
         return Goods(api)
@@ -97,7 +89,7 @@ def test_a_mapped_product_is_accepted_as_it_is(goods):
     assert read.id == item_id and read.title == item.name and read.price_kopecks == item.price_kopecks
 
 
-def test_edit_hide_restore_and_delete(goods, goods_control):
+def test_edit_hide_restore_and_delete(goods, vk_goods):
     item_id = goods.add(SHOP, fields())
     goods.edit(SHOP, item_id, fields(name="Сидр грушевый", price="99.90"))
     [item] = goods.items(SHOP)
@@ -115,17 +107,17 @@ def test_edit_hide_restore_and_delete(goods, goods_control):
     assert [i.id for i in goods.items(SHOP)] == [item_id]
 
 
-def test_items_are_paged_200_at_a_time(goods, goods_control):
-    goods_control.seed_items(SHOP, 450)
-    goods_control.reset_stats()
+def test_items_are_paged_200_at_a_time(goods, vk_goods):
+    vk_goods.seed_items(SHOP, 450)
+    vk_goods.reset_stats()
     items = goods.items(SHOP)
     assert len(items) == len({item.id for item in items}) == 450
-    assert goods_control.stats()["requests"] == {"market.get": 3}
+    assert vk_goods.stats()["requests"] == {"market.get": 3}
 
 
 # --- photos ------------------------------------------------------------------------------------------
 
-def test_photo_upload_round_trip_gives_an_item_its_photo(goods, goods_control):
+def test_photo_upload_round_trip_gives_an_item_its_photo(goods, vk_goods):
     photo = pad_photo(image_bytes((300, 300)))
     photo_id = goods.upload_photo(SHOP, photo.data, filename=photo.filename)
     item_id = goods.add(SHOP, fields(), main_photo_id=photo_id)
@@ -149,8 +141,8 @@ def test_a_photo_under_400_is_refused_as_data_to_fix(goods):
     assert raised.value.error_code == 1435 and raised.value.kind is ErrorKind.DATA_FIX
 
 
-def test_photos_for_many_items_take_two_requests_per_25(goods, goods_control):
-    goods_control.reset_stats()
+def test_photos_for_many_items_take_two_requests_per_25(goods, vk_goods):
+    vk_goods.reset_stats()
     urls = goods.upload_urls(SHOP, 30)
     replies = [goods.api.upload(url, filename=f"{n}.png", data=pad_photo(image_bytes(colour=(n, 0, 0))).data)
                for n, url in enumerate(urls)]
@@ -159,26 +151,26 @@ def test_photos_for_many_items_take_two_requests_per_25(goods, goods_control):
     results = goods.add_many(SHOP, [(fields(name=f"Товар {n}", sku=f"p-{n}"), pid)
                                     for n, pid in enumerate(photo_ids)])
     assert all(result.ok for result in results)
-    assert goods_control.stats()["requests"] == {"execute": 6}
+    assert vk_goods.stats()["requests"] == {"execute": 6}
     assert len(goods.items(SHOP)) == 30
 
 
 # --- execute -----------------------------------------------------------------------------------------
 
-def test_execute_sends_25_calls_a_request(goods, goods_control):
-    goods_control.seed_items(SHOP, 60)
+def test_execute_sends_25_calls_a_request(goods, vk_goods):
+    vk_goods.seed_items(SHOP, 60)
     ids = [item.id for item in goods.items(SHOP)]
-    goods_control.reset_stats()
+    vk_goods.reset_stats()
     results = goods.edit_many(SHOP, [(item_id, fields(name=f"Новое имя {n}", sku=f"s-{n}"), None)
                                      for n, item_id in enumerate(ids)])
     assert all(result.ok for result in results)
-    stats = goods_control.stats()
+    stats = vk_goods.stats()
     assert stats["requests"] == {"execute": 3} and stats["calls"]["market.edit"] == 60
 
 
-def test_one_bad_item_in_a_batch_fails_alone(goods, goods_control):
-    ids = goods_control.seed_items(SHOP, 3)
-    goods_control.delete_by_hand(SHOP, ids[1])
+def test_one_bad_item_in_a_batch_fails_alone(goods, vk_goods):
+    ids = vk_goods.seed_items(SHOP, 3)
+    vk_goods.delete_by_hand(SHOP, ids[1])
     results = goods.edit_many(SHOP, [
         (ids[0], fields(sku="a"), None),
         (ids[1], fields(sku="b"), None),
@@ -204,14 +196,14 @@ def test_one_bad_item_in_a_batch_fails_alone(goods, goods_control):
         ("revoked_token", ErrorKind.TOKEN, 5),
     ],
 )
-def test_market_add_errors_are_classified(make_goods, goods_control, sandbox_control, setup, kind, code):
+def test_market_add_errors_are_classified(make_goods, vk_goods, sandbox_control, setup, kind, code):
     goods = make_goods(("groups", "photos") if setup == "no_market_right" else ALL_RIGHTS)
     group, data = SHOP, fields()
     if setup == "goods_off":
         group = TEA
     elif setup == "item_limit":
-        goods_control.configure(group_id=SHOP, item_limit=2)
-        goods_control.seed_items(SHOP, 2)
+        vk_goods.configure(group_id=SHOP, item_limit=2)
+        vk_goods.seed_items(SHOP, 2)
     elif setup == "moderator_only":
         group = CLUB
     elif setup == "link_in_description":
@@ -229,9 +221,9 @@ def test_market_add_errors_are_classified(make_goods, goods_control, sandbox_con
     assert raised.value.reason and "vk2." not in str(raised.value)
 
 
-def test_an_item_deleted_by_hand_is_gone(goods, goods_control):
+def test_an_item_deleted_by_hand_is_gone(goods, vk_goods):
     item_id = goods.add(SHOP, fields())
-    goods_control.delete_by_hand(SHOP, item_id)
+    vk_goods.delete_by_hand(SHOP, item_id)
     with pytest.raises(VkApiError) as raised:
         goods.edit(SHOP, item_id, fields())
     assert raised.value.kind is ErrorKind.ITEM_GONE and raised.value.error_code == 1403
@@ -251,7 +243,7 @@ def test_transient_errors_give_up_after_the_attempts(goods, sandbox_control):
     assert raised.value.kind is ErrorKind.RETRY and goods.api.requests == 3
 
 
-def test_a_lost_answer_to_market_add_is_never_repeated(goods, sandbox_control, goods_control):
+def test_a_lost_answer_to_market_add_is_never_repeated(goods, sandbox_control, vk_goods):
     sandbox_control.set_fault("vk-api", status=502, count=1)
     with pytest.raises(VkApiError) as raised:
         goods.add(SHOP, fields())
@@ -267,9 +259,9 @@ def test_a_lost_answer_to_a_read_is_repeated(goods, sandbox_control):
 
 # --- the rate limit ----------------------------------------------------------------------------------
 
-def test_the_sandbox_refuses_requests_over_its_limit_within_a_second(goods_control, sandbox):
-    goods_control.configure(rate_limit=1)  # one a second: back-to-back requests meet it however slow the machine
-    token = goods_control.user_token()
+def test_the_sandbox_refuses_requests_over_its_limit_within_a_second(vk_goods, sandbox):
+    vk_goods.configure(rate_limit=1)  # one a second: back-to-back requests meet it however slow the machine
+    token = vk_goods.user_token()
     codes = []
     for _ in range(5):
         body = requests.post(f"{sandbox.base_url}/vk/method/groups.get", data={"v": "5.199", "filter": "admin"},
@@ -278,47 +270,47 @@ def test_the_sandbox_refuses_requests_over_its_limit_within_a_second(goods_contr
     assert 6 in codes
 
 
-def test_the_client_stays_within_3_requests_a_second(goods, goods_control):
-    goods_control.reset_stats()
+def test_the_client_stays_within_3_requests_a_second(goods, vk_goods):
+    vk_goods.reset_stats()
     for _ in range(10):
         goods.albums(SHOP, count=1)
-    stats = goods_control.stats()
+    stats = vk_goods.stats()
     assert stats["requests"] == {"market.getAlbums": 10}
     assert stats["rejected_for_rate"] == 0
 
 
-def test_error_6_from_another_client_of_the_token_backs_off_and_succeeds(make_goods, goods_control):
+def test_error_6_from_another_client_of_the_token_backs_off_and_succeeds(make_goods, vk_goods):
     greedy = make_goods(limiter=RateLimiter(per_second=1000), attempts=5)
-    goods_control.configure(rate_limit=1)
-    goods_control.reset_stats()
+    vk_goods.configure(rate_limit=1)
+    vk_goods.reset_stats()
     for _ in range(3):
         greedy.albums(SHOP, count=1)
-    stats = goods_control.stats()
+    stats = vk_goods.stats()
     assert stats["requests"] == {"market.getAlbums": 3}
     assert stats["rejected_for_rate"] >= 1
 
 
-def test_two_clients_of_one_token_share_its_limit(goods_control, sandbox):
-    token = Secret(goods_control.user_token())
+def test_two_clients_of_one_token_share_its_limit(vk_goods, sandbox):
+    token = Secret(vk_goods.user_token())
     first = Goods(VkApi(token, api_url=f"{sandbox.base_url}/vk", timeout=10))
     second = Goods(VkApi(token, api_url=f"{sandbox.base_url}/vk", timeout=10))
     assert first.api.limiter is second.api.limiter
-    goods_control.reset_stats()
+    vk_goods.reset_stats()
     for _ in range(4):
         first.albums(SHOP, count=1)
         second.albums(SHOP, count=1)
-    assert goods_control.stats()["rejected_for_rate"] == 0
+    assert vk_goods.stats()["rejected_for_rate"] == 0
 
 
-def test_execute_is_one_request_against_the_limit(goods, goods_control):
-    goods_control.reset_stats()
+def test_execute_is_one_request_against_the_limit(goods, vk_goods):
+    vk_goods.reset_stats()
     goods.api.execute([Call("market.getAlbums", {"owner_id": -SHOP, "count": 1})] * 25)
-    assert goods_control.stats()["requests"] == {"execute": 1}
+    assert vk_goods.stats()["requests"] == {"execute": 1}
 
 
 # --- the sandbox's token page ------------------------------------------------------------------------
 
-def test_the_sandbox_token_page_hands_out_a_token_with_the_chosen_rights(sandbox, goods_control):
+def test_the_sandbox_token_page_hands_out_a_token_with_the_chosen_rights(sandbox, vk_goods):
     page = requests.get(f"{sandbox.base_url}/vk/token", timeout=10)
     assert page.status_code == 200 and 'name="market"' in page.text and "Получить ключ" in page.text
     answer = requests.post(f"{sandbox.base_url}/vk/token", timeout=10,
@@ -360,7 +352,7 @@ def test_each_vk_code_becomes_the_port_kind_vk_documents(code, kind):
     assert (error.kind.value, error.label) == (kind, str(code))
 
 
-def test_the_goods_target_lists_adds_edits_and_hides_with_errors_as_data(goods, goods_control):
+def test_the_goods_target_lists_adds_edits_and_hides_with_errors_as_data(goods, vk_goods):
     from connhub.ports.goods import Draft, GoodsErrorKind
     from connhub.providers.vk.goods_target import VkGoodsTarget
 

@@ -11,7 +11,6 @@ from connhub.models import Status
 from connhub.oauth import connect_with_token
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi
 from connhub.providers.vk.goods import Goods
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.providers.vk.presentation import rights_summary
 from connhub.providers.vk.rights import Rights, probe_rights
 from tests.support.connect import connect
@@ -20,14 +19,9 @@ SHOP, COFFEE = 218252175, 218252177
 
 
 @pytest.fixture
-def goods_control(sandbox, sandbox_control):
-    return GoodsControl(sandbox.base_url)
-
-
-@pytest.fixture
-def probe(sandbox, goods_control):
+def probe(sandbox, vk_goods):
     def run(scopes, account_id=None) -> tuple[Rights, VkApi]:
-        token = goods_control.user_token(scopes, account_id=account_id)
+        token = vk_goods.user_token(scopes, account_id=account_id)
         api = VkApi(Secret(token), api_url=f"{sandbox.base_url}/vk", timeout=10, limiter=RateLimiter(),
                     retry=RetryPolicy(attempts=1))
         return probe_rights(Goods(api)), api
@@ -69,9 +63,9 @@ def test_trouble_or_other_errors_leave_the_right_unknown(probe, sandbox_control,
     assert "не удалось проверить" in rights.note
 
 
-def test_with_goods_off_in_every_community_the_goods_right_stays_unknown(probe, goods_control):
-    goods_control.configure(group_id=SHOP, goods_enabled=False)
-    goods_control.configure(group_id=COFFEE, goods_enabled=False)
+def test_with_goods_off_in_every_community_the_goods_right_stays_unknown(probe, vk_goods):
+    vk_goods.configure(group_id=SHOP, goods_enabled=False)
+    vk_goods.configure(group_id=COFFEE, goods_enabled=False)
     rights, api = probe(("groups", "market", "photos"))
     assert (rights.groups, rights.market, rights.photos) == (True, None, None)
     assert "нет сообщества с включёнными товарами" in rights.note
@@ -116,32 +110,32 @@ def test_bad_vk_scopes_are_refused_at_start(make_rt, value):
         make_rt(VK_SCOPES=value)
 
 
-def test_a_health_check_without_the_communities_right_costs_one_request_more(make_rt, alice, goods_control):
+def test_a_health_check_without_the_communities_right_costs_one_request_more(make_rt, alice, vk_goods):
     rt = make_rt(VK_SCOPES="vkid.personal_info")
     connection_id = connect(rt, alice, "vk")
-    goods_control.reset_stats()
+    vk_goods.reset_stats()
     check_now(rt, user_id=alice.id, connection_id=connection_id)
-    assert goods_control.stats()["requests"] == {"users.get": 1, "groups.get": 1}
+    assert vk_goods.stats()["requests"] == {"users.get": 1, "groups.get": 1}
 
 
-def test_a_health_check_of_a_sync_ready_token_costs_three_requests_more(rt, alice, goods_control):
-    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
+def test_a_health_check_of_a_sync_ready_token_costs_three_requests_more(rt, alice, vk_goods):
+    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=vk_goods.user_token())
     assert result.ok and result.connection_id is not None
-    goods_control.reset_stats()
+    vk_goods.reset_stats()
     view = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
     assert view is not None and Rights.from_profile(view.profile).complete
-    assert goods_control.stats()["requests"] == {
+    assert vk_goods.stats()["requests"] == {
         "users.get": 1, "groups.get": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
-    assert goods_control.stats()["rejected_for_rate"] == 0
+    assert vk_goods.stats()["rejected_for_rate"] == 0
 
 
-def test_a_right_the_next_check_cannot_probe_keeps_its_last_known_answer(rt, alice, goods_control):
-    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=goods_control.user_token())
+def test_a_right_the_next_check_cannot_probe_keeps_its_last_known_answer(rt, alice, vk_goods):
+    result = connect_with_token(rt, user_id=alice.id, provider="vk", raw_token=vk_goods.user_token())
     assert result.ok and result.connection_id is not None
     first = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
     assert first is not None and Rights.from_profile(first.profile).complete
-    goods_control.configure(group_id=SHOP, goods_enabled=False)  # nothing left to probe goods and photos on
-    goods_control.configure(group_id=COFFEE, goods_enabled=False)
+    vk_goods.configure(group_id=SHOP, goods_enabled=False)  # nothing left to probe goods and photos on
+    vk_goods.configure(group_id=COFFEE, goods_enabled=False)
 
     again = check_now(rt, user_id=alice.id, connection_id=result.connection_id)
 

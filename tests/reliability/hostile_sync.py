@@ -31,13 +31,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from connhub.config import PROJECT_ROOT
-from connhub.providers.evotor import sandbox_catalog
-from connhub.providers.vk.goods_sandbox import GoodsControl
-from connhub.runtime import Runtime
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
+from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl
 from connhub.sandbox.server import SandboxServer, sandbox_env
 from connhub.users import UserView
-from tests.sync.test_read_config import env_of
+from tests.support.sync import env_of
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
 
@@ -87,7 +86,7 @@ class HostileProxy:
 
     def env(self) -> dict[str, str]:
         """Provider URLs (Evotor, VK) pointing at the proxy."""
-        return sandbox_env(self.base_url)
+        return sandbox_env(self.base_url, emulations())
 
     def override(self, method: str, pattern: str, *, status: int = 200, body: bytes | Responder = b"",
                  delay: float = 0.0, content_type: str = "application/json", times: int | None = None) -> None:
@@ -199,12 +198,6 @@ def endless_market(*, new_every_page: bool, count: int = 10**9) -> Responder:
 def proxy_fixture(sandbox: SandboxServer) -> Iterator[HostileProxy]:
     with HostileProxy(sandbox.base_url) as running:
         yield running
-
-
-@pytest.fixture(name="control")
-def control_fixture(sandbox: SandboxServer, sandbox_control: SandboxControl) -> GoodsControl:
-    """The sandbox VK community's goods, as the tests read them."""
-    return GoodsControl(sandbox.base_url)
 
 
 @pytest.fixture(name="evotor")

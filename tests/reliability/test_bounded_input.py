@@ -12,8 +12,8 @@ import time
 import pytest
 
 from connhub.models import Status
-from tests.reliability.conftest import connection, records, run_checker, seed, start_checker, wait_for_line
 from tests.reliability.hostile import huge_json_chunks, json_bytes
+from tests.support.checker import connection, records, run_checker, seed, start_checker, wait_for_line
 
 STORES = "/evotor-api/stores"
 USERS_GET = "/vk-api/method/users.get"

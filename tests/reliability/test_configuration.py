@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from connhub.config import PROJECT_ROOT, ConfigError, load_settings
+from connhub.config import PROJECT_ROOT, ConfigError
+from connhub.runtime import load_settings
 
 
 @pytest.mark.parametrize(("variable", "value", "says"), [

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from connhub.config import PROJECT_ROOT
 from connhub.crypto import KEY_FILE_NAME, Secret, cipher_from_settings
 from connhub.models import Connection, Status
-from tests.reliability.conftest import checker_env, connection, run_checker, seed
+from tests.support.checker import checker_env, connection, run_checker, seed
 from tests.support.sandbox import settings_for
 
 RACES = 300
@@ -69,6 +69,7 @@ def test_two_processes_starting_at_once_on_a_fresh_machine_share_one_whole_key(t
     by_dir: dict[str, list[str]] = {}
     for data_dir, sealed in results:
         by_dir.setdefault(data_dir, []).append(sealed)
+    assert by_dir
     for data_dir, sealed in by_dir.items():  # both processes hold the one key in the file
         key = (tmp_path / data_dir / KEY_FILE_NAME).read_bytes().strip()
         assert all(Fernet(key).decrypt(token.encode()) == b"probe" for token in sealed)

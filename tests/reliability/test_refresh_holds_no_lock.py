@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from connhub.connections import check_now, delete_for_user
 from connhub.models import utcnow
-from tests.reliability.conftest import connection, seed, start_checker
+from tests.support.checker import connection, seed, start_checker
 from tests.support.connect import make_user
 
 VK_TOKEN = "/vk-id/oauth2/auth"

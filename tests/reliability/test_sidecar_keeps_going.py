@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from connhub.models import Base
 from connhub.runtime import Runtime
-from tests.reliability.conftest import (
+from tests.reliability.hostile import LateDatabase
+from tests.support.checker import (
     provider_env,
     records,
     run_checker,
@@ -17,12 +19,12 @@ from tests.reliability.conftest import (
     start_checker,
     wait_for_line,
 )
-from tests.reliability.hostile import LateDatabase
 from tests.support.sandbox import settings_for
 
 GOOD_STORES = {"items": [{"id": "s-1", "name": "Чайная", "address": "Москва"}]}
 
 
+@pytest.mark.postgres
 def test_a_checker_started_while_the_database_is_down_waits_and_then_checks(hostile, pg_url, tmp_path):
     real = make_url(pg_url)
     late = LateDatabase((real.host or "127.0.0.1", real.port or 5432))

@@ -15,14 +15,14 @@ from connhub.providers.base import ProviderError
 from connhub.providers.vk.api import VkApi, VkApiError
 from tests.reliability.hostile import HostileServer
 from tests.reliability.hostile_sync import DEEP, control_fixture, evotor_fixture, proxy_fixture, run_sync  # noqa: F401
-from tests.sync.engine_helpers import by_sku
+from tests.support.goods import by_sku
 from tests.sync.test_images import give_images, ready_for_goods
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
 
 
-def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, alice, control, evotor, proxy):
-    ready_for_goods(rt, alice, control)
+def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, alice, vk_goods, evotor, proxy):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, "p-sencha", "p-assam", "p-latte")
     proxy.override("GET", r"/products/p-sencha/images$", body=DEEP)
 
@@ -32,13 +32,13 @@ def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, al
     assert "Traceback" not in done.stderr
     assert "добавлено 4" in done.stdout
     assert "Фото товара p-sencha не получено: Эвотор прислал непонятный ответ" in done.stdout
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert set(items) == SELECTED
     assert {pid for pid in SELECTED if items[pid][0]["photos"]} == {"p-assam", "p-latte"}
 
 
-def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, control, evotor, proxy):
-    ready_for_goods(rt, alice, control)
+def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, vk_goods, evotor, proxy):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, "p-sencha", "p-assam")
     proxy.override("POST", r"^/vk/upload/photo", body=DEEP)
 
@@ -48,13 +48,13 @@ def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, control, ev
     assert "Traceback" not in done.stderr
     assert "добавлено 4" in done.stdout
     assert "Сервер загрузки фото ВКонтакте прислал непонятный ответ" in done.stdout
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert set(items) == SELECTED
     assert not any(items[pid][0]["photos"] for pid in SELECTED)
 
 
-def test_a_deep_vk_answer_stops_the_run_with_a_reason_not_a_traceback(rt, alice, control, proxy):
-    ready_for_goods(rt, alice, control)
+def test_a_deep_vk_answer_stops_the_run_with_a_reason_not_a_traceback(rt, alice, vk_goods, proxy):
+    ready_for_goods(rt, alice, vk_goods)
     proxy.override("POST", r"^/vk/method/", body=DEEP)
 
     done = run_sync(rt, proxy, alice)

@@ -22,7 +22,7 @@ from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
     proxy_fixture,
     run_sync,
 )
-from tests.sync.engine_helpers import by_sku
+from tests.support.goods import by_sku
 from tests.sync.test_images import ready_for_goods
 
 
@@ -61,8 +61,8 @@ def test_a_short_last_page_still_ends_a_listing_that_claims_more(market):
     assert [item.id for item in goods.items(1)] == [5]
 
 
-def test_a_real_run_against_a_repeating_listing_stops_with_the_reason_and_adds_nothing(rt, alice, control, proxy):
-    ready_for_goods(rt, alice, control)
+def test_a_real_run_against_a_repeating_listing_stops_with_the_reason_and_adds_nothing(rt, alice, vk_goods, proxy):
+    ready_for_goods(rt, alice, vk_goods)
     proxy.override("POST", r"/method/market\.get$", body=endless_market(new_every_page=False))
 
     done = run_sync(rt, proxy, alice)
@@ -71,7 +71,7 @@ def test_a_real_run_against_a_repeating_listing_stops_with_the_reason_and_adds_n
     assert "Traceback" not in done.stderr
     assert "ВКонтакте повторяет одну и ту же страницу списка товаров" in done.stdout
     assert len(proxy.seen(r"/method/market\.get$")) == 2
-    assert by_sku(control) == {}  # nothing added: an unlisted community must not get duplicates
+    assert by_sku(vk_goods) == {}  # nothing added: an unlisted community must not get duplicates
 
 
 def test_the_users_communities_are_not_listed_forever_either(market):

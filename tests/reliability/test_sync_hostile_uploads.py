@@ -12,14 +12,14 @@ from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
     proxy_fixture,
     run_sync,
 )
-from tests.sync.engine_helpers import add_products, by_sku
+from tests.support.goods import add_products, by_sku
 from tests.sync.test_images import give_images, ready_for_goods
 
 SELECTED = ("p-sencha", "p-gyokuro", "p-assam", "p-latte")
 
 
-def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, alice, control, evotor, proxy):
-    snapshot = ready_for_goods(rt, alice, control)
+def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, alice, vk_goods, evotor, proxy):
+    snapshot = ready_for_goods(rt, alice, vk_goods)
     more = add_products(rt, snapshot, 6)
     give_images(evotor, *SELECTED, *more)
     proxy.override("POST", r"^/vk/upload/photo", delay=4)  # past the 2 s deadline, every time
@@ -31,12 +31,12 @@ def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, 
     assert len(proxy.seen(r"^/vk/upload/photo")) == 3
     assert done.stdout.count("Загрузка фото остановлена до конца запуска") == 1
     assert done.stdout.count("не загружено") == 3  # the three that were tried; the rest are not listed one by one
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert len(items) == 10 and not any(found[0]["photos"] for found in items.values())
 
 
-def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alice, control, evotor, proxy):
-    ready_for_goods(rt, alice, control)
+def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alice, vk_goods, evotor, proxy):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *SELECTED)
     proxy.override("POST", r"^/vk/upload/photo", status=502, body=b"<html>bad gateway</html>", times=2)
 
@@ -45,5 +45,5 @@ def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alic
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Загрузка фото остановлена" not in done.stdout
     assert done.stdout.count("не загружено") == 2
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert sum(1 for pid in SELECTED if items[pid][0]["photos"]) == 2

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from connhub.models import SyncRun, SyncRunState, utcnow
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.sync import runs
 from tests.support.connect import make_user
-from tests.sync.engine_helpers import ready_for_goods
+from tests.support.goods import ready_for_goods
 from tests.work.procs import DEADLINE, holder, sync_cli
 
 TRIALS = 20
@@ -62,16 +61,11 @@ def test_two_starts_at_the_same_instant_exactly_one_runs(db_rt, tmp_path):
     assert len(done) == TRIALS and {run.state for run in done} == {SyncRunState.FINISHED}
 
 
-@pytest.fixture
-def goods(sandbox, sandbox_control) -> GoodsControl:
-    return GoodsControl(sandbox.base_url)
-
-
 @pytest.mark.parametrize("phase", ["Проверка настроек", "Чтение товаров сообщества ВКонтакте", "before_add"])
 def test_a_killed_run_is_closed_as_interrupted_and_the_next_start_is_accepted_within_10_s(
-        db_rt, goods, tmp_path, phase):
+        db_rt, vk_goods, tmp_path, phase):
     alice = make_user(db_rt, "alice")
-    ready_for_goods(db_rt, alice, goods)
+    ready_for_goods(db_rt, alice, vk_goods)
     killed = holder(db_rt, "sync", alice.email, phase, str(tmp_path))
     try:
         killed.expect(lambda line: line.startswith("held"))
@@ -95,9 +89,9 @@ def test_a_killed_run_is_closed_as_interrupted_and_the_next_start_is_accepted_wi
     assert accepted < ACCEPT_WITHIN
 
 
-def test_a_phase_longer_than_the_lease_is_never_declared_dead(db_rt, goods, tmp_path):
+def test_a_phase_longer_than_the_lease_is_never_declared_dead(db_rt, vk_goods, tmp_path):
     alice = make_user(db_rt, "alice")
-    ready_for_goods(db_rt, alice, goods)
+    ready_for_goods(db_rt, alice, vk_goods)
     lease = {"SYNC_RUN_LEASE_SECONDS": "1"}
     slow = holder(db_rt, "sync", alice.email, "Чтение товаров сообщества ВКонтакте", str(tmp_path), **lease)
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from connhub.runtime import emulations
 from connhub.sandbox import SandboxControl, SandboxServer
 
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with SandboxServer(port=0) as server:
+    with SandboxServer(emulations(), port=0) as server:
         yield server
 
 

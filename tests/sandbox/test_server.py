@@ -11,6 +11,7 @@ import sys
 import pytest
 import requests
 
+from connhub.runtime import emulations
 from connhub.sandbox import SandboxControlError, SandboxServer
 from tests.sandbox.helpers import (
     REPO_ROOT,
@@ -57,7 +58,7 @@ def test_unknown_path_is_404_and_wrong_method_is_405(sandbox):
 
 
 def test_stop_cuts_open_keepalive_connections():
-    server = SandboxServer().start()
+    server = SandboxServer(emulations()).start()
     with requests.Session() as session:
         assert session.get(f"{server.base_url}/healthz", timeout=TIMEOUT).status_code == 200
         server.stop()

@@ -234,3 +234,40 @@ def test_vk_revoke_endpoint_ends_the_grant(sandbox, control):
     assert vk_refresh(sandbox, minted["refresh_token"], minted["device_id"]).status_code == 400
 
 
+
+
+# ----- what the sandbox communities hold, for a person -----
+
+def test_the_index_links_a_page_that_shows_each_community_and_its_items(sandbox):
+    from connhub.providers.vk.sandbox import GoodsControl
+
+    goods = GoodsControl(sandbox.base_url)
+    goods.seed_items(218252177, 2, sku_prefix="demo-")
+    index = get(f"{sandbox.base_url}/")
+    assert 'href="/vk/communities"' in index.text
+
+    overview = get(f"{sandbox.base_url}/vk/communities")
+    assert overview.status_code == 200
+    for name, group_id in (("Магазин у дома", 218252175), ("Кофейня на Садовой", 218252177)):
+        assert name in overview.text
+        assert f'href="/vk/communities?group_id={group_id}"' in overview.text
+    assert "Товары сообществ песочницы" in overview.text
+
+    shop = get(f"{sandbox.base_url}/vk/communities?group_id=218252177")
+    assert shop.status_code == 200
+    assert "Кофейня на Садовой" in shop.text and "demo-1" in shop.text and "demo-2" in shop.text
+    empty = get(f"{sandbox.base_url}/vk/communities?group_id=218252175")
+    assert "Товаров нет" in empty.text
+    unknown = get(f"{sandbox.base_url}/vk/communities?group_id=1")
+    assert unknown.status_code == 404 and "Нет такого сообщества" in unknown.text
+
+
+def test_the_items_control_route_without_a_community_lists_every_community(sandbox):
+    from connhub.providers.vk.sandbox import GoodsControl
+
+    GoodsControl(sandbox.base_url).seed_items(218252177, 1)
+    answer = get(f"{sandbox.base_url}/_sandbox/vk/items")
+    assert answer.status_code == 200
+    by_group = {entry["group_id"]: entry for entry in answer.json()["communities"]}
+    assert by_group[218252177]["name"] == "Кофейня на Садовой"
+    assert len(by_group[218252177]["items"]) == 1 and by_group[218252175]["items"] == []

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from connhub.config import PROJECT_ROOT, Settings, load_settings
+from connhub.config import PROJECT_ROOT, Settings
 from connhub.crypto import Secret
 from connhub.providers import Account
-from connhub.runtime import Runtime
+from connhub.runtime import Runtime, emulations, load_settings
 from connhub.sandbox import SandboxControl, SandboxServer
-from connhub.sandbox.emulation import Emulation, registered
+from connhub.sandbox.emulation import Emulation
 from connhub.sandbox.state import CLOUD, OAUTH
 
 SECRET_KEY = Fernet.generate_key().decode()
@@ -44,7 +44,7 @@ def process_env(rt: Runtime) -> dict[str, str]:
 
 
 def emulation(provider: str) -> Emulation:
-    return next(candidate for candidate in registered() if candidate.provider == provider)
+    return next(candidate for candidate in emulations() if candidate.provider == provider)
 
 
 def sandbox_account(rt: Runtime, control: SandboxControl, provider: str, account_id: str | None = None) -> Account:

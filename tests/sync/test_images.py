@@ -11,23 +11,18 @@ from sqlalchemy import update
 
 from connhub.crypto import Secret
 from connhub.models import Connection, SyncImage, SyncRunState, utcnow
-from connhub.providers.evotor import sandbox_catalog
 from connhub.providers.evotor.images import IMAGE_MAX_BYTES
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
-from tests.sync import engine_helpers
-from tests.sync.engine_helpers import by_sku, change_product
-from tests.sync.test_photos import image_bytes
+from tests.support import goods as engine_helpers
+from tests.support.goods import by_sku, change_product
+from tests.support.images import image_bytes
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
 WITH_IMAGES = ("p-sencha", "p-assam")
-
-
-@pytest.fixture
-def control(sandbox, sandbox_control):
-    return GoodsControl(sandbox.base_url)
 
 
 @pytest.fixture
@@ -36,10 +31,10 @@ def evotor(sandbox, sandbox_control):
     return lambda **payload: sandbox_catalog.configure(SandboxControl(sandbox.base_url), **payload)
 
 
-def ready_for_goods(rt, user, control: GoodsControl) -> int:
+def ready_for_goods(rt, user, vk_goods: GoodsControl) -> int:
     """Ready to sync, with a real sandbox Evotor token (the images are asked for with it)."""
-    snapshot = engine_helpers.ready_for_goods(rt, user, control)
-    token = SandboxControl(control.base_url).mint_tokens("evotor")["tokens"][0]["access_token"]
+    snapshot = engine_helpers.ready_for_goods(rt, user, vk_goods)
+    token = SandboxControl(vk_goods.base_url).mint_tokens("evotor")["tokens"][0]["access_token"]
     with rt.sessions() as session:
         session.execute(update(Connection).where(Connection.user_id == user.id, Connection.provider == "evotor")
                         .values(access_token_sealed=rt.cipher.seal(Secret(token))))
@@ -53,8 +48,8 @@ def sync(rt, user, lines=None):
     return outcome
 
 
-def photo_calls(control: GoodsControl) -> dict[str, int]:
-    calls = control.stats()["calls"]
+def photo_calls(vk_goods: GoodsControl) -> dict[str, int]:
+    calls = vk_goods.stats()["calls"]
     return {m: n for m, n in calls.items() if m in ("market.add", "market.edit", "market.saveProductPhoto")}
 
 
@@ -69,12 +64,12 @@ def give_images(evotor, *product_ids: str, data: bytes | None = None) -> None:
     evotor(images=changes)
 
 
-def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, alice, control, evotor, sandbox):
-    ready_for_goods(rt, alice, control)
+def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, alice, vk_goods, evotor, sandbox):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert {pid for pid in SELECTED if items[pid][0]["photos"]} == set(WITH_IMAGES)
     photos = sandbox.state.extra("vk").photos
     for pid in WITH_IMAGES:
@@ -83,96 +78,96 @@ def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, al
     assert image_counters(evotor) == (4, 2)  # one list per product, one download per image
 
 
-def test_a_second_run_with_nothing_changed_asks_evotor_for_no_image(rt, alice, control, evotor):
-    ready_for_goods(rt, alice, control)
+def test_a_second_run_with_nothing_changed_asks_evotor_for_no_image(rt, alice, vk_goods, evotor):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     sync(rt, alice)
     lists, downloads = image_counters(evotor)
-    control.reset_stats()
+    vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["unchanged"] == 4
     assert image_counters(evotor) == (lists, downloads)
-    assert photo_calls(control) == {}
+    assert photo_calls(vk_goods) == {}
 
 
-def test_an_image_looked_at_a_day_ago_is_listed_again_but_not_downloaded(rt, alice, control, evotor):
-    ready_for_goods(rt, alice, control)
+def test_an_image_looked_at_a_day_ago_is_listed_again_but_not_downloaded(rt, alice, vk_goods, evotor):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     sync(rt, alice)
     lists, downloads = image_counters(evotor)
     with rt.sessions() as session:
         session.execute(update(SyncImage).values(checked_at=utcnow() - timedelta(days=1, minutes=1)))
         session.commit()
-    control.reset_stats()
+    vk_goods.reset_stats()
     sync(rt, alice)
     assert image_counters(evotor) == (lists + 4, downloads)
-    assert photo_calls(control) == {}
+    assert photo_calls(vk_goods) == {}
 
 
-def test_a_changed_image_is_uploaded_again_and_the_item_edited(rt, alice, control, evotor):
-    snapshot = ready_for_goods(rt, alice, control)
+def test_a_changed_image_is_uploaded_again_and_the_item_edited(rt, alice, vk_goods, evotor):
+    snapshot = ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     sync(rt, alice)
-    before = by_sku(control)["p-sencha"][0]["photos"][0]["id"]
+    before = by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"]
     give_images(evotor, "p-sencha", data=image_bytes((300, 300), colour=(5, 200, 5)))
     change_product(rt, snapshot, "p-sencha", updated_at=utcnow())  # the catalog refresh saw the product change
     lists, downloads = image_counters(evotor)
-    control.reset_stats()
+    vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["changed"] == 1
-    assert photo_calls(control) == {"market.saveProductPhoto": 1, "market.edit": 1}
+    assert photo_calls(vk_goods) == {"market.saveProductPhoto": 1, "market.edit": 1}
     assert image_counters(evotor) == (lists + 1, downloads + 1)
-    assert by_sku(control)["p-sencha"][0]["photos"][0]["id"] != before
+    assert by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"] != before
 
 
-def test_a_removed_image_edits_the_item_and_its_photo_stays_on_vk(rt, alice, control, evotor):
-    snapshot = ready_for_goods(rt, alice, control)
+def test_a_removed_image_edits_the_item_and_its_photo_stays_on_vk(rt, alice, vk_goods, evotor):
+    snapshot = ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     sync(rt, alice)
-    photo = by_sku(control)["p-sencha"][0]["photos"][0]["id"]
+    photo = by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"]
     evotor(images=[{"product_id": "p-sencha", "action": "remove"}])
     change_product(rt, snapshot, "p-sencha", updated_at=utcnow())
-    control.reset_stats()
+    vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["changed"] == 1 and outcome.counts["failed"] == 0
-    assert photo_calls(control) == {"market.edit": 1}
+    assert photo_calls(vk_goods) == {"market.edit": 1}
     # market.edit without main_photo_id leaves VK's photo as it is: VK needs one, Evotor no longer has one.
-    assert by_sku(control)["p-sencha"][0]["photos"][0]["id"] == photo
+    assert by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"] == photo
 
 
-def test_a_missing_image_right_publishes_the_products_without_photos_and_says_so_once(rt, alice, control, evotor):
-    ready_for_goods(rt, alice, control)
+def test_a_missing_image_right_publishes_the_products_without_photos_and_says_so_once(rt, alice, vk_goods, evotor):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, *WITH_IMAGES)
     evotor(forbid=["images"])
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4 and outcome.counts["failed"] == 0
-    assert not any(item[0]["photos"] for item in by_sku(control).values())
+    assert not any(item[0]["photos"] for item in by_sku(vk_goods).values())
     said = [line for line in lines if "product.image:read" in line]
     assert len(said) == 1 and "Фото товаров недоступны" in said[0]
     assert image_counters(evotor)[0] == 1  # no more look-ups once the right is known to be missing
 
 
-def test_a_garbage_image_costs_only_that_products_photo(rt, alice, control, evotor):
-    ready_for_goods(rt, alice, control)
+def test_a_garbage_image_costs_only_that_products_photo(rt, alice, vk_goods, evotor):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, "p-assam")
     give_images(evotor, "p-sencha", data=b"not a picture at all" * 10)
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert not items["p-sencha"][0]["photos"] and items["p-assam"][0]["photos"]
     assert any("Сенча" in line and "не загружено" in line for line in lines)
 
 
-def test_an_oversized_image_is_not_downloaded_past_the_cap_and_costs_only_its_photo(rt, alice, control, evotor):
-    ready_for_goods(rt, alice, control)
+def test_an_oversized_image_is_not_downloaded_past_the_cap_and_costs_only_its_photo(rt, alice, vk_goods, evotor):
+    ready_for_goods(rt, alice, vk_goods)
     give_images(evotor, "p-assam")
     evotor(images=[{"product_id": "p-sencha", "action": "set", "pad_to": IMAGE_MAX_BYTES + 1}])
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert not items["p-sencha"][0]["photos"] and items["p-assam"][0]["photos"]
     assert any("p-sencha" in line and "слишком большой" in line for line in lines)
 
@@ -184,7 +179,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     from connhub.sync.policies import DEFAULT_TEMPLATE
     from connhub.sync.status import switch_on, sync_status
     from tests.support.connect import connect
-    from tests.sync.test_sandbox_sync_status import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
+    from tests.support.goods import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
     goods = GoodsControl(sandbox.base_url)
     evotor_id = connect(rt, alice, "evotor", account=ACCOUNT)

@@ -8,12 +8,7 @@ import pytest
 from PIL import Image
 
 from connhub.sync.photos import PhotoError, pad_photo, source_hash, target_size
-
-
-def image_bytes(size=(300, 300), mode="RGB", colour=(200, 30, 30), fmt="PNG", **save) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size, colour).save(buffer, format=fmt, **save)
-    return buffer.getvalue()
+from tests.support.images import image_bytes
 
 
 def opened(data: bytes) -> Image.Image:

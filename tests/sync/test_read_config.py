@@ -10,17 +10,17 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import SecretStr
 
 from connhub.models import Status
 from connhub.runtime import Runtime
 from connhub.sync import readout
 from connhub.users import LOCAL_SUBJECT, ensure_user
 from tests.support.connect import make_user
-from tests.sync.helpers import (
+from tests.support.sync import (
     GROUP,
     STORE,
     connect_both,
+    env_of,
     load_catalog,
     ready_user,
     save_config,
@@ -49,13 +49,6 @@ def run_json(rt: Runtime, *args: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def env_of(rt: Runtime) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in rt.settings.model_dump().items():
-        env[name] = str(value.get_secret_value() if isinstance(value, SecretStr) else value)
-    return env
-
-
 def test_ready_to_sync_exits_0_with_everything_a_sync_needs(rt, alice, sandbox_control):
     ready_user(rt, sandbox_control, alice)
     code, data = run_json(rt)
@@ -76,7 +69,7 @@ def test_ready_to_sync_exits_0_with_everything_a_sync_needs(rt, alice, sandbox_c
 
 
 def test_rules_and_the_products_they_select_are_reported(rt, alice, sandbox_control):
-    from tests.sync.helpers import add_rule
+    from tests.support.sync import add_rule
 
     ready_user(rt, sandbox_control, alice)
     add_rule(rt, alice, "group", "g-coffee", "include", name="Кофе")

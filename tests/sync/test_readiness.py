@@ -10,7 +10,7 @@ from connhub.models import Status
 from connhub.sync.config import SyncSettings
 from connhub.sync.readiness import CHECKS, ConnectionFacts, ReadinessFacts, age_text, evaluate, line
 from connhub.sync.status import sync_status
-from tests.sync.helpers import GOODS_OFF_GROUP, add_rule, connect_both, load_catalog, save_config
+from tests.support.sync import GOODS_OFF_GROUP, add_rule, connect_both, load_catalog, save_config
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 GOOD_SETTINGS = SyncSettings(store_id="s1", store_name="Чайная", vk_group_id=1, vk_group_name="Магазин у дома",

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from connhub.runtime import Runtime
-from tests.sync.helpers import GROUP, STORE, connect_both, load_catalog, ready_user, save_config, switch_on
+from tests.support.sync import GROUP, STORE, connect_both, load_catalog, ready_user, save_config, switch_on
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,45 +6,17 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
-from connhub import oauth
-from connhub.catalog import refresh
-from connhub.catalog.worker import open_source
-from connhub.models import RefreshSource
-from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sync import config, readout, target
 from connhub.sync.config import Choices
 from connhub.sync.policies import DEFAULT_TEMPLATE
 from connhub.sync.status import switch_on, sync_status
 from tests.support.connect import connect
-
-ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
-SMALL_STORE = EVOTOR_ACCOUNTS[ACCOUNT][1]["id"]
-GOODS_ON, GOODS_OFF = 218252175, 218252176
+from tests.support.goods import ACCOUNT, GOODS_OFF, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
 
-@pytest.fixture
-def goods_control(sandbox, sandbox_control) -> GoodsControl:
-    return GoodsControl(sandbox.base_url)
-
-
-def connect_vk(rt: Runtime, user, goods_control: GoodsControl, scopes=("groups", "market", "photos")) -> None:
-    result = oauth.connect_with_token(rt, user_id=user.id, provider="vk",
-                                      raw_token=goods_control.user_token(scopes))
-    assert result.ok, result.message
-
-
-def refresh_catalog(rt: Runtime, connection_id: int) -> None:
-    refresh.request_refresh(rt.sessions, connection_id, store_id=SMALL_STORE, source=RefreshSource.USER)
-    [job] = refresh.run_pending(rt.sessions, "test", lambda cid: open_source(rt, cid), wait=lambda _s: None)
-    assert job.state == "succeeded", job
-
-
-def test_the_target_lists_communities_with_their_goods_and_leaf_categories(rt, alice, goods_control):
-    connect_vk(rt, alice, goods_control)
+def test_the_target_lists_communities_with_their_goods_and_leaf_categories(rt, alice, vk_goods):
+    connect_vk(rt, alice, vk_goods)
     options = target.target_options(rt, alice.id)
     assert options.error == ""
     assert options.communities is not None and options.categories is not None
@@ -59,10 +31,10 @@ def test_without_a_target_connection_the_lists_say_why(rt, alice):
     assert options.communities is None and options.error == "ВКонтакте не подключён"
 
 
-def test_a_configuration_made_from_live_lists_is_ready_and_read_config_reports_it(rt, alice, goods_control):
+def test_a_configuration_made_from_live_lists_is_ready_and_read_config_reports_it(rt, alice, vk_goods):
     evotor = connect(rt, alice, "evotor", account=ACCOUNT)
     refresh_catalog(rt, evotor)
-    connect_vk(rt, alice, goods_control)
+    connect_vk(rt, alice, vk_goods)
     options = target.target_options(rt, alice.id)
     from connhub.sync import selection
 
@@ -87,8 +59,8 @@ def test_a_configuration_made_from_live_lists_is_ready_and_read_config_reports_i
     assert len(data["products"]) == status.selection.count
 
 
-def test_a_pasted_token_without_goods_rights_is_a_red_line(rt, alice, goods_control):
-    connect_vk(rt, alice, goods_control, scopes=("groups",))
+def test_a_pasted_token_without_goods_rights_is_a_red_line(rt, alice, vk_goods):
+    connect_vk(rt, alice, vk_goods, scopes=("groups",))
     status = sync_status(rt, alice.id)
     rights = next(line for line in status.readiness.lines if line.check == "target_rights")
     assert not rights.ok and rights.code == "missing"

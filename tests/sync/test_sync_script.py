@@ -5,23 +5,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from connhub.models import SyncRun, SyncRunState, utcnow
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from connhub.sync import runs
-from tests.sync.engine_helpers import by_sku, ready_for_goods
-from tests.sync.helpers import connect_both, load_catalog, save_config
-from tests.sync.test_read_config import env_of
+from tests.support.goods import by_sku, ready_for_goods
+from tests.support.sync import connect_both, env_of, load_catalog, save_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "run" / "sync.sh"
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
-
-
-@pytest.fixture
-def control(sandbox, sandbox_control):
-    return GoodsControl(sandbox.base_url)
 
 
 def sync_sh(rt, sandbox, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,28 +21,28 @@ def sync_sh(rt, sandbox, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, check=False)
 
 
-def test_a_ready_user_is_synced_with_a_line_per_phase_and_a_summary(rt, sandbox, alice, control):
-    ready_for_goods(rt, alice, control)
+def test_a_ready_user_is_synced_with_a_line_per_phase_and_a_summary(rt, sandbox, alice, vk_goods):
+    ready_for_goods(rt, alice, vk_goods)
     done = sync_sh(rt, sandbox)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert any("Добавление товаров: 4" in line for line in lines)
     assert " sync: итог" in lines[-1] and "синхронизировано 1" in lines[-1]
-    assert set(by_sku(control)) == SELECTED
+    assert set(by_sku(vk_goods)) == SELECTED
 
 
-def test_a_user_with_the_sync_off_is_skipped_quietly(rt, sandbox, sandbox_control, alice, control):
+def test_a_user_with_the_sync_off_is_skipped_quietly(rt, sandbox, sandbox_control, alice, vk_goods):
     source_id, _ = connect_both(rt, sandbox_control, alice)
     load_catalog(rt, source_id)
     save_config(rt, alice)  # saved, never switched on
     done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 0, done.stderr
     assert "синхронизация выключена — пропуск" in done.stdout and "выключено 1" in done.stdout
-    assert control.items(218252175) == []
+    assert vk_goods.items(218252175) == []
 
 
-def test_a_user_that_is_not_ready_is_reported_and_skipped_with_exit_4(rt, sandbox, alice, bob, control):
-    ready_for_goods(rt, alice, control)
+def test_a_user_that_is_not_ready_is_reported_and_skipped_with_exit_4(rt, sandbox, alice, bob, vk_goods):
+    ready_for_goods(rt, alice, vk_goods)
     from connhub.sync import config
 
     with rt.sessions() as session:  # switched on, then the VK connection went away
@@ -66,17 +57,17 @@ def test_a_user_that_is_not_ready_is_reported_and_skipped_with_exit_4(rt, sandbo
     assert "не готово к синхронизации — пропуск" in done.stdout and "ВКонтакте" in done.stdout
 
 
-def test_a_second_run_while_one_holds_the_lock_exits_at_once(rt, sandbox, alice, control, tmp_path):
-    ready_for_goods(rt, alice, control)
+def test_a_second_run_while_one_holds_the_lock_exits_at_once(rt, sandbox, alice, vk_goods, tmp_path):
+    ready_for_goods(rt, alice, vk_goods)
     with runs.start_run(rt.sessions, alice.id, trigger="page", triggered_by="alice"):  # live in this process
         done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 6
     assert "синхронизация уже идёт" in done.stdout
-    assert control.items(218252175) == []
+    assert vk_goods.items(218252175) == []
 
 
-def test_a_run_recorded_as_running_elsewhere_blocks_a_second_one(rt, sandbox, alice, control):
-    ready_for_goods(rt, alice, control)
+def test_a_run_recorded_as_running_elsewhere_blocks_a_second_one(rt, sandbox, alice, vk_goods):
+    ready_for_goods(rt, alice, vk_goods)
     with rt.sessions() as session:  # e.g. started from the page, running in the sidecar
         session.add(SyncRun(user_id=alice.id, trigger="page", state=SyncRunState.RUNNING, started_at=utcnow(),
                             heartbeat_at=utcnow()))
@@ -85,22 +76,22 @@ def test_a_run_recorded_as_running_elsewhere_blocks_a_second_one(rt, sandbox, al
         assert lock.acquire()
         done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 6 and "уже идёт" in done.stdout
-    assert control.items(218252175) == []
+    assert vk_goods.items(218252175) == []
 
 
-def test_dry_run_prints_the_plan_and_changes_nothing(rt, sandbox, alice, control):
-    ready_for_goods(rt, alice, control)
+def test_dry_run_prints_the_plan_and_changes_nothing(rt, sandbox, alice, vk_goods):
+    ready_for_goods(rt, alice, vk_goods)
     done = sync_sh(rt, sandbox, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "план: добавить 4" in done.stdout and "добавить: Сенча [p-sencha]" in done.stdout
     assert "пропустить: Эспрессо [p-espresso]" in done.stdout
     assert "(пробный запуск)" in done.stdout.splitlines()[-1]
-    assert control.items(218252175) == []
+    assert vk_goods.items(218252175) == []
 
 
-def test_goods_switched_off_stops_with_exit_5_and_the_reason(rt, sandbox, alice, control):
-    ready_for_goods(rt, alice, control)
-    control.configure(group_id=218252175, goods_enabled=False)
+def test_goods_switched_off_stops_with_exit_5_and_the_reason(rt, sandbox, alice, vk_goods):
+    ready_for_goods(rt, alice, vk_goods)
+    vk_goods.configure(group_id=218252175, goods_enabled=False)
     done = sync_sh(rt, sandbox, "--user", alice.email)
     assert done.returncode == 5
     assert "причина: В сообществе выключены товары" in done.stdout

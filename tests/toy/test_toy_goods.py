@@ -14,7 +14,7 @@ from connhub.providers.registry import provider_classes, register, unregister
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
 from tests.support.connect import add_connection, make_user
-from tests.sync.helpers import load_catalog, save_config, set_rights, switch_on
+from tests.support.sync import load_catalog, save_config, set_rights, switch_on
 from tests.toy.goods import SHOP
 from tests.toy.provider import ToyProvider
 

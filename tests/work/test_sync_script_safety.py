@@ -8,25 +8,18 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import delete
 
 from connhub.config import PROJECT_ROOT
 from connhub.db import sqlite_file
 from connhub.models import Connection
-from connhub.providers.vk.goods_sandbox import GoodsControl
 from tests.support.connect import make_user
+from tests.support.goods import ready_for_goods
 from tests.support.sandbox import process_env
-from tests.sync.engine_helpers import ready_for_goods
 from tests.work.procs import DEADLINE, Proc, sync_cli
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
-
-
-@pytest.fixture
-def goods(sandbox, sandbox_control) -> GoodsControl:
-    return GoodsControl(sandbox.base_url)
 
 
 def sync_sh(rt, sandbox, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,10 +27,10 @@ def sync_sh(rt, sandbox, *args: str) -> subprocess.CompletedProcess[str]:
                           env=process_env(rt) | sandbox.env(), timeout=DEADLINE, cwd=PROJECT_ROOT, check=False)
 
 
-def test_a_subject_is_never_run_as_a_command_and_a_newline_subject_is_one_user(rt, sandbox, goods, tmp_path):
+def test_a_subject_is_never_run_as_a_command_and_a_newline_subject_is_one_user(rt, sandbox, vk_goods, tmp_path):
     marker = tmp_path / "owned"
     injected = make_user(rt, f"x/;e touch {marker};#")
-    ready_for_goods(rt, injected, goods)
+    ready_for_goods(rt, injected, vk_goods)
     with rt.sessions() as session:  # switched on, then VK went away: the «not ready» lines name the problems
         session.execute(delete(Connection).where(Connection.user_id == injected.id, Connection.provider == "vk"))
         session.commit()
@@ -55,9 +48,9 @@ def test_a_subject_is_never_run_as_a_command_and_a_newline_subject_is_one_user(r
     assert done.returncode == 4
 
 
-def test_a_changed_key_stops_the_run_with_the_keys_own_message(rt, goods):
+def test_a_changed_key_stops_the_run_with_the_keys_own_message(rt, vk_goods):
     alice = make_user(rt, "alice")
-    ready_for_goods(rt, alice, goods)
+    ready_for_goods(rt, alice, vk_goods)
 
     done = sync_cli(rt, "--user", alice.email, CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
 

@@ -7,64 +7,36 @@ omit absent fields (never null), root items carry no `parent_id`, timestamps loo
 `2018-09-11T16:18:35.397+0000`. A modification group has `attributes`; its modifications are
 products with `attributes_choices`.
 
+The state lives here (`SandboxCatalog`); the seed in `seed.py`, the HTTP routes in `catalog_http.py`.
 The seeded catalogs are deterministic: the first demo store («Чайная») holds about 5,000 products
 with missing optional fields, zero and fractional prices, fractional and negative quantities,
 unknown types and names at the 128-character limit; the other stores are small. The control API
 adds, changes and deletes products, and makes the catalog answer 403 (a missing right) or 429.
 """
-
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import random
 import secrets
 import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
-from connhub.sandbox.web import BadRequest, json_response
-
-if TYPE_CHECKING:
-    from connhub.sandbox.control import SandboxControl
-    from connhub.sandbox.state import SandboxState
-    from connhub.sandbox.web import Request, Response
-
-
-
-def _accounts() -> dict[str, tuple[dict[str, str], ...]]:
-    from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS  # that module imports this one
-
-    return EVOTOR_ACCOUNTS
-
-MAX_PAGE = 1000
-BIG_STORE_PRODUCTS = 5000
-MAX_CURSORS = 20_000
-RESOURCES = ("product-groups", "products")
-RIGHTS = {"product-groups": "product-group:read", "products": "product:read", "images": "product.image:read"}
-FORBIDDABLE = (*RESOURCES, "images")
-IMAGE_SIDE = 300
-IMAGE_SHARE = 6  # of every 10 seeded products have an image
-SEED_TIME = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-
-
-def evotor_time(moment: datetime) -> str:
-    """Evotor's timestamp format: milliseconds and an offset without a colon."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-@dataclass
-class StoreCatalog:
-    groups: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
-    products: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+from connhub.providers.evotor.sandbox.constants import (
+    BIG_STORE_PRODUCTS,
+    EVOTOR_ACCOUNTS,
+    FORBIDDABLE,
+    IMAGE_SHARE,
+    IMAGE_SIDE,
+    MAX_CURSORS,
+    MAX_PAGE,
+    RIGHTS,
+    SEED_TIME,
+)
+from connhub.providers.evotor.sandbox.seed import StoreCatalog, evotor_time, parse_time, seed_store, seeded_png
 
 
 @dataclass(frozen=True)
@@ -252,7 +224,7 @@ class SandboxCatalog:
         key = (account_id, store_id)
         found = self._stores.get(key)
         if found is None:
-            accounts = _accounts()
+            accounts = EVOTOR_ACCOUNTS
             stores = [store["id"] for store in accounts.get(account_id, ())]
             if store_id not in stores:
                 return None
@@ -310,7 +282,7 @@ class SandboxCatalog:
         items = list(table.values())
         if since is not None:
             cutoff = datetime.fromtimestamp(since / 1000, UTC)
-            items = [item for item in items if _parse_time(item["updated_at"]) >= cutoff]
+            items = [item for item in items if parse_time(item["updated_at"]) >= cutoff]
         end = offset + limit
         page = [self._shown(resource, item) for item in items[offset:end]]
         paging: dict[str, str] = {}
@@ -334,262 +306,3 @@ class SandboxCatalog:
 def _validation_failed(subject: str, reason: str) -> Answer:
     return Answer(400, {"code": "validation_failed", "message": "validation failed for specified payload",
                         "violations": [{"reason": reason, "subject": subject}]})
-
-
-# --- seed data -------------------------------------------------------------------------------
-
-_TREE = (
-    # (key, name, parent key, attributes)
-    ("tea", "Чай", None, None),
-    ("black", "Чёрный чай", "tea", None),
-    ("indian", "Индийский чай", "black", None),
-    ("ceylon", "Цейлонский чай", "black", None),
-    ("green", "Зелёный чай", "tea", None),
-    ("chinese", "Китайский зелёный чай", "green", None),
-    ("coffee", "Кофе", None, None),
-    ("beans", "Кофе в зёрнах", "coffee", None),
-    ("ground", "Молотый кофе", "coffee", None),
-    ("sweets", "Сладости", None, None),
-    ("chocolate", "Шоколад", "sweets", None),
-    ("cookies", "Печенье", "sweets", None),
-    ("tableware", "Посуда", None, None),
-    ("souvenirs", "Сувениры", None, None),
-    ("tshirts", "Футболки с логотипом", "souvenirs", "modifications"),
-    ("services", "Услуги", None, None),
-    ("alcohol", "Алкоголь", None, None),
-)
-_COLOURS = ("Белый", "Чёрный")
-_SIZES = ("S", "M", "L")
-_WORDS = {
-    "indian": ("Ассам", "Дарджилинг", "Нилгири"), "ceylon": ("Уда Пусселлава", "Димбула", "Нувара Элия"),
-    "chinese": ("Лунцзин", "Билочунь", "Хуан Шань Мао Фэн"), "black": ("Английский завтрак", "Эрл Грей"),
-    "green": ("Сенча", "Матча"), "tea": ("Ассорти", "Травяной сбор"), "beans": ("Эфиопия", "Колумбия", "Бразилия"),
-    "ground": ("Эспрессо", "Для турки"), "coffee": ("Капсулы", "Дрип-пакеты"),
-    "chocolate": ("Горький 70%", "Молочный", "С орехом"), "cookies": ("Овсяное", "Имбирное", "Миндальное"),
-    "sweets": ("Пастила", "Зефир"), "tableware": ("Чайник", "Пиала", "Гайвань", "Кружка"),
-    "souvenirs": ("Магнит", "Открытка"), "alcohol": ("Вино красное", "Пиво светлое", "Сидр"),
-}
-_MEASURES = ("шт", "шт", "шт", "кг", "упак", "г", "пара")
-_UNKNOWN_TYPES = ("SHOES_MARKED", "LOTTERY_TICKET", "DAIRY_MARKED", "TEA_MARKED_2027")
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _money(rng: random.Random) -> float:
-    kind = rng.random()
-    if kind < 0.04:
-        return 0
-    if kind < 0.2:
-        return rng.randint(1, 999) + 0.5  # fractional
-    return round(rng.uniform(10, 9000), 2)
-
-
-def seed_store(account_id: str, store_id: str, product_count: int, *, seed: str) -> StoreCatalog:
-    rng = random.Random(seed)
-    catalog = StoreCatalog()
-    stamp = evotor_time(SEED_TIME)
-    ids: dict[str, str] = {}
-    for key, name, parent, attributes in _TREE:
-        group_id = _uuid(rng)
-        ids[key] = group_id
-        group: dict[str, Any] = {"id": group_id, "name": name}
-        if parent is not None:
-            group["parent_id"] = ids[parent]
-        if attributes:
-            group["barcodes"] = ["2000000000060"]
-            group["attributes"] = [
-                {"id": _uuid(rng), "name": "Цвет", "choices": [{"id": _uuid(rng), "name": c} for c in _COLOURS]},
-                {"id": _uuid(rng), "name": "Размер", "choices": [{"id": _uuid(rng), "name": s} for s in _SIZES]},
-            ]
-        group.update({"store_id": store_id, "user_id": account_id, "created_at": stamp, "updated_at": stamp})
-        catalog.groups[group_id] = group
-
-    def base(name: str, parent: str | None, kind: str = "NORMAL") -> dict[str, Any]:
-        item: dict[str, Any] = {"id": _uuid(rng), "name": name[:128]}
-        if parent is not None:
-            item["parent_id"] = ids[parent]
-        item.update({"type": kind, "measure_name": "шт", "tax": rng.choice(("NO_VAT", "VAT_20", "VAT_10")),
-                     "allow_to_sell": rng.random() > 0.1, "price": _money(rng)})
-        return item
-
-    def finish(item: dict[str, Any]) -> None:
-        updated = SEED_TIME - timedelta(minutes=rng.randint(0, 60 * 24 * 30))
-        item.update({"store_id": store_id, "user_id": account_id, "created_at": stamp,
-                     "updated_at": evotor_time(updated)})
-        catalog.products[item["id"]] = item
-
-    # The modification group: one product per colour and size.
-    tshirts = catalog.groups[ids["tshirts"]]
-    for colour in tshirts["attributes"][0]["choices"]:
-        for size in tshirts["attributes"][1]["choices"]:
-            item = base(f"Футболка «Чайная» {colour['name']} {size['name']}", "tshirts")
-            item["price"] = 1490
-            item["attributes_choices"] = {tshirts["attributes"][0]["id"]: colour["id"],
-                                          tshirts["attributes"][1]["id"]: size["id"]}
-            item["quantity"] = rng.randint(-2, 20)
-            finish(item)
-
-    leafy = [key for key in _WORDS]
-    made = len(catalog.products)
-    number = 0
-    while made < product_count:
-        number += 1
-        roll = rng.random()
-        if roll < 0.03:
-            item = base(f"Доставка, зона {number}", "services" if rng.random() < 0.7 else None, "SERVICE")
-            item["measure_name"] = "усл"
-            finish(item)  # a service: no cost price, no quantity
-            made += 1
-            continue
-        key = rng.choice(leafy)
-        home: str | None = key if rng.random() > 0.02 else None  # a few sit at the catalog root
-        name = f"{rng.choice(_WORDS[key])} №{number}"
-        if number % 997 == 0:
-            filler = "очень длинное название для проверки предела в сто двадцать восемь символов " * 3
-            name = (name + " — " + filler)[:128]
-        if number == 13:
-            name = "=Акция: 1+1"  # a name a spreadsheet would read as a formula
-        kind = "NORMAL"
-        if key == "alcohol":
-            kind = rng.choice(("ALCOHOL_NOT_MARKED", "ALCOHOL_MARKED", "BEER_MARKED"))
-        elif rng.random() < 0.02:
-            kind = rng.choice(_UNKNOWN_TYPES)
-        elif rng.random() < 0.01:
-            kind = "TOBACCO_MARKED"
-        item = base(name, home, kind)
-        measure = rng.choice(_MEASURES)
-        item["measure_name"] = measure
-        if rng.random() < 0.8:
-            item["cost_price"] = round(rng.uniform(1, 5000), 3 if rng.random() < 0.3 else 2)
-        quantity_roll = rng.random()
-        if quantity_roll < 0.85:
-            if measure in ("кг", "г"):
-                item["quantity"] = round(rng.uniform(-1, 50), 3)
-            else:
-                item["quantity"] = rng.randint(-3, 200)
-        if rng.random() < 0.7:
-            item["code"] = str(number)[:10]
-        if rng.random() < 0.6:
-            item["article_number"] = f"ART-{number:05d}"
-        barcode_roll = rng.random()
-        if barcode_roll < 0.6:
-            item["barcodes"] = [f"46{rng.randint(10**10, 10**11 - 1)}"]
-        elif barcode_roll < 0.7:
-            item["barcodes"] = []
-        description_roll = rng.random()
-        if description_roll < 0.3:
-            item["description"] = f"{name}. Хранить в сухом месте."
-        elif description_roll < 0.5:
-            item["description"] = ""
-        if rng.random() < 0.05:
-            item["attributes_choices"] = {}
-        finish(item)
-        made += 1
-    return catalog
-
-
-def seeded_png(seed: str) -> bytes:
-    """A deterministic 300×300 PNG for `seed`: a coloured square with a lighter band (no metadata)."""
-    from PIL import Image, ImageDraw
-
-    digest = hashlib.sha256(seed.encode()).digest()
-    picture = Image.new("RGB", (IMAGE_SIDE, IMAGE_SIDE), (digest[0], digest[1], digest[2]))
-    draw = ImageDraw.Draw(picture)
-    top = 40 + digest[3] % 160
-    draw.rectangle((30, top, IMAGE_SIDE - 30, top + 60), fill=(255 - digest[0], 255 - digest[1], 255 - digest[2]))
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
-
-
-# --- HTTP: the API routes and the control route ----------------------------------------------
-
-
-def api(state: SandboxState, request: Request) -> Response:
-    """GET /evotor/api/stores/{store_id}/(product-groups|products)[/{id}] for the token's owner."""
-    from connhub.providers.evotor import sandbox as evotor
-
-    parts = request.path.removeprefix("/evotor/api/stores/").split("/")
-    is_images = len(parts) == 4 and parts[1] == "products" and parts[3] == "images" and all(parts)
-    if not is_images and (len(parts) not in (2, 3) or parts[1] not in RESOURCES or not parts[0]):
-        return json_response({"code": "not_found", "message": f"no such path: {request.path}"}, 404)
-    checks = [state.check_access(evotor.EVOTOR, presented) for presented in evotor._presented_tokens(request)]
-    owner = next((check.account_id for check in checks if check.verdict == "ok"), None)
-    if owner is None:
-        refusal = next((evotor._REFUSALS[c.verdict] for c in checks if c.verdict in evotor._REFUSALS),
-                       evotor._UNAUTHORIZED)
-        return json_response(refusal[1], refusal[0])
-    remaining, _reset = state.rate(evotor.EVOTOR, owner, limit=evotor.EVOTOR_RATE_LIMIT,
-                                   window_seconds=evotor.EVOTOR_RATE_WINDOW)
-    catalog: SandboxCatalog = state.extra(evotor.EVOTOR)
-    if is_images:
-        from connhub.providers.vk.goods_sandbox import base_url_of
-
-        listed = catalog.image_list(owner, parts[0], parts[2], base_url_of(request))
-        return json_response(listed.body, listed.status, listed.headers)
-    answer = catalog.answer(owner, parts[0], parts[1], parts[2] if len(parts) == 3 else None, request.params,
-                            remaining)
-    return json_response(answer.body, answer.status, answer.headers)
-
-
-def image_file(state: SandboxState, request: Request) -> Response:
-    """GET /evotor/images/{account}/{store}/{product}/{image id}: the static file server (no token)."""
-    from connhub.sandbox.web import Response
-
-    parts = request.path.removeprefix("/evotor/images/").split("/")
-    catalog: SandboxCatalog = state.extra("evotor")
-    data = catalog.image_file(*parts) if len(parts) == 4 and all(parts) else None
-    if data is None:
-        return Response(404, b"not found")
-    return Response(200, data, "image/png")
-
-
-def configure(control_api: SandboxControl, **payload: Any) -> dict[str, Any]:
-    """Through the control API: upsert=[products], delete=[ids], forbid=["products"|"product-groups"],
-    rate_limit=n (the next n catalog requests answer 429), reset_seconds, quantity_right, list_ids=True,
-    images=[{product_id, action: "set"|"remove", data_base64?, pad_to?}] (forbid may name "images" too);
-    account_id/store_id default to the first demo store."""
-    answer: dict[str, Any] = control_api.post("evotor-catalog", payload)
-    return answer
-
-
-def control(state: SandboxState, request: Request) -> Response:
-    """GET: the catalog's settings. POST {account_id?, store_id?, upsert?, delete?, forbid?,
-    rate_limit?, reset_seconds?, quantity_right?, list_ids?}: change products and how the catalog
-    answers. account_id and store_id default to the first demo store."""
-    catalog: SandboxCatalog = state.extra("evotor")
-    if request.method == "GET":
-        return json_response(catalog.configure())
-    body = request.json()
-    accounts = _accounts()
-    account_id = str(body.get("account_id") or next(iter(accounts)))
-    store_id = str(body.get("store_id") or accounts.get(account_id, ({"id": ""},))[0]["id"])
-    answer: dict[str, Any] = {}
-    try:
-        if "upsert" in body:
-            if not isinstance(body["upsert"], list) or not all(isinstance(i, dict) for i in body["upsert"]):
-                raise BadRequest("upsert must be a list of product objects")
-            answer["upserted"] = catalog.upsert(account_id, store_id, body["upsert"])
-        if "delete" in body:
-            if not isinstance(body["delete"], list):
-                raise BadRequest("delete must be a list of product ids")
-            answer["deleted"] = catalog.delete(account_id, store_id, [str(i) for i in body["delete"]])
-        if "images" in body:
-            if not isinstance(body["images"], list) or not all(isinstance(i, dict) for i in body["images"]):
-                raise BadRequest("images must be a list of {product_id, action} objects")
-            answer["images"] = catalog.set_images(account_id, store_id, body["images"])
-        settings = {key: body[key] for key in ("forbid", "rate_limit", "reset_seconds", "quantity_right")
-                    if key in body}
-        for key in ("rate_limit", "reset_seconds"):
-            if key in settings and (isinstance(settings[key], bool) or not isinstance(settings[key], int)
-                                    or settings[key] < 0):
-                raise BadRequest(f"{key} must be a non-negative integer")
-        answer.update(catalog.configure(**settings))
-        if body.get("list_ids"):
-            answer["ids"] = catalog.product_ids(account_id, store_id)
-            answer["with_images"] = catalog.product_image_ids(account_id, store_id)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-    return json_response(answer)

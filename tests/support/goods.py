@@ -1,4 +1,5 @@
-"""A user ready to sync against the sandbox's VK goods: real tokens, a fresh catalog copy."""
+"""A user ready to sync against the sandbox's VK goods: real tokens, a fresh catalog copy; VK connected
+with a pasted user token, and the sandbox Evotor catalog refreshed for real."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from connhub import oauth
+from connhub.catalog import refresh
+from connhub.catalog.worker import open_source
 from connhub.crypto import Secret
-from connhub.models import CatalogProduct, CatalogSnapshot, Connection, SyncRun
-from connhub.providers.vk.goods_sandbox import GoodsControl
+from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RefreshSource, SyncRun
+from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
+from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import view
 from connhub.users import UserView
-from tests.sync import helpers
-from tests.sync.helpers import GROUP, connect_both, load_catalog, save_config, switch_on
+from tests.support import sync as helpers
+from tests.support.sync import GROUP, connect_both, load_catalog, save_config, switch_on
 
 ALL_SCOPES = ("groups", "market", "photos")
 
@@ -101,3 +106,20 @@ def last_run(rt: Runtime):
 
 
 __all__ = ["GROUP", "helpers"]
+
+
+ACCOUNT = next(iter(EVOTOR_ACCOUNTS))
+SMALL_STORE = EVOTOR_ACCOUNTS[ACCOUNT][1]["id"]
+GOODS_ON, GOODS_OFF = 218252175, 218252176
+
+
+def connect_vk(rt: Runtime, user, vk_goods: GoodsControl, scopes=("groups", "market", "photos")) -> None:
+    result = oauth.connect_with_token(rt, user_id=user.id, provider="vk",
+                                      raw_token=vk_goods.user_token(scopes))
+    assert result.ok, result.message
+
+
+def refresh_catalog(rt: Runtime, connection_id: int) -> None:
+    refresh.request_refresh(rt.sessions, connection_id, store_id=SMALL_STORE, source=RefreshSource.USER)
+    [job] = refresh.run_pending(rt.sessions, "test", lambda cid: open_source(rt, cid), wait=lambda _s: None)
+    assert job.state == "succeeded", job

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from connhub.models import (
@@ -129,3 +131,11 @@ def ready_user(rt: Runtime, control: SandboxControl, user: UserView) -> None:
 
 
 WHEN = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+
+
+def env_of(rt: Runtime) -> dict[str, str]:
+    """This process's environment with `rt`'s core settings on top (for run/ scripts run as processes)."""
+    env = dict(os.environ)
+    for name, value in rt.settings.model_dump().items():
+        env[name] = str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+    return env

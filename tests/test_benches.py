@@ -1,0 +1,68 @@
+"""Every script under bench/ runs, at a tiny size, as its own process: a benchmark can no longer rot.
+
+Each runs with arguments that make it quick (a few products or connections, no injected latency)
+and must exit 0 and print its figures. The figures' values are not judged here (a loaded machine
+moves them); that the script still measures what the README quotes is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connhub.config import PROJECT_ROOT
+
+BENCH = PROJECT_ROOT / "bench"
+DEADLINE_SECONDS = 600  # one script at a tiny size on a loaded 2-core machine, never approached when healthy
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# script -> (tiny arguments, patterns its output must contain: the figures the README quotes)
+TINY: dict[str, tuple[list[str], list[str]]] = {
+    "checker.py": (["--connections", "20", "--sample", "4", "--latency-ms", "0", "--sandbox-port", "{port}"],
+                   [r"seeded 20 connections", r"\d+ checks/s"]),
+    "catalog.py": (["--large", "300", "--repeat", "1"],
+                   [r"refresh", r"\d+(\.\d+)? ms"]),
+    "sync.py": (["--products", "6", "--changes", "2"],
+                [r"first run \(6 products\): finished", r"second run \(nothing changed\)",
+                 r"2 prices changed: .* 2 market\.edit calls", r"targets met"]),
+    "vk_goods.py": (["--products", "6"],
+                    [r"\d+ requests"]),
+    "hostile.py": ([], [r"row 3  64 MiB answer: checker peak RSS \d+ MB", r"row 4  SIGTERM during a dripped answer",
+                        r"row 6  5 refreshes"]),
+}
+
+
+def test_every_bench_script_is_covered():
+    scripts = sorted(path.name for path in BENCH.glob("*.py") if path.name != "__init__.py")
+    missing = [name for name in scripts if name not in TINY]
+    assert not missing, f"bench scripts without a tiny run in tests/test_benches.py: {missing}"
+
+
+@pytest.mark.timeout(DEADLINE_SECONDS + 60)
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_bench_runs_at_a_tiny_size(script: str, tmp_path: Path):
+    if not (BENCH / script).exists():
+        pytest.skip(f"bench/{script} is not in this tree")
+    arguments, expected = TINY[script]
+    arguments = [argument.replace("{port}", str(free_port())) for argument in arguments]
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("CHECKER_", "DATABASE_URL"))}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), TMPDIR=str(tmp_path))
+    run = subprocess.run([sys.executable, str(BENCH / script), *arguments], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=DEADLINE_SECONDS)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, f"bench/{script} exited {run.returncode}:\n{output[-4000:]}"
+    for pattern in expected:
+        assert re.search(pattern, run.stdout), f"bench/{script} did not print /{pattern}/:\n{run.stdout[-4000:]}"
