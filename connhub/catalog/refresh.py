@@ -6,6 +6,12 @@ nobody reads while it loads; when it is complete, one short transaction makes it
 retires the old one, so readers see the old catalog or the new one, never half of one. A job that
 fails deletes its unfinished snapshot and the previous one stays.
 
+Bounds: a refresh stops at the first of its source's `RefreshBounds` it would pass (pages,
+requests, seconds, records read) or at a cursor it was already given, and fails saying which;
+a provider that pages forever costs one bounded job, never a hung worker or a full memory.
+Records the provider's parser left out, and groups whose parents formed a cycle (stored at the
+top), are counted and the first few named on the job (`items_skipped`, `problems`).
+
 Concurrency: a partial unique index allows one unfinished job per connection, so a second
 request while one is queued or running joins it, and two refreshes of one store never run at
 once. A worker claims a job with a lease it renews on every page; a job whose worker died
@@ -26,7 +32,7 @@ from sqlalchemy import Table, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.catalog.source import CatalogSource, GroupRecord, Page, ProductRecord, StoreRecord
+from connhub.catalog.source import CatalogSource, GroupRecord, Page, ProductRecord, RefreshBounds, StoreRecord
 from connhub.db import write_locked
 from connhub.models import (
     CatalogGroup,
@@ -52,6 +58,8 @@ LEASE = timedelta(minutes=2)
 # How long a job will wait out the provider's rate limit in total before it gives up.
 MAX_RATE_LIMIT_WAIT_SECONDS = 120.0
 INSERT_CHUNK = 1000
+# How many problems a job names (it counts them all).
+MAX_PROBLEMS = 10
 
 T = TypeVar("T")
 
@@ -74,6 +82,8 @@ class JobView:
     current_store_id: str | None
     error: str
     error_code: str
+    items_skipped: int = 0
+    problems: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -87,6 +97,7 @@ def _view(job: CatalogRefreshJob) -> JobView:
         started_at=job.started_at, finished_at=job.finished_at, duration_ms=job.duration_ms,
         requests=job.requests, pages_read=job.pages_read, items_read=job.items_read,
         current_store_id=job.current_store_id, error=job.error, error_code=job.error_code,
+        items_skipped=job.items_skipped or 0, problems=tuple(job.problems or ()),
     )
 
 
@@ -212,7 +223,8 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | 
         job.worker = worker
         job.started_at = now
         job.lease_expires_at = now + LEASE
-        job.requests = job.pages_read = job.items_read = 0
+        job.requests = job.pages_read = job.items_read = job.items_skipped = 0
+        job.problems = None
         job.current_store_id = None
         session.commit()
         return _view(job)
@@ -247,12 +259,30 @@ class _Runner:
         self.pages = 0
         self.items = 0
         self.waited = 0.0
+        self.bounds: RefreshBounds = getattr(source, "bounds", None) or RefreshBounds()
+        self.started = clock()
+        self.skipped = 0
+        self.problems: list[str] = []
+
+    def _stop(self, reason: str, code: str) -> JobFailed:
+        return JobFailed(f"{reason} — обновление остановлено, прежняя копия каталога сохранена", code)
+
+    def _check_time(self, ahead: float = 0.0) -> None:
+        limit = self.bounds.max_seconds
+        if self.clock() - self.started + ahead > limit:
+            shown = f"{limit:g}".replace(".", ",")
+            raise self._stop(f"Обновление из {self.source.service} идёт дольше {shown} с", "too_slow")
 
     def call(self, request: Callable[[], T]) -> T:
-        """One provider request; a rate limit is waited out (within a budget) and retried."""
+        """One provider request within the job's bounds; a rate limit is waited out (within a
+        budget) and retried."""
         while True:
             if self.should_stop():
                 raise JobFailed("Обновление прервано: обработчик остановлен; повторим позже", "stopped")
+            if self.requests >= self.bounds.max_requests:
+                raise self._stop(f"{self.source.service}: больше {self.bounds.max_requests} запросов за одно "
+                                 "обновление", "too_many_requests")
+            self._check_time()
             self.requests += 1
             try:
                 return request()
@@ -263,39 +293,64 @@ class _Runner:
                 if self.waited + pause > MAX_RATE_LIMIT_WAIT_SECONDS:
                     raise JobFailed(f"{self.source.service} ограничил частоту запросов; повторим позже",
                                     "http_429") from None
+                self._check_time(pause)
                 self.progress()
                 self.waited += pause
                 self.wait(pause)
 
     def progress(self, store_id: str | None = None) -> None:
+        """What the job did so far, written as it goes (the page's progress line reads it); each
+        write renews the lease."""
         values: dict[str, Any] = {"requests": self.requests, "pages_read": self.pages,
-                                  "items_read": self.items, "lease_expires_at": utcnow() + LEASE}
+                                  "items_read": self.items, "items_skipped": self.skipped,
+                                  "problems": self.problems[:MAX_PROBLEMS] or None,
+                                  "lease_expires_at": utcnow() + LEASE}
         if store_id is not None:
             values["current_store_id"] = store_id
         with self.sessions.begin() as session:
             session.execute(update(CatalogRefreshJob).where(CatalogRefreshJob.id == self.job.id).values(**values))
 
-    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str) -> dict[str, T]:
-        """Every item of a paged series, de-duplicated by id (the last copy wins)."""
+    def report(self, problems: Sequence[str], *, skipped: int = 0) -> None:
+        self.skipped += skipped
+        self.problems.extend(problems[:max(MAX_PROBLEMS - len(self.problems), 0)])
+
+    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str | None) -> dict[str, T]:
+        """Every item of a paged series, de-duplicated by id (the last copy wins), within the
+        job's bounds: a cursor given twice, too many pages or too many records end the job."""
         items: dict[str, T] = {}
         cursor: str | None = None
         seen_cursors: set[str] = set()
+        service = self.source.service
         while True:
             page = self.call(partial(fetch, cursor))
             self.pages += 1
             self.items += len(page.items)
             for item in page.items:
                 items[item.id] = item  # type: ignore[attr-defined]
+            self.report(page.problems, skipped=page.skipped)
             self.progress(store_id)
             if page.next_cursor is None:
                 return items
-            if page.next_cursor in seen_cursors:
-                raise JobFailed(f"{self.source.service} вернул повторяющийся курсор страниц", "cursor_loop")
+            if page.next_cursor in seen_cursors or page.next_cursor == cursor:
+                raise self._stop(f"{service} отдаёт одну и ту же страницу снова и снова", "cursor_loop")
+            if self.items > self.bounds.max_items:
+                raise self._stop(f"В каталоге {service} больше {self.bounds.max_items} товаров и групп",
+                                 "too_many_items")
+            if self.pages >= self.bounds.max_pages:
+                raise self._stop(f"{service} отдал больше {self.bounds.max_pages} страниц за одно обновление",
+                                 "too_many_pages")
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
 
+    def stores(self) -> list[StoreRecord]:
+        """The store list: paged here, within the bounds, when the source offers its pages."""
+        stores_page: Callable[[str | None], Page[StoreRecord]] | None = getattr(self.source, "stores_page", None)
+        if stores_page is None:
+            return self.call(self.source.stores)
+        return list(self.pages_of(stores_page, None).values())
+
     def run(self) -> None:
-        stores = self.call(self.source.stores)
+        stores = self.stores()
         self.progress()
         _save_stores(self.sessions, self.job.connection_id, stores)
         listed = [store.id for store in stores]
@@ -309,7 +364,11 @@ class _Runner:
     def refresh_store(self, store_id: str) -> None:
         groups = self.pages_of(lambda cursor: self.source.groups_page(store_id, cursor), store_id)
         products = self.pages_of(lambda cursor: self.source.products_page(store_id, cursor), store_id)
-        snapshot_id = _write_snapshot(self.sessions, self.job, store_id, groups.values(), products.values())
+        tree, lifted = break_cycles(groups.values())
+        if lifted:
+            self.report([f"Группа «{group.name or group.id}» ({group.id}) была своим собственным предком — "
+                         "показана на верхнем уровне" for group in lifted])
+        snapshot_id = _write_snapshot(self.sessions, self.job, store_id, tree, products.values())
         _swap(self.sessions, self.job.connection_id, store_id, snapshot_id)
 
 
@@ -345,6 +404,8 @@ def run_job(
         record.requests = runner.requests
         record.pages_read = runner.pages
         record.items_read = runner.items
+        record.items_skipped = runner.skipped
+        record.problems = runner.problems[:MAX_PROBLEMS] or None
         record.error = reason[:500]
         record.error_code = code[:64]
         record.lease_expires_at = None
@@ -395,6 +456,39 @@ def _fail_unstarted(sessions: sessionmaker[Session], job: JobView, reason: str, 
 
 
 # --- writing ---------------------------------------------------------------------------------
+
+
+def break_cycles(groups: Iterable[GroupRecord]) -> tuple[list[GroupRecord], list[GroupRecord]]:
+    """The groups with every parent cycle broken, and the groups moved to the top to break them.
+
+    A group that is its own parent, or whose parents lead back to it, would hang under nothing
+    and vanish from the tree; in each cycle the group with the smallest id goes to the top level,
+    so the others keep their place under it. A parent missing from the catalog is left as it is.
+    """
+    by_id = {group.id: group for group in groups}
+    parent = {gid: group.parent_id for gid, group in by_id.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: settled
+    lifted: set[str] = set()
+    for start in by_id:
+        path: list[str] = []
+        current: str | None = start
+        while current is not None and current in by_id and state.get(current) is None:
+            state[current] = 1
+            path.append(current)
+            current = parent[current]
+        if current is not None and state.get(current) == 1:  # came back onto this path: a cycle
+            cycle = path[path.index(current):]
+            top = min(cycle)
+            lifted.add(top)
+            parent[top] = None
+        for gid in path:
+            state[gid] = 2
+    if not lifted:
+        return list(by_id.values()), []
+    fixed = [GroupRecord(g.id, g.name, None, g.attributes, g.barcodes) if g.id in lifted else g
+             for g in by_id.values()]
+    return fixed, [by_id[gid] for gid in sorted(lifted)]
+
 
 
 def _save_stores(sessions: sessionmaker[Session], connection_id: int, stores: Sequence[StoreRecord]) -> None:

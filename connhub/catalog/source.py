@@ -59,6 +59,17 @@ class ProductRecord:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class RefreshBounds:
+    """How much one refresh may read before it stops and says which bound stopped it. A provider's
+    catalog carries its own (`CatalogSource.bounds`, from its settings); these are the defaults."""
+
+    max_pages: int = 1000  # pages of every series of every store, the store list included
+    max_requests: int = 1500  # pages plus the retries of rate-limited ones
+    max_seconds: float = 900.0
+    max_items: int = 200_000  # records read (stores, groups, products): what the refresh holds
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
