@@ -10,6 +10,7 @@ every page different (the server answers by path; the cursor in the query is not
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,7 +41,8 @@ def serve_catalog(hostile: HostileServer, *, products: list[dict[str, Any]],
     """One store, its groups and products, each in one page."""
     hostile.answer("GET", STORES, json_body=page([{"id": STORE, "name": "Чайная"}]))
     hostile.answer("GET", GROUPS, json_body=page(groups or []))
-    hostile.answer("GET", PRODUCTS, json_body=page(products))
+    # ASCII escapes, so a lone surrogate travels as the `\ud800` a provider could send.
+    hostile.answer("GET", PRODUCTS, headers=JSON, body=json.dumps(page(products)).encode())
 
 
 def endless_pages(make_items: Callable[[int], list[dict[str, Any]]]) -> Callable[[], Iterator[bytes]]:
