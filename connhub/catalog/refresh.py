@@ -264,6 +264,11 @@ class _Runner:
         self.skipped = 0
         self.problems: list[str] = []
 
+    @staticmethod
+    def _count(number: int) -> str:
+        """A count as Russian text sets it: 5000, 100 000 (a no-break space from five digits)."""
+        return str(number) if number < 10_000 else f"{number:,}".replace(",", "\u00a0")
+
     def _stop(self, reason: str, code: str) -> JobFailed:
         return JobFailed(f"{reason} — обновление остановлено, прежняя копия каталога сохранена", code)
 
@@ -280,8 +285,9 @@ class _Runner:
             if self.should_stop():
                 raise JobFailed("Обновление прервано: обработчик остановлен; повторим позже", "stopped")
             if self.requests >= self.bounds.max_requests:
-                raise self._stop(f"{self.source.service}: больше {self.bounds.max_requests} запросов за одно "
-                                 "обновление", "too_many_requests")
+                limit = self._count(self.bounds.max_requests)
+                raise self._stop(f"{self.source.service}: больше {limit} запросов за одно обновление",
+                                 "too_many_requests")
             self._check_time()
             self.requests += 1
             try:
@@ -334,11 +340,11 @@ class _Runner:
             if page.next_cursor in seen_cursors or page.next_cursor == cursor:
                 raise self._stop(f"{service} отдаёт одну и ту же страницу снова и снова", "cursor_loop")
             if self.items > self.bounds.max_items:
-                raise self._stop(f"В каталоге {service} больше {self.bounds.max_items} товаров и групп",
+                raise self._stop(f"В каталоге {service} больше {self._count(self.bounds.max_items)} товаров и групп",
                                  "too_many_items")
             if self.pages >= self.bounds.max_pages:
-                raise self._stop(f"{service} отдал больше {self.bounds.max_pages} страниц за одно обновление",
-                                 "too_many_pages")
+                limit = self._count(self.bounds.max_pages)
+                raise self._stop(f"{service} отдал больше {limit} страниц за одно обновление", "too_many_pages")
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
 
@@ -542,20 +548,16 @@ def _write_snapshot(sessions: sessionmaker[Session], job: JobView, store_id: str
     # Loading rows are invisible to readers; write them in chunks so no transaction runs long.
     # Core executemany on the tables: one statement per chunk (the ORM's bulk path splits rows by
     # which values are None, which turned 5,000 products into thousands of statements).
-    tables: tuple[tuple[Table, list[dict[str, Any]]], ...] = (
-        (CATALOG_GROUPS, [_group_row(snapshot_id, g) for g in group_list]),
-        (CATALOG_PRODUCTS, [_product_row(snapshot_id, p) for p in product_list]),
-    )
-    for table, rows in tables:
-        for chunk in _chunks(rows):
-            with sessions.begin() as session:
-                session.connection().execute(insert(table), chunk)
+    # Rows are made a chunk at a time: the records are already held once, not twice.
+    for start in range(0, len(group_list), INSERT_CHUNK):
+        with sessions.begin() as session:
+            session.connection().execute(insert(CATALOG_GROUPS), [
+                _group_row(snapshot_id, g) for g in group_list[start:start + INSERT_CHUNK]])
+    for start in range(0, len(product_list), INSERT_CHUNK):
+        with sessions.begin() as session:
+            session.connection().execute(insert(CATALOG_PRODUCTS), [
+                _product_row(snapshot_id, p) for p in product_list[start:start + INSERT_CHUNK]])
     return snapshot_id
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        yield rows[start:start + INSERT_CHUNK]
 
 
 def _swap(sessions: sessionmaker[Session], connection_id: int, store_id: str, snapshot_id: int) -> None:
