@@ -320,17 +320,23 @@ class _Runner:
         self.skipped += skipped
         self.problems.extend(problems[:max(MAX_PROBLEMS - len(self.problems), 0)])
 
-    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str | None) -> dict[str, T]:
+    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str | None, *,
+                 counted: bool = True) -> dict[str, T]:
         """Every item of a paged series, de-duplicated by id (the last copy wins), within the
-        job's bounds: a cursor given twice, too many pages or too many records end the job."""
+        job's bounds: a cursor given twice, too many pages or too many records end the job.
+        A series not `counted` (the store list) is bounded by its own pages and adds only its
+        requests to the job's figures (pages and items read are the catalog's: groups, products)."""
         items: dict[str, T] = {}
         cursor: str | None = None
         seen_cursors: set[str] = set()
         service = self.source.service
+        own_pages = 0
         while True:
             page = self.call(partial(fetch, cursor))
-            self.pages += 1
-            self.items += len(page.items)
+            own_pages += 1
+            if counted:
+                self.pages += 1
+                self.items += len(page.items)
             for item in page.items:
                 items[item.id] = item  # type: ignore[attr-defined]
             self.report(page.problems, skipped=page.skipped)
@@ -342,7 +348,7 @@ class _Runner:
             if self.items > self.bounds.max_items:
                 raise self._stop(f"В каталоге {service} больше {self._count(self.bounds.max_items)} товаров и групп",
                                  "too_many_items")
-            if self.pages >= self.bounds.max_pages:
+            if (self.pages if counted else own_pages) >= self.bounds.max_pages:
                 limit = self._count(self.bounds.max_pages)
                 raise self._stop(f"{service} отдал больше {limit} страниц за одно обновление", "too_many_pages")
             seen_cursors.add(page.next_cursor)
@@ -353,7 +359,7 @@ class _Runner:
         stores_page: Callable[[str | None], Page[StoreRecord]] | None = getattr(self.source, "stores_page", None)
         if stores_page is None:
             return self.call(self.source.stores)
-        return list(self.pages_of(stores_page, None).values())
+        return list(self.pages_of(stores_page, None, counted=False).values())
 
     def run(self) -> None:
         stores = self.stores()
