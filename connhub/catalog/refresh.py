@@ -276,7 +276,7 @@ class _Runner:
         limit = self.bounds.max_seconds
         if self.clock() - self.started + ahead > limit:
             shown = f"{limit:g}".replace(".", ",")
-            raise self._stop(f"Обновление из {self.source.service} идёт дольше {shown} с", "too_slow")
+            raise self._stop(f"Обновление каталога {self.source.service} идёт дольше {shown} с", "too_slow")
 
     def call(self, request: Callable[[], T]) -> T:
         """One provider request within the job's bounds; a rate limit is waited out (within a

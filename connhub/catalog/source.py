@@ -66,7 +66,7 @@ class RefreshBounds:
 
     max_pages: int = 1000  # pages of every series of every store, the store list included
     max_requests: int = 1500  # pages plus the retries of rate-limited ones
-    max_seconds: float = 900.0
+    max_seconds: float = 600.0
     max_items: int = 100_000  # records read (stores, groups, products): what the refresh holds (~2 KB each)
 
 
