@@ -12,10 +12,22 @@ import pytest
 
 from connhub.catalog import refresh
 from connhub.catalog.source import GroupRecord, Page, RefreshBounds, StoreRecord
+from connhub.crypto import Secret
 from connhub.models import CatalogProduct, RefreshSource, RefreshState
-from connhub.providers.evotor.catalog import MAX_THOUSANDTHS, clean, parse_page, parse_product, parse_store
+from connhub.providers.base import ProviderError
+from connhub.providers.evotor.catalog import (
+    MAX_THOUSANDTHS,
+    EvotorCatalog,
+    clean,
+    parse_group,
+    parse_page,
+    parse_product,
+    parse_store,
+)
 from connhub.providers.evotor.settings import EvotorSettings
 from tests.catalog.conftest import STORE, ScriptedSource, product
+from tests.reliability.hostile import HostileServer
+from tests.reliability.hostile_catalog import endless_pages
 
 
 def test_the_cut_lengths_are_the_models():
@@ -108,3 +120,32 @@ def test_the_settings_carry_the_bounds(monkeypatch):
     monkeypatch.setenv("EVOTOR_CATALOG_MAX_PAGES", "7")
     bounds = EvotorSettings().catalog_bounds()
     assert bounds.max_pages == 7 and bounds.max_items == RefreshBounds().max_items
+
+
+def test_a_deeply_nested_attribute_costs_its_group_only():
+    deep: list[object] = []
+    for _ in range(200):
+        deep = [deep]
+    page = parse_page({"items": [{"id": "g1", "name": "Футболки", "attributes": deep},
+                                 {"id": "g2", "name": "Чай"}]}, parse_group)
+    assert [g.id for g in page.items] == ["g2"]
+    assert page.problems == ["группа «Футболки» (g1): слишком глубокая вложенность"]
+
+
+def test_a_rejected_number_is_quoted_short():
+    page = parse_page({"items": [{"id": "p", "price": "9" * 5000}]}, parse_product)
+    assert page.skipped == 1 and len(page.problems[0]) < 80
+
+
+def test_the_store_list_outside_a_job_has_the_same_repeat_check():
+    with HostileServer() as hostile:
+        hostile.answer("GET", "/stores", json_body={"items": [{"id": "s-1"}], "paging": {"next_cursor": "same"}})
+        catalog = EvotorCatalog(hostile.base_url, Secret("t"), timeout=5, bounds=RefreshBounds(max_pages=50))
+        with pytest.raises(ProviderError) as raised:
+            catalog.stores()
+        assert raised.value.code == "cursor_loop" and len(hostile.requests_to("/stores")) == 2
+        hostile.answer("GET", "/stores", headers={"Content-Type": "application/json"},
+                       body=endless_pages(lambda n: [{"id": f"s-{n}"}]))
+        with pytest.raises(ProviderError) as raised:
+            catalog.stores()
+        assert raised.value.code == "too_many_pages" and "больше 50 страниц" in raised.value.reason

@@ -7,13 +7,15 @@ requests it made, and leaves the last good copy of the catalog in place.
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 
 import pytest
 from sqlalchemy import select
 
 from connhub.models import CatalogProduct, CatalogSnapshot, RefreshState
-from tests.reliability.conftest import run_checker, seed
+from tests.reliability.conftest import run_checker, seed, start_checker
 from tests.reliability.hostile import json_bytes
 from tests.reliability.hostile_catalog import (
     JSON,
@@ -124,3 +126,33 @@ def test_a_rate_limit_forever_stops_at_the_request_bound(hostile, hostile_rt, sh
     assert "больше 12 запросов" in done.error, done.error
     assert done.requests == 12
     assert current_ids(hostile_rt, shop) == {"good-1", "good-2"}
+
+
+def wait_until(check, *, timeout: float = 60):  # noqa: ANN001, ANN201 - polls a database row
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_a_long_store_list_records_its_requests_and_renews_the_lease_as_it_goes(hostile, hostile_rt):
+    shop = seed(hostile_rt, "shop", "evotor")
+    hostile.answer("GET", STORES, headers=JSON, delay=0.2,
+                   body=endless_pages(lambda n: [{"id": f"s-{n}", "name": "Чайная"}]))
+    job_id = queue_refresh(hostile_rt, shop)
+    process = start_checker(hostile_rt, "--catalog-once")
+    try:
+        first = wait_until(lambda: (row := job(hostile_rt, job_id)).requests >= 1 and row)
+        later = wait_until(lambda: (row := job(hostile_rt, job_id)).requests >= first.requests + 3 and row)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    # Before the fix the store list was paged inside one request: 0 requests recorded, lease as claimed.
+    assert later.state == RefreshState.RUNNING and later.lease_expires_at > first.lease_expires_at
+    done = job(hostile_rt, job_id)
+    assert done.state == RefreshState.FAILED and done.error_code == "stopped"
+    assert done.requests >= later.requests

@@ -141,6 +141,8 @@ MAX_THOUSANDTHS = 2**63 - 1
 NUMBER_TITLES = {"price": "цена", "cost_price": "себестоимость", "quantity": "остаток"}
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: PostgreSQL stores neither
 MAX_PROBLEM_NAME = 60
+MAX_SHOWN_VALUE = 24  # how much of a rejected number a problem quotes
+MAX_JSON_DEPTH = 32  # nesting kept in a JSON field (group attributes); deeper is not a catalog
 
 
 def _length(column: Column[Any]) -> int | None:
@@ -160,14 +162,16 @@ def clean(value: str, limit: int | None = None) -> str:
     return value if limit is None else value[:limit]
 
 
-def _clean_any(value: Any) -> Any:
+def _clean_any(value: Any, depth: int = 0) -> Any:
     """Every string inside a JSON value cleaned (the value is stored as JSON as it came)."""
+    if depth > MAX_JSON_DEPTH:
+        raise BadItem("слишком глубокая вложенность")
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, list):
-        return [_clean_any(v) for v in value]
+        return [_clean_any(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {clean(str(k)): _clean_any(v) for k, v in value.items()}
+        return {clean(str(k)): _clean_any(v, depth + 1) for k, v in value.items()}
     return value
 
 
@@ -204,7 +208,7 @@ def parse_page(body: Any, parse: Callable[[Mapping[str, Any]], T]) -> Page[T]:
             items.append(parse(raw))
         except BadItem as error:
             problems.append(f"{describe(raw, noun)}: {error}")
-        except (ValueError, TypeError, InvalidOperation, ArithmeticError):
+        except (ValueError, TypeError, ArithmeticError, RecursionError):
             problems.append(f"{describe(raw, noun)}: непонятная запись")
     return Page(items, next_cursor, skipped=len(problems), problems=problems)
 
@@ -255,7 +259,9 @@ def _decimal(item: Mapping[str, Any], key: str) -> Decimal | None:
     if not number.is_finite():
         raise BadItem(f"{title} не число")
     if abs(number) * 1000 > MAX_THOUSANDTHS:
-        raise BadItem(f"{title} {value} вне допустимого диапазона")
+        shown = clean(str(value))
+        shown = shown if len(shown) <= MAX_SHOWN_VALUE else shown[:MAX_SHOWN_VALUE - 1] + "…"
+        raise BadItem(f"{title} {shown} вне допустимого диапазона")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -3:  # more precision than Evotor keeps: round to 3
         number = number.quantize(Decimal("0.001"))
