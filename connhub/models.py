@@ -388,6 +388,10 @@ class CatalogRefreshJob(Base):
     current_store_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str] = mapped_column(String(500), default="")
     error_code: Mapped[str] = mapped_column(String(64), default="")
+    # Records left out as unstorable, and the first few things worth telling the user (Russian
+    # lines: a left-out product, a group moved to the top because its parents formed a cycle).
+    items_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    problems: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CatalogRule(Base):

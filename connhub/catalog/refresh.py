@@ -6,6 +6,12 @@ nobody reads while it loads; when it is complete, one short transaction makes it
 retires the old one, so readers see the old catalog or the new one, never half of one. A job that
 fails deletes its unfinished snapshot and the previous one stays.
 
+Bounds: a refresh stops at the first of its source's `RefreshBounds` it would pass (pages,
+requests, seconds, records read) or at a cursor it was already given, and fails saying which;
+a provider that pages forever costs one bounded job, never a hung worker or a full memory.
+Records the provider's parser left out, and groups whose parents formed a cycle (stored at the
+top), are counted and the first few named on the job (`items_skipped`, `problems`).
+
 Concurrency: a partial unique index allows one unfinished job per connection, so a second
 request while one is queued or running joins it, and two refreshes of one store never run at
 once. A worker claims a job with a lease (`connhub.work.claims`) that a heartbeat thread renews
@@ -54,6 +60,8 @@ LEASE = timedelta(minutes=2)
 # How long a job will wait out the provider's rate limit in total before it gives up.
 MAX_RATE_LIMIT_WAIT_SECONDS = 120.0
 INSERT_CHUNK = 1000
+# How many problems a job names (it counts them all).
+MAX_PROBLEMS = 10
 
 T = TypeVar("T")
 
@@ -76,6 +84,8 @@ class JobView:
     current_store_id: str | None
     error: str
     error_code: str
+    items_skipped: int = 0
+    problems: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -89,6 +99,7 @@ def _view(job: CatalogRefreshJob) -> JobView:
         started_at=job.started_at, finished_at=job.finished_at, duration_ms=job.duration_ms,
         requests=job.requests, pages_read=job.pages_read, items_read=job.items_read,
         current_store_id=job.current_store_id, error=job.error, error_code=job.error_code,
+        items_skipped=job.items_skipped or 0, problems=tuple(job.problems or ()),
     )
 
 
@@ -215,7 +226,8 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | 
         job.worker = worker
         job.started_at = now
         job.lease_expires_at = now + lease
-        job.requests = job.pages_read = job.items_read = 0
+        job.requests = job.pages_read = job.items_read = job.items_skipped = 0
+        job.problems = None
         job.current_store_id = None
         session.commit()
         return _view(job)
@@ -258,12 +270,36 @@ class _Runner:
         self.pages = 0
         self.items = 0
         self.waited = 0.0
+        self.bounds = source.bounds
+        self.started = clock()
+        self.skipped = 0
+        self.problems: list[str] = []
+
+    @staticmethod
+    def _count(number: int) -> str:
+        """A count as Russian text sets it: 5000, 100 000 (a no-break space from five digits)."""
+        return str(number) if number < 10_000 else f"{number:,}".replace(",", "\u00a0")
+
+    def _stop(self, reason: str, code: str) -> JobFailed:
+        return JobFailed(f"{reason} — обновление остановлено, прежняя копия каталога сохранена", code)
+
+    def _check_time(self, ahead: float = 0.0) -> None:
+        limit = self.bounds.max_seconds
+        if self.clock() - self.started + ahead > limit:
+            shown = f"{limit:g}".replace(".", ",")
+            raise self._stop(f"Обновление каталога {self.source.service} идёт дольше {shown} с", "too_slow")
 
     def call(self, request: Callable[[], T]) -> T:
-        """One provider request; a rate limit is waited out (within a budget) and retried."""
+        """One provider request within the job's bounds; a rate limit is waited out (within a
+        budget) and retried."""
         while True:
             if self.should_stop():
                 raise JobFailed("Обновление прервано: обработчик остановлен; повторим позже", "stopped")
+            if self.requests >= self.bounds.max_requests:
+                limit = self._count(self.bounds.max_requests)
+                raise self._stop(f"{self.source.service}: больше {limit} запросов за одно обновление",
+                                 "too_many_requests")
+            self._check_time()
             self.requests += 1
             try:
                 return request()
@@ -274,39 +310,67 @@ class _Runner:
                 if self.waited + pause > MAX_RATE_LIMIT_WAIT_SECONDS:
                     raise JobFailed(f"{self.source.service} ограничил частоту запросов; повторим позже",
                                     "http_429") from None
+                self._check_time(pause)
                 self.progress()
                 self.waited += pause
                 self.wait(pause)
 
     def progress(self, store_id: str | None = None) -> None:
+        """What the job did so far, written as it goes (the page's progress line reads it); each
+        write renews the lease."""
         values: dict[str, Any] = {"requests": self.requests, "pages_read": self.pages,
-                                  "items_read": self.items, "lease_expires_at": utcnow() + LEASE}
+                                  "items_read": self.items, "items_skipped": self.skipped,
+                                  "problems": self.problems[:MAX_PROBLEMS] or None,
+                                  "lease_expires_at": utcnow() + LEASE}
         if store_id is not None:
             values["current_store_id"] = store_id
         with self.sessions.begin() as session:
             session.execute(update(CatalogRefreshJob).where(CatalogRefreshJob.id == self.job.id).values(**values))
 
-    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str) -> dict[str, T]:
-        """Every item of a paged series, de-duplicated by id (the last copy wins)."""
+    def report(self, problems: Sequence[str], *, skipped: int = 0) -> None:
+        self.skipped += skipped
+        self.problems.extend(problems[:max(MAX_PROBLEMS - len(self.problems), 0)])
+
+    def pages_of(self, fetch: Callable[[str | None], Page[T]], store_id: str | None, *,
+                 counted: bool = True) -> dict[str, T]:
+        """Every item of a paged series, de-duplicated by id (the last copy wins), within the
+        job's bounds: a cursor given twice, too many pages or too many records end the job.
+        A series not `counted` (the store list) is bounded by its own pages and adds only its
+        requests to the job's figures (pages and items read are the catalog's: groups, products)."""
         items: dict[str, T] = {}
         cursor: str | None = None
         seen_cursors: set[str] = set()
+        service = self.source.service
+        own_pages = 0
         while True:
             page = self.call(partial(fetch, cursor))
-            self.pages += 1
-            self.items += len(page.items)
+            own_pages += 1
+            if counted:
+                self.pages += 1
+                self.items += len(page.items)
             for item in page.items:
                 items[item.id] = item  # type: ignore[attr-defined]
+            self.report(page.problems, skipped=page.skipped)
             self.progress(store_id)
             if page.next_cursor is None:
                 return items
-            if page.next_cursor in seen_cursors:
-                raise JobFailed(f"{self.source.service} вернул повторяющийся курсор страниц", "cursor_loop")
+            if page.next_cursor in seen_cursors or page.next_cursor == cursor:
+                raise self._stop(f"{service} отдаёт одну и ту же страницу снова и снова", "cursor_loop")
+            if self.items > self.bounds.max_items:
+                raise self._stop(f"В каталоге {service} больше {self._count(self.bounds.max_items)} товаров и групп",
+                                 "too_many_items")
+            if (self.pages if counted else own_pages) >= self.bounds.max_pages:
+                limit = self._count(self.bounds.max_pages)
+                raise self._stop(f"{service} отдал больше {limit} страниц за одно обновление", "too_many_pages")
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
 
+    def stores(self) -> list[StoreRecord]:
+        """The store list, paged here within the bounds."""
+        return list(self.pages_of(self.source.stores_page, None, counted=False).values())
+
     def run(self) -> None:
-        stores = self.call(self.source.stores)
+        stores = self.stores()
         self.progress()
         _save_stores(self.sessions, self.job.connection_id, stores)
         listed = [store.id for store in stores]
@@ -320,7 +384,11 @@ class _Runner:
     def refresh_store(self, store_id: str) -> None:
         groups = self.pages_of(lambda cursor: self.source.groups_page(store_id, cursor), store_id)
         products = self.pages_of(lambda cursor: self.source.products_page(store_id, cursor), store_id)
-        snapshot_id = _write_snapshot(self.sessions, self.job, store_id, groups.values(), products.values())
+        tree, lifted = break_cycles(groups.values())
+        if lifted:
+            self.report([f"Группа «{group.name or group.id}» ({group.id}) была своим собственным предком — "
+                         "показана на верхнем уровне" for group in lifted])
+        snapshot_id = _write_snapshot(self.sessions, self.job, store_id, tree, products.values())
         _swap(self.sessions, self.job.connection_id, store_id, snapshot_id)
 
 
@@ -361,6 +429,8 @@ def run_job(
         record.requests = runner.requests
         record.pages_read = runner.pages
         record.items_read = runner.items
+        record.items_skipped = runner.skipped
+        record.problems = runner.problems[:MAX_PROBLEMS] or None
         record.error = reason[:500]
         record.error_code = code[:64]
         record.lease_expires_at = None
@@ -414,6 +484,39 @@ def _fail_unstarted(sessions: sessionmaker[Session], job: JobView, reason: str, 
 # --- writing ---------------------------------------------------------------------------------
 
 
+def break_cycles(groups: Iterable[GroupRecord]) -> tuple[list[GroupRecord], list[GroupRecord]]:
+    """The groups with every parent cycle broken, and the groups moved to the top to break them.
+
+    A group that is its own parent, or whose parents lead back to it, would hang under nothing
+    and vanish from the tree; in each cycle the group with the smallest id goes to the top level,
+    so the others keep their place under it. A parent missing from the catalog is left as it is.
+    """
+    by_id = {group.id: group for group in groups}
+    parent = {gid: group.parent_id for gid, group in by_id.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: settled
+    lifted: set[str] = set()
+    for start in by_id:
+        path: list[str] = []
+        current: str | None = start
+        while current is not None and current in by_id and state.get(current) is None:
+            state[current] = 1
+            path.append(current)
+            current = parent[current]
+        if current is not None and state.get(current) == 1:  # came back onto this path: a cycle
+            cycle = path[path.index(current):]
+            top = min(cycle)
+            lifted.add(top)
+            parent[top] = None
+        for gid in path:
+            state[gid] = 2
+    if not lifted:
+        return list(by_id.values()), []
+    fixed = [GroupRecord(g.id, g.name, None, g.attributes, g.barcodes) if g.id in lifted else g
+             for g in by_id.values()]
+    return fixed, [by_id[gid] for gid in sorted(lifted)]
+
+
+
 def _save_stores(sessions: sessionmaker[Session], connection_id: int, stores: Sequence[StoreRecord]) -> None:
     """The account's store list as listed now; a store no longer listed goes with its snapshots."""
     now = utcnow()
@@ -465,20 +568,16 @@ def _write_snapshot(sessions: sessionmaker[Session], job: JobView, store_id: str
     # Loading rows are invisible to readers; write them in chunks so no transaction runs long.
     # Core executemany on the tables: one statement per chunk (the ORM's bulk path splits rows by
     # which values are None, which turned 5,000 products into thousands of statements).
-    tables: tuple[tuple[Table, list[dict[str, Any]]], ...] = (
-        (CATALOG_GROUPS, [_group_row(snapshot_id, g) for g in group_list]),
-        (CATALOG_PRODUCTS, [_product_row(snapshot_id, p) for p in product_list]),
-    )
-    for table, rows in tables:
-        for chunk in _chunks(rows):
-            with sessions.begin() as session:
-                session.connection().execute(insert(table), chunk)
+    # Rows are made a chunk at a time: the records are already held once, not twice.
+    for start in range(0, len(group_list), INSERT_CHUNK):
+        with sessions.begin() as session:
+            session.connection().execute(insert(CATALOG_GROUPS), [
+                _group_row(snapshot_id, g) for g in group_list[start:start + INSERT_CHUNK]])
+    for start in range(0, len(product_list), INSERT_CHUNK):
+        with sessions.begin() as session:
+            session.connection().execute(insert(CATALOG_PRODUCTS), [
+                _product_row(snapshot_id, p) for p in product_list[start:start + INSERT_CHUNK]])
     return snapshot_id
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        yield rows[start:start + INSERT_CHUNK]
 
 
 def _swap(sessions: sessionmaker[Session], connection_id: int, store_id: str, snapshot_id: int) -> None:

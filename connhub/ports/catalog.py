@@ -67,6 +67,17 @@ class Page(Generic[T]):
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RefreshBounds:
+    """How much one refresh may read before it stops and says which bound stopped it. A provider's
+    catalog carries its own (`CatalogSource.bounds`, from its settings); these are the defaults."""
+
+    max_pages: int = 1000  # pages of every series of every store, the store list included
+    max_requests: int = 1500  # pages plus the retries of rate-limited ones
+    max_seconds: float = 600.0
+    max_items: int = 100_000  # records read (stores, groups, products): what the refresh holds (~2 KB each)
+
+
 class CatalogSource(Protocol):
     """One account's catalog at a provider. Every method is exactly one request.
 
@@ -75,8 +86,11 @@ class CatalogSource(Protocol):
     """
 
     service: str  # the provider's name, for the reasons a user reads ("Эвотор")
+    bounds: RefreshBounds  # what one refresh may read
 
     def stores(self) -> list[StoreRecord]: ...
+
+    def stores_page(self, cursor: str | None) -> Page[StoreRecord]: ...
 
     def groups_page(self, store_id: str, cursor: str | None) -> Page[GroupRecord]: ...
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from connhub.catalog.source import GroupRecord, Page, ProductRecord, StoreRecord
+from connhub.ports.catalog import GroupRecord, Page, ProductRecord, RefreshBounds, StoreRecord
 from connhub.providers.base import ProviderError
 
 STORE = "20180820-7052-4047-807D-E82C50000000"
@@ -24,6 +24,7 @@ class ScriptedSource:
     on_request: Callable[[int], None] | None = None
     calls: list[str] = field(default_factory=list)
     service: str = "Эвотор"
+    bounds: RefreshBounds = field(default_factory=RefreshBounds)
 
     def _request(self, what: str) -> None:
         self.calls.append(what)
@@ -36,6 +37,10 @@ class ScriptedSource:
     def stores(self) -> list[StoreRecord]:
         self._request("stores")
         return list(self.stores_list)
+
+    def stores_page(self, cursor: str | None) -> Page[StoreRecord]:
+        self._request("stores")
+        return Page(list(self.stores_list), None)
 
     def _page(self, pages: list[list], what: str, cursor: str | None) -> Page:
         self._request(f"{what}:{cursor}")

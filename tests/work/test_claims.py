@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from connhub.catalog import refresh
-from connhub.catalog.source import GroupRecord, Page, ProductRecord, StoreRecord
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, SyncRun, SyncRunState, utcnow
+from connhub.ports.catalog import GroupRecord, Page, ProductRecord, RefreshBounds, StoreRecord
 from connhub.sync import runs
 from tests.support.connect import connect, make_user
 from tests.work.procs import DEADLINE, holder
@@ -62,6 +62,7 @@ class BlockedCatalog:
     """A catalog whose store list answers only when the test says so."""
 
     service = "Тест"
+    bounds = RefreshBounds()
 
     def __init__(self) -> None:
         self.answer = threading.Event()
@@ -69,6 +70,9 @@ class BlockedCatalog:
     def stores(self) -> list[StoreRecord]:
         assert self.answer.wait(DEADLINE)
         return []
+
+    def stores_page(self, cursor: str | None) -> Page[StoreRecord]:
+        return Page(self.stores(), None)
 
     def groups_page(self, store_id: str, cursor: str | None) -> Page[GroupRecord]:
         raise AssertionError("no stores, no groups")

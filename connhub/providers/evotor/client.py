@@ -135,7 +135,8 @@ class EvotorProvider(Provider):
 
     def catalog_source(self, access_token: Secret) -> EvotorCatalog:
         """The account's catalog (stores, groups, products) through the v2 API."""
-        return EvotorCatalog(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout)
+        return EvotorCatalog(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout,
+                            bounds=self.config.catalog_bounds())
 
     def product_images(self, access_token: Secret) -> EvotorImages:
         """The account's product images (list and download), for the sync's photos."""
