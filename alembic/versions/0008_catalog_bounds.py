@@ -1,7 +1,7 @@
 """what a catalog refresh left out or changed, and why (issue 15)
 
 Revision ID: 0008_catalog_bounds
-Revises: 0006_sync_images (the coordinator re-chains)
+Revises: 0007_work (the coordinator re-chains)
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008_catalog_bounds'
-down_revision: str | None = '0006_sync_images'
+down_revision: str | None = '0007_work'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
