@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from connhub.models import Base
+from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
 from connhub.providers.vk.sandbox import GoodsControl
 from connhub.runtime import Runtime, emulations
 from connhub.sandbox import SandboxControl, SandboxServer
@@ -34,6 +36,12 @@ def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
     control.reset()
     yield control
     control.reset()
+
+
+@pytest.fixture
+def evotor_catalog(sandbox, sandbox_control) -> Callable[..., Any]:
+    """The sandbox Evotor catalog's control endpoint (images, refusals, counters), reset with the sandbox."""
+    return lambda **payload: sandbox_catalog.configure(SandboxControl(sandbox.base_url), **payload)
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from connhub.providers.evotor.catalog import (
     parse_store,
 )
 from connhub.providers.evotor.settings import EvotorSettings
-from tests.catalog.conftest import STORE, ScriptedSource, product
 from tests.reliability.hostile import HostileServer
 from tests.reliability.hostile_catalog import endless_pages
+from tests.support.catalog import STORE, ScriptedSource, product
 
 
 def test_the_cut_lengths_are_the_models():

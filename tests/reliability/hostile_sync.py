@@ -25,15 +25,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from connhub.config import PROJECT_ROOT
-from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
 from connhub.runtime import Runtime, emulations
-from connhub.sandbox import SandboxControl
 from connhub.sandbox.server import SandboxServer, sandbox_env
 from connhub.users import UserView
 from tests.support.sync import env_of
@@ -198,12 +195,6 @@ def endless_market(*, new_every_page: bool, count: int = 10**9) -> Responder:
 def proxy_fixture(sandbox: SandboxServer) -> Iterator[HostileProxy]:
     with HostileProxy(sandbox.base_url) as running:
         yield running
-
-
-@pytest.fixture(name="evotor")
-def evotor_fixture(sandbox: SandboxServer, sandbox_control: SandboxControl) -> Callable[..., Any]:
-    """The sandbox Evotor catalog's control endpoint (images, refusals, counters)."""
-    return lambda **payload: sandbox_catalog.configure(SandboxControl(sandbox.base_url), **payload)
 
 
 def run_sync(rt: Runtime, proxy: HostileProxy, user: UserView, *args: str,

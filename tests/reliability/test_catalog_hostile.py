@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select
 
 from connhub.models import CatalogProduct, CatalogSnapshot, RefreshState
-from tests.reliability.conftest import run_checker, seed, start_checker
 from tests.reliability.hostile import json_bytes
 from tests.reliability.hostile_catalog import (
     JSON,
@@ -29,6 +28,7 @@ from tests.reliability.hostile_catalog import (
     serve_catalog,
     thousand_products,
 )
+from tests.support.checker import run_checker, seed, start_checker
 
 # Before the fix these refreshes never ended; the probe gives up here instead of hanging pytest.
 PROBE_TIMEOUT = 120

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from connhub.catalog import queries
 from connhub.catalog.rules import Rule
 from connhub.models import CatalogProduct, CatalogSnapshot, Connection, RefreshState, RuleMode, RuleTarget
-from tests.reliability.conftest import run_checker, seed
 from tests.reliability.hostile_catalog import STORE, job, product, queue_refresh, serve_catalog
+from tests.support.checker import run_checker, seed
 
 LONG = "x" * 65
 

@@ -16,14 +16,14 @@ from connhub.providers.vk.api import VkApi, VkApiError
 from tests.reliability.hostile import HostileServer
 from tests.reliability.hostile_sync import DEEP, control_fixture, evotor_fixture, proxy_fixture, run_sync  # noqa: F401
 from tests.support.goods import by_sku
-from tests.sync.test_images import give_images, ready_for_goods
+from tests.support.images import give_images, ready_with_evotor_images
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
 
 
-def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, alice, vk_goods, evotor, proxy):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, "p-sencha", "p-assam", "p-latte")
+def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, alice, vk_goods, evotor_catalog, proxy):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, "p-sencha", "p-assam", "p-latte")
     proxy.override("GET", r"/products/p-sencha/images$", body=DEEP)
 
     done = run_sync(rt, proxy, alice)
@@ -37,9 +37,9 @@ def test_a_deep_image_list_for_one_product_costs_only_that_products_photo(rt, al
     assert {pid for pid in SELECTED if items[pid][0]["photos"]} == {"p-assam", "p-latte"}
 
 
-def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, vk_goods, evotor, proxy):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, "p-sencha", "p-assam")
+def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, vk_goods, evotor_catalog, proxy):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, "p-sencha", "p-assam")
     proxy.override("POST", r"^/vk/upload/photo", body=DEEP)
 
     done = run_sync(rt, proxy, alice)
@@ -54,7 +54,7 @@ def test_a_deep_upload_reply_costs_the_photos_not_the_run(rt, alice, vk_goods, e
 
 
 def test_a_deep_vk_answer_stops_the_run_with_a_reason_not_a_traceback(rt, alice, vk_goods, proxy):
-    ready_for_goods(rt, alice, vk_goods)
+    ready_with_evotor_images(rt, alice, vk_goods)
     proxy.override("POST", r"^/vk/method/", body=DEEP)
 
     done = run_sync(rt, proxy, alice)

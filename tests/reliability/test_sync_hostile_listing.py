@@ -23,7 +23,7 @@ from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
     run_sync,
 )
 from tests.support.goods import by_sku
-from tests.sync.test_images import ready_for_goods
+from tests.support.images import ready_with_evotor_images
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_short_last_page_still_ends_a_listing_that_claims_more(market):
 
 
 def test_a_real_run_against_a_repeating_listing_stops_with_the_reason_and_adds_nothing(rt, alice, vk_goods, proxy):
-    ready_for_goods(rt, alice, vk_goods)
+    ready_with_evotor_images(rt, alice, vk_goods)
     proxy.override("POST", r"/method/market\.get$", body=endless_market(new_every_page=False))
 
     done = run_sync(rt, proxy, alice)

@@ -13,15 +13,15 @@ from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
     run_sync,
 )
 from tests.support.goods import add_products, by_sku
-from tests.sync.test_images import give_images, ready_for_goods
+from tests.support.images import give_images, ready_with_evotor_images
 
 SELECTED = ("p-sencha", "p-gyokuro", "p-assam", "p-latte")
 
 
-def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, alice, vk_goods, evotor, proxy):
-    snapshot = ready_for_goods(rt, alice, vk_goods)
+def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, alice, vk_goods, evotor_catalog, proxy):
+    snapshot = ready_with_evotor_images(rt, alice, vk_goods)
     more = add_products(rt, snapshot, 6)
-    give_images(evotor, *SELECTED, *more)
+    give_images(evotor_catalog, *SELECTED, *more)
     proxy.override("POST", r"^/vk/upload/photo", delay=4)  # past the 2 s deadline, every time
 
     done = run_sync(rt, proxy, alice, HTTP_TIMEOUT_SECONDS="2")
@@ -35,9 +35,9 @@ def test_an_upload_server_that_never_answers_is_given_up_after_three_photos(rt, 
     assert len(items) == 10 and not any(found[0]["photos"] for found in items.values())
 
 
-def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alice, vk_goods, evotor, proxy):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *SELECTED)
+def test_failed_uploads_short_of_three_in_a_row_do_not_stop_the_uploads(rt, alice, vk_goods, evotor_catalog, proxy):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *SELECTED)
     proxy.override("POST", r"^/vk/upload/photo", status=502, body=b"<html>bad gateway</html>", times=2)
 
     done = run_sync(rt, proxy, alice)

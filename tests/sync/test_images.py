@@ -3,43 +3,21 @@ serves the images, the sandbox's VK goods receives the padded photos."""
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 
-from connhub.crypto import Secret
-from connhub.models import Connection, SyncImage, SyncRunState, utcnow
+from connhub.models import SyncImage, SyncRunState, utcnow
 from connhub.providers.evotor.images import IMAGE_MAX_BYTES
 from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog
 from connhub.providers.vk.sandbox import GoodsControl
-from connhub.sandbox import SandboxControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
-from tests.support import goods as engine_helpers
 from tests.support.goods import by_sku, change_product
-from tests.support.images import image_bytes
+from tests.support.images import give_images, image_bytes, ready_with_evotor_images
 
 SELECTED = {"p-sencha", "p-gyokuro", "p-assam", "p-latte"}
 WITH_IMAGES = ("p-sencha", "p-assam")
-
-
-@pytest.fixture
-def evotor(sandbox, sandbox_control):
-    """The sandbox Evotor catalog's control endpoint (images, refusals, counters)."""
-    return lambda **payload: sandbox_catalog.configure(SandboxControl(sandbox.base_url), **payload)
-
-
-def ready_for_goods(rt, user, vk_goods: GoodsControl) -> int:
-    """Ready to sync, with a real sandbox Evotor token (the images are asked for with it)."""
-    snapshot = engine_helpers.ready_for_goods(rt, user, vk_goods)
-    token = SandboxControl(vk_goods.base_url).mint_tokens("evotor")["tokens"][0]["access_token"]
-    with rt.sessions() as session:
-        session.execute(update(Connection).where(Connection.user_id == user.id, Connection.provider == "evotor")
-                        .values(access_token_sealed=rt.cipher.seal(Secret(token))))
-        session.commit()
-    return snapshot
 
 
 def sync(rt, user, lines=None):
@@ -53,20 +31,14 @@ def photo_calls(vk_goods: GoodsControl) -> dict[str, int]:
     return {m: n for m, n in calls.items() if m in ("market.add", "market.edit", "market.saveProductPhoto")}
 
 
-def image_counters(evotor) -> tuple[int, int]:
-    answer = evotor()
+def image_counters(evotor_catalog) -> tuple[int, int]:
+    answer = evotor_catalog()
     return answer["image_lists"], answer["image_downloads"]
 
 
-def give_images(evotor, *product_ids: str, data: bytes | None = None) -> None:
-    changes = [{"product_id": pid, "action": "set"} | ({"data_base64": base64.b64encode(data).decode()} if data else {})
-               for pid in product_ids]
-    evotor(images=changes)
-
-
-def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, alice, vk_goods, evotor, sandbox):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
+def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, alice, vk_goods, evotor_catalog, sandbox):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
     items = by_sku(vk_goods)
@@ -75,57 +47,57 @@ def test_product_images_are_listed_downloaded_and_published_padded_to_400(rt, al
     for pid in WITH_IMAGES:
         photo = photos[items[pid][0]["photos"][0]["id"]]
         assert (photo.width, photo.height) == (400, 400)
-    assert image_counters(evotor) == (4, 2)  # one list per product, one download per image
+    assert image_counters(evotor_catalog) == (4, 2)  # one list per product, one download per image
 
 
-def test_a_second_run_with_nothing_changed_asks_evotor_for_no_image(rt, alice, vk_goods, evotor):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
+def test_a_second_run_with_nothing_changed_asks_evotor_for_no_image(rt, alice, vk_goods, evotor_catalog):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
     sync(rt, alice)
-    lists, downloads = image_counters(evotor)
+    lists, downloads = image_counters(evotor_catalog)
     vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["unchanged"] == 4
-    assert image_counters(evotor) == (lists, downloads)
+    assert image_counters(evotor_catalog) == (lists, downloads)
     assert photo_calls(vk_goods) == {}
 
 
-def test_an_image_looked_at_a_day_ago_is_listed_again_but_not_downloaded(rt, alice, vk_goods, evotor):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
+def test_an_image_looked_at_a_day_ago_is_listed_again_but_not_downloaded(rt, alice, vk_goods, evotor_catalog):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
     sync(rt, alice)
-    lists, downloads = image_counters(evotor)
+    lists, downloads = image_counters(evotor_catalog)
     with rt.sessions() as session:
         session.execute(update(SyncImage).values(checked_at=utcnow() - timedelta(days=1, minutes=1)))
         session.commit()
     vk_goods.reset_stats()
     sync(rt, alice)
-    assert image_counters(evotor) == (lists + 4, downloads)
+    assert image_counters(evotor_catalog) == (lists + 4, downloads)
     assert photo_calls(vk_goods) == {}
 
 
-def test_a_changed_image_is_uploaded_again_and_the_item_edited(rt, alice, vk_goods, evotor):
-    snapshot = ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
+def test_a_changed_image_is_uploaded_again_and_the_item_edited(rt, alice, vk_goods, evotor_catalog):
+    snapshot = ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
     sync(rt, alice)
     before = by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"]
-    give_images(evotor, "p-sencha", data=image_bytes((300, 300), colour=(5, 200, 5)))
+    give_images(evotor_catalog, "p-sencha", data=image_bytes((300, 300), colour=(5, 200, 5)))
     change_product(rt, snapshot, "p-sencha", updated_at=utcnow())  # the catalog refresh saw the product change
-    lists, downloads = image_counters(evotor)
+    lists, downloads = image_counters(evotor_catalog)
     vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["changed"] == 1
     assert photo_calls(vk_goods) == {"market.saveProductPhoto": 1, "market.edit": 1}
-    assert image_counters(evotor) == (lists + 1, downloads + 1)
+    assert image_counters(evotor_catalog) == (lists + 1, downloads + 1)
     assert by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"] != before
 
 
-def test_a_removed_image_edits_the_item_and_its_photo_stays_on_vk(rt, alice, vk_goods, evotor):
-    snapshot = ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
+def test_a_removed_image_edits_the_item_and_its_photo_stays_on_vk(rt, alice, vk_goods, evotor_catalog):
+    snapshot = ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
     sync(rt, alice)
     photo = by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"]
-    evotor(images=[{"product_id": "p-sencha", "action": "remove"}])
+    evotor_catalog(images=[{"product_id": "p-sencha", "action": "remove"}])
     change_product(rt, snapshot, "p-sencha", updated_at=utcnow())
     vk_goods.reset_stats()
     outcome = sync(rt, alice)
@@ -135,23 +107,24 @@ def test_a_removed_image_edits_the_item_and_its_photo_stays_on_vk(rt, alice, vk_
     assert by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"] == photo
 
 
-def test_a_missing_image_right_publishes_the_products_without_photos_and_says_so_once(rt, alice, vk_goods, evotor):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, *WITH_IMAGES)
-    evotor(forbid=["images"])
+def test_a_missing_image_right_publishes_the_products_without_photos_and_says_so_once(
+        rt, alice, vk_goods, evotor_catalog):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, *WITH_IMAGES)
+    evotor_catalog(forbid=["images"])
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4 and outcome.counts["failed"] == 0
     assert not any(item[0]["photos"] for item in by_sku(vk_goods).values())
     said = [line for line in lines if "product.image:read" in line]
     assert len(said) == 1 and "Фото товаров недоступны" in said[0]
-    assert image_counters(evotor)[0] == 1  # no more look-ups once the right is known to be missing
+    assert image_counters(evotor_catalog)[0] == 1  # no more look-ups once the right is known to be missing
 
 
-def test_a_garbage_image_costs_only_that_products_photo(rt, alice, vk_goods, evotor):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, "p-assam")
-    give_images(evotor, "p-sencha", data=b"not a picture at all" * 10)
+def test_a_garbage_image_costs_only_that_products_photo(rt, alice, vk_goods, evotor_catalog):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, "p-assam")
+    give_images(evotor_catalog, "p-sencha", data=b"not a picture at all" * 10)
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
@@ -160,10 +133,11 @@ def test_a_garbage_image_costs_only_that_products_photo(rt, alice, vk_goods, evo
     assert any("Сенча" in line and "не загружено" in line for line in lines)
 
 
-def test_an_oversized_image_is_not_downloaded_past_the_cap_and_costs_only_its_photo(rt, alice, vk_goods, evotor):
-    ready_for_goods(rt, alice, vk_goods)
-    give_images(evotor, "p-assam")
-    evotor(images=[{"product_id": "p-sencha", "action": "set", "pad_to": IMAGE_MAX_BYTES + 1}])
+def test_an_oversized_image_is_not_downloaded_past_the_cap_and_costs_only_its_photo(
+        rt, alice, vk_goods, evotor_catalog):
+    ready_with_evotor_images(rt, alice, vk_goods)
+    give_images(evotor_catalog, "p-assam")
+    evotor_catalog(images=[{"product_id": "p-sencha", "action": "set", "pad_to": IMAGE_MAX_BYTES + 1}])
     lines: list[str] = []
     outcome = sync(rt, alice, lines)
     assert outcome.state == SyncRunState.FINISHED and outcome.counts["added"] == 4
@@ -182,7 +156,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     from tests.support.goods import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
     goods = GoodsControl(sandbox.base_url)
-    evotor_id = connect(rt, alice, "evotor", account=ACCOUNT)
+    evotor_id = connect(rt, alice, "evotor_catalog", account=ACCOUNT)
     refresh_catalog(rt, evotor_id)
     connect_vk(rt, alice, goods)
     options = target.target_options(rt, alice.id)
@@ -203,7 +177,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     assert pictured and pictured == {item["sku"] for item in items} & with_images
 
 
-def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice, control, evotor, tmp_path,
+def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice, control, evotor_catalog, tmp_path,
                                                                        monkeypatch):
     import gc
     import tempfile
@@ -211,23 +185,23 @@ def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice,
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
-    ready_for_goods(rt, alice, control)
-    give_images(evotor, *WITH_IMAGES)
+    ready_with_evotor_images(rt, alice, control)
+    give_images(evotor_catalog, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.counts["added"] == 4
-    assert image_counters(evotor) == (4, 2)  # spooled, so each file was downloaded once
+    assert image_counters(evotor_catalog) == (4, 2)  # spooled, so each file was downloaded once
     gc.collect()
     assert list(spool_dir.iterdir()) == []
 
 
-def test_past_the_spool_budget_an_image_is_downloaded_again_when_used(rt, alice, control, evotor, monkeypatch):
+def test_past_the_spool_budget_an_image_is_downloaded_again_when_used(rt, alice, control, evotor_catalog, monkeypatch):
     from connhub.sync import images
 
     monkeypatch.setattr(images, "SPOOL_MAX_BYTES", 0)
-    ready_for_goods(rt, alice, control)
-    give_images(evotor, *WITH_IMAGES)
+    ready_with_evotor_images(rt, alice, control)
+    give_images(evotor_catalog, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.counts["added"] == 4 and outcome.counts["failed"] == 0
     items = by_sku(control)
     assert {pid for pid in SELECTED if items[pid][0]["photos"]} == set(WITH_IMAGES)
-    assert image_counters(evotor) == (4, 4)  # nothing kept: listed once, downloaded when seen and when used
+    assert image_counters(evotor_catalog) == (4, 4)  # nothing kept: listed once, downloaded when seen and when used
