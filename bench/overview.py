@@ -102,26 +102,27 @@ def seed(rt: Runtime, users: int, *, rng: random.Random | None = None) -> None:
 
 
 @contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
+def counting() -> Iterator[list[str]]:
     """The SQL statements sent while inside."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", note)
+    # Every engine of the process: the page builds its own runtime (and engine) from the environment.
+    event.listen(Engine, "before_cursor_execute", note)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(Engine, "before_cursor_execute", note)
 
 
-def timed(call: Callable[[], Any], engine: Engine, repeat: int) -> tuple[float, int]:
+def timed(call: Callable[[], Any], repeat: int) -> tuple[float, int]:
     """Median milliseconds over `repeat` calls (after one warm-up), and the statements per call."""
     call()
     times, counts = [], set()
     for _ in range(repeat):
-        with counting(engine) as seen:
+        with counting() as seen:
             started = time.perf_counter()
             call()
             times.append((time.perf_counter() - started) * 1000)
@@ -137,12 +138,13 @@ def page_rerun(rt: Runtime) -> Callable[[], Any]:
     for name, value in rt.settings.env().items():
         os.environ[name] = value
     st_config.set_option("server.address", "127.0.0.1")
+    st_config.set_option("client.showErrorDetails", "full")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.secrets["connhub_bench"] = "local mode"
     at.run()
     at.switch_page("pages/overview.py")
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert not at.exception, [(e.message, e.stack_trace) for e in at.exception]
 
     def rerun() -> None:
         at.run()
@@ -166,9 +168,9 @@ def run(*, users: int, repeat: int = 7, database_url: str | None = None, page: b
         cold_started = time.perf_counter()
         first = overview(rt, actor)
         cold_ms = (time.perf_counter() - cold_started) * 1000
-        plain_ms, plain_sql = timed(lambda: overview(rt, actor), rt.engine, repeat)
+        plain_ms, plain_sql = timed(lambda: overview(rt, actor), repeat)
         problems = Filters(problems_only=True, owner="user1")
-        filtered_ms, filtered_sql = timed(lambda: overview(rt, actor, problems), rt.engine, repeat)
+        filtered_ms, filtered_sql = timed(lambda: overview(rt, actor, problems), repeat)
         result: dict[str, Any] = dict(
             users=users, connections=sum(first.connection_counts[state] for state in first.connection_counts
                                          if state.value != "unreadable"),
@@ -176,7 +178,7 @@ def run(*, users: int, repeat: int = 7, database_url: str | None = None, page: b
             seed_s=round(seeded_s, 2), cold_ms=round(cold_ms, 1), service_ms=round(plain_ms, 1),
             service_sql=plain_sql, filtered_ms=round(filtered_ms, 1), filtered_sql=filtered_sql)
         if page:
-            page_ms, page_sql = timed(page_rerun(rt), rt.engine, repeat)
+            page_ms, page_sql = timed(page_rerun(rt), repeat)
             result.update(page_ms=round(page_ms, 1), page_sql=page_sql)
         return result
     finally:
