@@ -159,6 +159,7 @@ def run(*, users: int, repeat: int = 7, database_url: str | None = None, page: b
     settings = load_settings(DATABASE_URL=database_url or f"sqlite:///{work / 'connhub.db'}",
                              CONNHUB_DATA_DIR=str(work / "data"), CONNHUB_SECRET_KEY=Fernet.generate_key().decode())
     rt = Runtime.from_settings(settings)
+    environ = dict(os.environ)  # the page's runtime reads the environment; put it back afterwards
     try:
         Base.metadata.create_all(rt.engine)
         started = time.perf_counter()
@@ -182,6 +183,8 @@ def run(*, users: int, repeat: int = 7, database_url: str | None = None, page: b
             result.update(page_ms=round(page_ms, 1), page_sql=page_sql)
         return result
     finally:
+        os.environ.clear()
+        os.environ.update(environ)
         rt.close()
 
 
