@@ -13,7 +13,7 @@ from connhub.admin import service
 from connhub.admin.access import Actor
 from connhub.admin.service import ConnectionState, Filters, Overview, SyncState
 from connhub.models import Status
-from pages.ui.admin import admin_actor
+from pages.ui.admin import OPEN_CONNECTION, OPEN_SYNC, admin_actor
 from pages.ui.session import runtime
 from pages.ui.status import STATUS_BADGES
 from pages.ui.text import format_time, md, table_rows
@@ -35,8 +35,6 @@ SYNC_LABELS: dict[SyncState, str] = {
 RUN_LABELS = {"finished": "Готово", "stopped": "Остановлено", "failed": "Прервано", "running": "Идёт",
               "requested": "Ожидает запуска"}
 ANY = ""
-OPEN_CONNECTION = "_connhub_admin_connection"
-OPEN_SYNC = "_connhub_admin_sync"
 
 
 def refused() -> None:

@@ -8,6 +8,10 @@ import streamlit as st
 from connhub.admin.access import Actor, actor_from_claims, is_admin
 from pages.ui.session import Access, resolve_access, runtime
 
+# «Обзор»'s choice of a user's connection or sync to open: this session's own widgets, never the URL.
+OPEN_CONNECTION = "_connhub_admin_connection"
+OPEN_SYNC = "_connhub_admin_sync"
+
 
 def actor_of(access: Access) -> Actor | None:
     """The actor of a signed-in session (None for anyone else)."""

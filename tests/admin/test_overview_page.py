@@ -8,7 +8,7 @@ from sqlalchemy import select
 from streamlit.util import calc_hash
 
 from connhub.models import CheckRecord, CheckSource, Status, SyncConfig, SyncRun, utcnow
-from pages.overview import OPEN_CONNECTION, OPEN_SYNC
+from pages.ui.admin import OPEN_CONNECTION, OPEN_SYNC
 from tests.pages.helpers import page_text, titles
 from tests.support.connect import add_connection, connect
 
