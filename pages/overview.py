@@ -32,6 +32,9 @@ SYNC_LABELS: dict[SyncState, str] = {
     SyncState.STOPPED: "Остановлена",
     SyncState.FAILED: "Последний запуск прерван",
 }
+# The tiles are narrow: a short label, the full one as their help.
+SHORT = {"Требуется переподключение": "Переподключить", "Токен не расшифровывается": "Токен не читается",
+         "Последний запуск прерван": "Запуск прерван", "Давно не запускалась": "Давно не шла"}
 RUN_LABELS = {"finished": "Готово", "stopped": "Остановлено", "failed": "Прервано", "running": "Идёт",
               "requested": "Ожидает запуска"}
 ANY = ""
@@ -47,11 +50,11 @@ def counts(view: Overview) -> None:
     st.subheader("Подключения", anchor=False)
     columns = st.columns(len(CONNECTION_LABELS))
     for column, (state, label) in zip(columns, CONNECTION_LABELS.items(), strict=True):
-        column.metric(label, view.connection_counts[state], border=True)
+        column.metric(SHORT.get(label, label), view.connection_counts[state], border=True, help=label)
     st.subheader("Синхронизации", anchor=False)
     columns = st.columns(len(SYNC_LABELS))
     for column, (sync_state, label) in zip(columns, SYNC_LABELS.items(), strict=True):
-        column.metric(label, view.sync_counts[sync_state], border=True)
+        column.metric(SHORT.get(label, label), view.sync_counts[sync_state], border=True, help=label)
 
 
 def sidecars(view: Overview) -> None:

@@ -41,8 +41,8 @@ def test_an_administrator_sees_every_users_connections(open_app, rt, alice, bob,
     assert "Обзор" in titles(at)
     assert "bob@example.test" in table_text(at) and "Токен отозван" in table_text(at)
     assert REFUSAL not in page_text(at)
-    assert [metric.label for metric in at.metric][:5] == ["В сети", "Нет связи", "Требуется переподключение",
-                                                          "Не проверялось", "Токен не расшифровывается"]
+    assert [metric.label for metric in at.metric][:5] == ["В сети", "Нет связи", "Переподключить",
+                                                          "Не проверялось", "Токен не читается"]
 
 
 def test_a_non_administrator_opening_the_url_gets_the_refusal_and_no_data(open_app, rt, alice, bob, sandbox_control):
