@@ -6,7 +6,9 @@ Who gets what:
     (which asks them to sign in).
   - no `[auth]`: one implicit local operator, served only on a loopback address; on any other
     address every URL shows an error page that says how to configure sign-in.
-Every code path calls st.navigation, so Streamlit never falls back to listing pages/ on its own.
+Every code path calls st.navigation, so Streamlit never falls back to listing pages/ on its own
+(the first run of a fresh process, which Streamlit starts at the page file itself, is sent back
+here by pages/__init__.py). «Обзор» is listed for administrators only (connhub.admin.access).
 """
 
 from __future__ import annotations
