@@ -6,7 +6,9 @@ Who gets what:
     (which asks them to sign in).
   - no `[auth]`: one implicit local operator, served only on a loopback address; on any other
     address every URL shows an error page that says how to configure sign-in.
-Every code path calls st.navigation, so Streamlit never falls back to listing pages/ on its own.
+Every code path calls st.navigation, so Streamlit never falls back to listing pages/ on its own
+(the first run of a fresh process, which Streamlit starts at the page file itself, is sent back
+here by pages/__init__.py). «Обзор» is listed for administrators only (connhub.admin.access).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import streamlit as st
 
 from connhub.models import AccessKind
 from connhub.providers import PROVIDER_INFO
+from pages.ui.admin import admin_actor
 from pages.ui.notices import sandbox_badge
 from pages.ui.routes import ADD_PAGE, CALLBACK_PAGE, CATALOG_PAGE, DASHBOARD
 from pages.ui.service import service_page
@@ -92,6 +95,12 @@ def instead_of_the_app(render, title: str, icon: str, *, extra_paths: tuple[str,
                     visibility="visible" if index == 0 else "hidden")
             for index, path in enumerate(paths)]
 
+
+# «Обзор» (issue 21): listed for administrators only; anyone else opening /overview gets a refusal.
+OVERVIEW_PAGE = "pages/overview.py"
+administrator = access.kind is AccessKind.OK and admin_actor(access) is not None
+app_pages.append(st.Page(OVERVIEW_PAGE, title="Обзор", icon=":material/monitoring:", url_path="overview",
+                         visibility="visible" if administrator else "hidden"))
 
 if access.kind is AccessKind.OK:
     pages, position = [*app_pages, callback_page], "sidebar"

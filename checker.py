@@ -50,6 +50,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from connhub import metrics
 from connhub.catalog.worker import CatalogWorker
 from connhub.config import ConfigError, Settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
@@ -151,6 +152,7 @@ class Checker:
                 log.info("cycle: checked=%d written=%d dropped=%d deferred=%d [%s] in %.2fs",
                          stats.checked, stats.written, stats.dropped, stats.deferred, counts or "-",
                          stats.duration_s)
+            metrics.cycle_finished(stats.duration_s, stats.checked)
             beat(self.rt, checker_id=self.checker_id, started_at=self.started_at, last_cycle=stats.as_dict())
         except DBAPIError as exc:  # one bad tick must not kill the loop; the next one retries
             log.error("cycle failed: database error: %s", describe_db_error(exc))
@@ -231,6 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     if rt is None:
         return EXIT_OK if stop.is_set() else EXIT_FAILED
     checker = Checker(rt, stop=stop)
+    exporter = None
+    if rt.settings.METRICS_PORT and not (args.once or args.catalog_once):  # Prometheus, issue 21
+        try:
+            exporter = metrics.serve(rt, port=rt.settings.METRICS_PORT, address=rt.settings.METRICS_ADDRESS)
+        except OSError as exc:
+            log.error("METRICS_PORT: cannot listen on %s:%s (%s)", rt.settings.METRICS_ADDRESS,
+                      rt.settings.METRICS_PORT, exc.strerror or type(exc).__name__)
+            rt.close()
+            return EXIT_CONFIG
     try:
         if args.catalog_once:
             checker.catalog.run_once()
@@ -241,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         checker.run_forever()
         return checker.exit_code
     finally:
+        if exporter is not None:
+            exporter.shutdown()
         rt.close()
 
 

@@ -103,6 +103,23 @@ class Settings(BaseSettings):
     # lock usually says so at once (connhub.work.claims).
     SYNC_RUN_LEASE_SECONDS: int = Field(default=300, ge=1, le=24 * 3600)
 
+    # Operations (issue 21): who administers connhub, and the sidecar's Prometheus metrics.
+    # ADMIN_EMAILS is a comma list; with OIDC, ADMIN_GROUPS_CLAIM names a claim (a list or a
+    # comma list of groups) and ADMIN_GROUPS the groups in it that make an administrator.
+    ADMIN_EMAILS: str = ""
+    ADMIN_GROUPS_CLAIM: str = ""
+    ADMIN_GROUPS: str = ""
+    METRICS_PORT: int = Field(default=0, ge=0, le=65535)  # 0: no metrics endpoint
+    METRICS_ADDRESS: str = "127.0.0.1"
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        return frozenset(part.strip().lower() for part in self.ADMIN_EMAILS.split(",") if part.strip())
+
+    @property
+    def admin_groups(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.ADMIN_GROUPS.split(",") if part.strip())
+
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
     _providers: dict[type[ProviderSettings], ProviderSettings] = PrivateAttr(default_factory=dict)

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from connhub import metrics
 from connhub.crypto import UnreadableToken
 from connhub.db import affected, write_locked
 from connhub.health.policy import CheckResult
@@ -113,6 +114,7 @@ def refresh_tokens(rt: Runtime, provider: Provider, connection_id: int, seen_ver
         try:
             fresh = provider.refresh(taken.tokens)  # no transaction is open here
         except BaseException:
+            metrics.token_refresh(provider.info.key, "failed")
             _release_refresh(rt, connection_id, claim)
             raise
         version = _store_refresh(rt, connection_id, seen_version, claim, fresh)
@@ -126,6 +128,7 @@ def refresh_tokens(rt: Runtime, provider: Provider, connection_id: int, seen_ver
             raise ConnectionGone(connection_id)
         return current
     log.info("tokens refreshed: connection=%s provider=%s", connection_id, provider.info.key)
+    metrics.token_refresh(provider.info.key, "ok")
     return fresh, version
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import requests
 
+from connhub import metrics
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
@@ -243,6 +244,7 @@ class VkApi:
         with self.limiter.slot():
             self.requests += 1
             self.requests_by_method[method] += 1
+            metrics.vk_request(method)
             try:
                 response = http.session().post(
                     f"{self._api_url}/method/{method}", data=form,
@@ -263,7 +265,9 @@ class VkApi:
             raise VkApiError("ВКонтакте прислал непонятный ответ", kind=ErrorKind.RETRY, method=method,
                              error_code=None)
         if isinstance(body.get("error"), dict):
-            raise VkApiError.from_error(body["error"], method)
+            refused = VkApiError.from_error(body["error"], method)
+            metrics.vk_error(method, refused.error_code)
+            raise refused
         if "response" not in body:
             raise VkApiError("ВКонтакте прислал ответ без результата", kind=ErrorKind.RETRY, method=method,
                              error_code=None)
@@ -327,6 +331,7 @@ def _execute_results(batch: list[Call], body: Any) -> list[CallResult]:
         if response is False:
             error = errors.pop(0) if errors else {}
             failure = VkApiError.from_error(error if isinstance(error, dict) else {}, call.method)
+            metrics.vk_error(call.method, failure.error_code)
             results.append(CallResult(call, error=failure))
         else:
             results.append(CallResult(call, response=response))
