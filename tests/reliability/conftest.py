@@ -14,6 +14,7 @@ import pytest
 from connhub.models import Base
 from connhub.runtime import Runtime
 from tests.reliability.hostile import HostileServer
+from tests.reliability.hostile_sync import HostileProxy
 from tests.support.checker import provider_env
 from tests.support.sandbox import settings_for
 
@@ -52,3 +53,10 @@ def make_hostile_rt(tmp_path, hostile, database_url) -> Iterator[Callable[..., R
 @pytest.fixture
 def hostile_rt(make_hostile_rt) -> Runtime:
     return make_hostile_rt()
+
+
+@pytest.fixture
+def proxy(sandbox) -> Iterator[HostileProxy]:
+    """A hostile proxy in front of the session's sandbox: the sync's providers, answers rewritten at will."""
+    with HostileProxy(sandbox.base_url) as running:
+        yield running

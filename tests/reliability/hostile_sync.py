@@ -22,16 +22,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from connhub.config import PROJECT_ROOT
 from connhub.runtime import Runtime, emulations
-from connhub.sandbox.server import SandboxServer, sandbox_env
+from connhub.sandbox.server import sandbox_env
 from connhub.users import UserView
 from tests.support.sync import env_of
 
@@ -189,12 +187,6 @@ def endless_market(*, new_every_page: bool, count: int = 10**9) -> Responder:
 
 
 # ---------------------------------------------------------------------------- fixtures and a real run
-
-
-@pytest.fixture(name="proxy")
-def proxy_fixture(sandbox: SandboxServer) -> Iterator[HostileProxy]:
-    with HostileProxy(sandbox.base_url) as running:
-        yield running
 
 
 def run_sync(rt: Runtime, proxy: HostileProxy, user: UserView, *args: str,

@@ -14,7 +14,7 @@ from connhub.providers import http
 from connhub.providers.base import ProviderError
 from connhub.providers.vk.api import VkApi, VkApiError
 from tests.reliability.hostile import HostileServer
-from tests.reliability.hostile_sync import DEEP, control_fixture, evotor_fixture, proxy_fixture, run_sync  # noqa: F401
+from tests.reliability.hostile_sync import DEEP, run_sync
 from tests.support.goods import by_sku
 from tests.support.images import give_images, ready_with_evotor_images
 

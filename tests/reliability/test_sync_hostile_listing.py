@@ -14,12 +14,9 @@ import pytest
 from connhub.crypto import Secret
 from connhub.providers.vk.api import RateLimiter, VkApi, VkApiError
 from connhub.providers.vk.goods import ITEMS_PAGE, MAX_COMMUNITIES, MAX_COMMUNITY_ITEMS, Goods
-from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
+from tests.reliability.hostile_sync import (
     HostileProxy,
-    control_fixture,
     endless_market,
-    evotor_fixture,
-    proxy_fixture,
     run_sync,
 )
 from tests.support.goods import by_sku

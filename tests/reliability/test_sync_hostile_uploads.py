@@ -6,10 +6,7 @@ more photos, says why once, and publishes its products without a new photo.
 
 from __future__ import annotations
 
-from tests.reliability.hostile_sync import (  # noqa: F401  (fixtures)
-    control_fixture,
-    evotor_fixture,
-    proxy_fixture,
+from tests.reliability.hostile_sync import (
     run_sync,
 )
 from tests.support.goods import add_products, by_sku
