@@ -204,9 +204,9 @@ def last_finished_job(session: Session, connection_id: int, store_id: str | None
 
 
 def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | None = None,
-               lease: timedelta = LEASE) -> JobView | None:
-    """Take the oldest queued job, or one whose worker's lease ran out; None when there is none
-    (`connhub.work.claims`: SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
+               lease: timedelta = LEASE, job_id: int | None = None) -> JobView | None:
+    """Take the oldest queued job (or job `job_id` only), or one whose worker's lease ran out; None
+    when there is none (`connhub.work.claims`: SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
     now = now or utcnow()
     takeable = or_(
         CatalogRefreshJob.state == RefreshState.QUEUED,
@@ -216,6 +216,8 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, now: datetime | 
         select(CatalogRefreshJob).where(CatalogRefreshJob.finished_at.is_(None), takeable)
         .order_by(CatalogRefreshJob.requested_at, CatalogRefreshJob.id).limit(1)
     )
+    if job_id is not None:
+        query = query.where(CatalogRefreshJob.id == job_id)
     with write_locked(sessions) as session:
         job = session.scalars(claimable(query, session)).first()
         if job is None:
@@ -440,6 +442,19 @@ def run_job(
              job.connection_id, state, runner.requests, runner.items, result.duration_ms or 0,
              f" ({code})" if code else "")
     return result
+
+
+def run_own(sessions: sessionmaker[Session], job_id: int, worker: str,
+            open_source: Callable[[int], CatalogSource]) -> JobView | None:
+    """Claim job `job_id` and run it here, if it is still there to take (no sidecar took it)."""
+    job = claim_next(sessions, worker, job_id=job_id)
+    if job is None:
+        return None
+    try:
+        source = open_source(job.connection_id)
+    except ProviderError as error:
+        return _fail_unstarted(sessions, job, error.reason, error.code)
+    return run_job(sessions, job, source)
 
 
 def run_pending(

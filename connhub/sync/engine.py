@@ -25,16 +25,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from connhub.catalog import refresh
-from connhub.models import CatalogRefreshJob, RefreshSource, SyncItem, SyncRunState, utcnow
+from connhub.catalog.worker import open_source
+from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, SyncItem, SyncRunState, utcnow
 from connhub.ports.errors import ProviderError
 from connhub.ports.goods import GoodsTarget
 from connhub.ports.images import ImageRef, ProductImageSource
 from connhub.providers.capabilities import GOODS, PRODUCT_IMAGES
 from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
+from connhub.sync import runs
 from connhub.sync.images import CachedImages
 from connhub.sync.mapping import MappingPolicy, Skipped, map_product, with_image
 from connhub.sync.plan import Plan, Row, Wanted, make_plan
@@ -48,6 +51,7 @@ from connhub.sync.tokens import fresh_token
 log = logging.getLogger(__name__)
 
 REFRESH_WAIT_SECONDS = 600.0  # the longest a run waits for its catalog refresh job
+REFRESH_PICKUP_SECONDS = 10.0  # a job no sidecar took by then, the run runs itself
 REFRESH_POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 10.0  # while waiting, the run row is saved this often (the run is alive)
 
@@ -79,7 +83,7 @@ class SyncEngine:
     def __init__(self, rt: Runtime, user_id: int, recorder: RunRecorder, *, dry_run: bool = False,
                  images: ProductImageSource | None = None, target: GoodsTarget | None = None,
                  say: Callable[[str], None] = lambda line: None, checkpoint: Checkpoint = _no_checkpoint,
-                 refresh_wait: float = REFRESH_WAIT_SECONDS) -> None:
+                 refresh_wait: float = REFRESH_WAIT_SECONDS, refresh_pickup: float = REFRESH_PICKUP_SECONDS) -> None:
         self.rt = rt
         self.user_id = user_id
         self.recorder = recorder
@@ -89,6 +93,7 @@ class SyncEngine:
         self.say = say
         self.checkpoint = checkpoint
         self.refresh_wait = refresh_wait
+        self.refresh_pickup = refresh_pickup
         self.store_id = ""
         self.group_id = 0
 
@@ -171,7 +176,9 @@ class SyncEngine:
             raise StopRun("Не готово к синхронизации: " + "; ".join(p["message"] for p in problems), "not_ready")
 
     def _fresh_catalog(self, status: SyncStatus) -> SyncStatus:
-        """Ask for a refresh of a stale copy and wait for that one job (the sidecar runs it)."""
+        """Ask for a refresh of a stale copy and wait for that one job. The sidecar runs it; a job no
+        sidecar has taken within `REFRESH_PICKUP_SECONDS` (cron without a sidecar) the run takes and
+        runs itself: its own job, never anyone else's."""
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
         refreshed = status.catalog_refreshed_at
         if refreshed is not None and utcnow() - refreshed < interval:
@@ -180,15 +187,25 @@ class SyncEngine:
         self._phase(f"Обновление каталога {status.roles.source_title}")
         job = refresh.request_refresh(self.rt.sessions, status.source.id, store_id=self.store_id,
                                       source=RefreshSource.SCHEDULE, user_id=self.user_id)
-        deadline = time.monotonic() + self.refresh_wait
-        saved = time.monotonic()
+        self.checkpoint("catalog_requested")
+        started = time.monotonic()
+        deadline = started + self.refresh_wait
+        saved = started
         while True:
             with self.rt.sessions() as session:
                 row = session.get(CatalogRefreshJob, job.id)
-                finished, error = (row.finished_at, row.error) if row is not None else (utcnow(), "")
+                finished, error, queued = ((row.finished_at, row.error, row.state == RefreshState.QUEUED)
+                                           if row is not None else (utcnow(), "", False))
             if finished is not None:
                 break
             now = time.monotonic()
+            if queued and now - started >= min(self.refresh_pickup, self.refresh_wait):
+                done = refresh.run_own(self.rt.sessions, job.id, f"sync-{runs.worker_id()}",
+                                       partial(open_source, self.rt))
+                if done is not None:
+                    finished, error = done.finished_at, done.error
+                    break
+                continue  # a sidecar took it meanwhile: wait for it
             if now >= deadline:
                 error = f"не обновился за {int(self.refresh_wait)} с"
                 break

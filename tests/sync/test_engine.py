@@ -354,7 +354,7 @@ def test_a_catalog_older_than_the_refresh_interval_is_refreshed_first(rt, alice,
     assert "Обновление каталога Эвотор" not in said
 
 
-def test_a_refresh_nobody_runs_leaves_the_last_copy_in_use_after_the_wait(rt, alice, vk_goods):
+def test_a_refresh_a_sidecar_holds_too_long_leaves_the_last_copy_in_use_after_the_wait(rt, alice, vk_goods):
     from datetime import timedelta
 
     from connhub.catalog import refresh
@@ -363,13 +363,33 @@ def test_a_refresh_nobody_runs_leaves_the_last_copy_in_use_after_the_wait(rt, al
     snapshot = ready_for_goods(rt, alice, vk_goods)
     touch_back(rt, snapshot, utcnow() - timedelta(hours=3))
     said: list[str] = []
-    outcome = sync(rt, alice, say=said.append, refresh_wait=0.3)  # no sidecar: the job stays queued
+
+    def take_it_and_hang(step: str) -> None:  # a sidecar claims the run's job the moment it is asked for
+        if step == "catalog_requested":
+            assert refresh.claim_next(rt.sessions, "stuck-sidecar") is not None
+
+    outcome = sync(rt, alice, say=said.append, refresh_wait=0.5, refresh_pickup=0.2, checkpoint=take_it_and_hang)
     assert outcome.state == SyncRunState.FINISHED and set(by_sku(vk_goods)) == SELECTED
     assert any("используется копия от прошлого обновления" in line for line in said)
     with rt.sessions() as session:
         jobs = session.query(CatalogRefreshJob).all()
-    assert [job.state for job in jobs] == ["queued"]  # the sync never ran it itself
-    assert refresh  # the module a sidecar would run it with
+    assert [(job.state, job.worker) for job in jobs] == [("running", "stuck-sidecar")]  # never taken from it
+
+
+def test_a_refresh_no_sidecar_picks_up_is_run_by_the_sync_itself(rt, alice, vk_goods, sandbox_control):
+    """Cron without a sidecar: the run's own refresh job is not left waiting for nobody."""
+    from datetime import timedelta
+
+    from connhub.models import CatalogRefreshJob, utcnow
+
+    snapshot = ready_for_goods(rt, alice, vk_goods)
+    touch_back(rt, snapshot, utcnow() - timedelta(hours=3))
+    said: list[str] = []
+    outcome = sync(rt, alice, say=said.append, refresh_pickup=0.2)
+    assert outcome.state == SyncRunState.FINISHED
+    with rt.sessions() as session:
+        jobs = session.query(CatalogRefreshJob).all()
+    assert len(jobs) == 1 and jobs[0].finished_at is not None and jobs[0].worker.startswith("sync-")
 
 
 @pytest.mark.postgres
