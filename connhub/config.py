@@ -15,7 +15,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     CATALOG_REFRESH_INTERVAL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    # Notifications (lane notify, docs/notifications.md): the server's own mail, and the deadline
+    # of one send. TELEGRAM_API_URL points Telegram channels at another Bot API server.
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    SMTP_FROM: str = "connhub@localhost"
+    SMTP_SECURITY: Literal["starttls", "ssl", "none"] = "starttls"
+    NOTIFY_SEND_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=120)
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -619,6 +619,7 @@ class NotifyOutbox(Base):
     notice: Mapped[str] = mapped_column(String(32))  # a connhub.notify.messages.Notice
     title: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    link_path: Mapped[str] = mapped_column(String(64), default="")  # the page, under PUBLIC_URL
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
