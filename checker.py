@@ -44,6 +44,7 @@ from connhub.config import ConfigError, Settings, load_settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
+from connhub.notify.sender import NOTIFY_TICK_SECONDS, NotifyWorker
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime
 from connhub.sync.worker import SYNC_TICK_SECONDS, SyncWorker
@@ -108,6 +109,7 @@ class Checker:
         self.stop = stop or threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
         self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
+        self.notify = NotifyWorker(rt, self.checker_id, self.stop)  # the outbox's notices, in their own thread
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -169,6 +171,7 @@ class Checker:
         jobs.every(1).hours.do(self.housekeeping)
         jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
         jobs.every(SYNC_TICK_SECONDS).seconds.do(self.sync.tick)
+        jobs.every(NOTIFY_TICK_SECONDS).seconds.do(self.notify.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
@@ -177,12 +180,14 @@ class Checker:
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
         self.catalog.join()
         self.sync.join()
+        self.notify.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:
         log.info("checker %s: one cycle", self.checker_id)
         ok = self.tick()
         self.housekeeping()
+        self.notify.run_once()  # the notices this cycle caused, and any due before it
         return ok
 
 

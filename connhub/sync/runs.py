@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import write_locked
+from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncRun, SyncRunState, utcnow
 
 STALE_AFTER = timedelta(minutes=5)  # a running run without a heartbeat this long is dead
@@ -225,6 +226,8 @@ class RunRecorder:
             row.heartbeat_at = utcnow()
             for key, value in extra.items():
                 setattr(row, key, value)
+            if "finished_at" in extra:
+                journal_hooks.run_ended(session, row)  # lane notify: the journal and its notices
             session.commit()
 
     def finish(self, state: str, stop_reason: str = "") -> RunView:
