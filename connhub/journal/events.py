@@ -78,9 +78,13 @@ def _clean(value: object) -> str:
 
 
 def connected(user_id: int, provider: str, connection_id: int, actor: Actor, *, account: str,
-              reconnected: bool) -> Event:
+              reconnected: bool, was: str = "") -> Event:
+    """`was`: the status a reconnect repaired (a reconnect out of trouble is a recovery)."""
+    details: dict[str, Detail] = {"account": _clean(account)}
+    if was:
+        details["was"] = str(was)
     return Event(user_id, EventKind.RECONNECTED if reconnected else EventKind.CONNECTED, provider, actor,
-                 connection_id, {"account": _clean(account)})
+                 connection_id, details)
 
 
 def disconnected(user_id: int, provider: str, connection_id: int, actor: Actor, *, account: str) -> Event:

@@ -50,8 +50,16 @@ def token_unreadable(session: Session, *, connection_id: int, source: str) -> No
 
 def connection_saved(session: Session, *, user_id: int, provider: str, connection_id: int, account: str,
                      reconnected: bool) -> None:
+    was = ""
+    if reconnected:
+        last = session.execute(select(JournalEvent.kind, JournalEvent.details).where(
+            JournalEvent.connection_id == connection_id,
+            JournalEvent.kind.in_([EventKind.STATUS_CHANGED, EventKind.CONNECTED, EventKind.RECONNECTED]))
+            .order_by(JournalEvent.at.desc(), JournalEvent.id.desc()).limit(1)).first()
+        if last is not None and last.kind == EventKind.STATUS_CHANGED:
+            was = str((last.details or {}).get("new") or "")
     record(session, events.connected(user_id, provider, connection_id, user_actor(session, user_id),
-                                     account=account, reconnected=reconnected))
+                                     account=account, reconnected=reconnected, was=was))
 
 
 def connection_deleted(session: Session, *, user_id: int, provider: str, connection_id: int, account: str) -> None:

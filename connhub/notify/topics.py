@@ -60,6 +60,10 @@ def notice_for(kind: str, details: Mapping[str, Any]) -> tuple[Topic, Notice] | 
             if old in BAD_STATUSES and new == "online":
                 return Topic.CONNECTION_RECOVERED, Notice.RECOVERED
             return None
+        case EventKind.RECONNECTED:
+            if str(details.get("was")) in BAD_STATUSES:
+                return Topic.CONNECTION_RECOVERED, Notice.RECOVERED
+            return None
         case EventKind.TOKEN_UNREADABLE:
             return Topic.CONNECTION_TROUBLE, Notice.TROUBLE
         case EventKind.RUN_STOPPED:
