@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.config import Settings, load_settings
 from connhub.crypto import TokenCipher, cipher_from_settings
 from connhub.db import make_engine, make_session_factory
-from connhub.models import Connection, OAuthFlow
+from connhub.models import Connection, NotifyChannel, OAuthFlow
 from connhub.providers import Registry
 
 
@@ -43,7 +43,7 @@ def sealed_rows(engine: Engine) -> int:
     names = set(inspect(engine).get_table_names())
     total = 0
     with engine.connect() as connection:
-        for model in (Connection, OAuthFlow):
+        for model in (Connection, OAuthFlow, NotifyChannel):
             if model.__tablename__ in names:
                 total += connection.scalar(select(func.count()).select_from(model)) or 0
     return total
