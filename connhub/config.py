@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     SMTP_SECURITY: Literal["starttls", "ssl", "none"] = "starttls"
     NOTIFY_SEND_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=120)
     TELEGRAM_API_URL: str = "https://api.telegram.org"
+    SYNC_STALE_HOURS: int = Field(default=26, ge=1, le=24 * 90)  # a switched-on sync with no run this long
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -7,15 +7,16 @@ sync configuration, runs, catalog refreshes), so those files carry no journal lo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from connhub.db import write_locked
 from connhub.journal import events
 from connhub.journal.events import CHECK_NOW, CHECKER, SCHEDULE, Actor, ActorKind, EventKind
 from connhub.journal.record import record
-from connhub.models import Connection, JournalEvent, SyncRun, User, utcnow
+from connhub.models import Connection, JournalEvent, SyncConfig, SyncRun, User, utcnow
 
 UNREADABLE_EVERY = timedelta(hours=24)
 
@@ -130,3 +131,27 @@ SYNC_SETTINGS = {
 def sync_settings_of(row: object) -> dict[str, object]:
     """The sync settings a person would name, by their Russian label (for «old → new»)."""
     return {label: getattr(row, name, None) for name, label in SYNC_SETTINGS.items()}
+
+
+def note_stale_syncs(sessions: sessionmaker[Session], *, after: timedelta, now: datetime | None = None) -> int:
+    """«Устарела»: a switched-on sync with no finished run for `after` gets one RUN_STALE event (and its
+    notices), again only after a run finished since. The sidecar calls this every few seconds."""
+    now = now or utcnow()
+    written = 0
+    with write_locked(sessions) as session:
+        configs = session.execute(select(SyncConfig.user_id, SyncConfig.confirmed_at).where(
+            SyncConfig.enabled.is_(True)).with_for_update()).all()
+        for user_id, confirmed_at in configs:
+            last_run = session.scalar(select(func.max(SyncRun.finished_at)).where(
+                SyncRun.user_id == user_id, SyncRun.dry_run.is_(False)))
+            since = max(filter(None, [last_run, confirmed_at]), default=None)
+            if since is None or now - since < after:
+                continue
+            told = session.scalar(select(JournalEvent.id).where(
+                JournalEvent.user_id == user_id, JournalEvent.kind == EventKind.RUN_STALE,
+                JournalEvent.at >= since).limit(1))
+            if told is None:
+                record(session, events.run_stale(user_id, SCHEDULE, hours=int((now - since).total_seconds() // 3600)))
+                written += 1
+        session.commit()
+    return written

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 import apprise
 
 from connhub.background import BackgroundRunner
 from connhub.crypto import UnreadableToken
+from connhub.journal.hooks import note_stale_syncs
 from connhub.notify import outbox
 from connhub.providers import text
 from connhub.runtime import Runtime
@@ -26,6 +29,7 @@ from connhub.runtime import Runtime
 log = logging.getLogger(__name__)
 
 NOTIFY_TICK_SECONDS = 2
+REMIND_EVERY_SECONDS = 60
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
 _TELEGRAM_REASON = re.compile(r"Failed to send Telegram notification to [^:]*: (.*?), error=\d{3}")
 
@@ -97,6 +101,7 @@ class NotifyWorker:
         self.rt = rt
         self.worker_id = worker_id
         self.stop = stop
+        self._next_remind = 0.0
         self._runner = BackgroundRunner("notify-send", has_work=lambda: outbox.has_due(rt.sessions),
                                         work=self.drain)
 
@@ -142,13 +147,18 @@ class NotifyWorker:
         return sent
 
     def remind(self) -> None:
+        """Reminders that are due, and «устарела» for syncs that stopped running."""
         try:
             outbox.enqueue_reminders(self.rt.sessions)
+            note_stale_syncs(self.rt.sessions, after=timedelta(hours=self.rt.settings.SYNC_STALE_HOURS))
         except Exception:
             log.exception("notify: writing reminders failed")
 
     def tick(self) -> None:
-        self.remind()
+        """Send what is due (in the background); reminders and staleness once a minute (they lock)."""
+        if time.monotonic() >= self._next_remind:
+            self._next_remind = time.monotonic() + REMIND_EVERY_SECONDS
+            self.remind()
         self._runner.tick()
 
     def run_once(self) -> int:
