@@ -77,6 +77,10 @@ def _clean(value: object) -> str:
     return text.clean(value, SHORT)
 
 
+def _shown(value: object) -> str:
+    return "—" if value is None or value == "" else _clean(value)
+
+
 def connected(user_id: int, provider: str, connection_id: int, actor: Actor, *, account: str,
               reconnected: bool, was: str = "") -> Event:
     """`was`: the status a reconnect repaired (a reconnect out of trouble is a recovery)."""
@@ -115,7 +119,7 @@ def sync_switched(user_id: int, actor: Actor, *, on: bool, confirmed: str = "") 
 def settings_changed(user_id: int, actor: Actor, changes: Mapping[str, tuple[object, object]]) -> Event:
     details: dict[str, Detail] = {}
     for name, (old, new) in sorted(changes.items())[:20]:
-        details[f"{_clean(name)[:40]}"] = f"{_clean(old)} → {_clean(new)}"
+        details[_clean(name)[:40]] = f"{_shown(old)} → {_shown(new)}"
     return Event(user_id, EventKind.SETTINGS_CHANGED, "sync", actor, None, details)
 
 
