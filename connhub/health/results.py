@@ -168,6 +168,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
                               account_id=account.account_id, display_name=account.display_name,
                               profile=rt.providers.get(row.provider).merged_profile(dict(row.profile or {}),
                                                                                       account.profile))
+                journal_hooks.rights_changed(session, user_id=row.user_id, provider=row.provider, connection_id=row.id,
+                                             before=dict(row.profile or {}), after=values["profile"], source=source)
                 ok_updates.append(values)
             else:
                 other_updates.append(values)

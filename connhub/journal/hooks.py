@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,23 @@ def status_changed(session: Session, *, user_id: int, provider: str, connection_
     if old != new:
         record(session, events.status_changed(user_id, provider, connection_id, check_actor(source), old=old,
                                               new=new, reason=reason))
+
+
+def _rights(profile: Mapping[str, Any]) -> dict[str, bool]:
+    raw = profile.get("rights")
+    return {str(k): v for k, v in raw.items() if isinstance(v, bool)} if isinstance(raw, Mapping) else {}
+
+
+def rights_changed(session: Session, *, user_id: int, provider: str, connection_id: int,
+                   before: Mapping[str, Any], after: Mapping[str, Any], source: str) -> None:
+    """A right known before and known now whose answer changed (`profile["rights"]`: name → bool)."""
+    old, new = _rights(before), _rights(after)
+    common = old.keys() & new.keys()
+    granted = sorted(name for name in common if new[name] and not old[name])
+    missing = sorted(name for name in common if old[name] and not new[name])
+    if granted or missing:
+        record(session, events.rights_changed(user_id, provider, connection_id, check_actor(source),
+                                              granted=", ".join(granted), missing=", ".join(missing)))
 
 
 def token_unreadable(session: Session, *, connection_id: int, source: str) -> None:

@@ -45,8 +45,9 @@ def summary(kind: str, service: str, details: Mapping[str, Any], titles: Mapping
         case EventKind.STATUS_CHANGED:
             return f"{title}: {status_title(d.get('old'))} → {status_title(d.get('new'))}{reason()}"
         case EventKind.RIGHTS_CHANGED:
-            missing = f"; не хватает: {d['missing']}" if d.get("missing") else ""
-            return f"{title}: изменились права доступа{missing}"
+            granted = f"; появились: {d['granted']}" if d.get("granted") else ""
+            missing = f"; пропали: {d['missing']}" if d.get("missing") else ""
+            return f"{title}: изменились права доступа{granted}{missing}"
         case EventKind.TOKEN_UNREADABLE:
             return f"{title}: токен не удаётся расшифровать (сменился ключ шифрования)"
         case EventKind.SYNC_ENABLED:

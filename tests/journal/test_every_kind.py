@@ -34,7 +34,7 @@ from connhub.sync import runs
 from tests.catalog.conftest import STORE, ScriptedSource, product
 from tests.notify.helpers import check, notices
 from tests.support.connect import connect
-from tests.sync.helpers import ready_user, save_config
+from tests.sync.helpers import ready_user, save_config, set_rights
 
 
 def kinds(rt, user_id) -> list[str]:
@@ -60,6 +60,8 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     # Connections: connected, reconnected, status changes (with their reason), unreadable token.
     vk = connect(rt, bob, "vk")  # bob's connections; alice's sync below
     connect(rt, bob, "vk")
+    set_rights(rt, vk, [])  # as if the last probe found no rights; «Проверить сейчас» finds them
+    connections.check_now(rt, user_id=bob.id, connection_id=vk)
     assert check(rt, vk, Outcome.REJECTED) == "reconnect"
     with rt.sessions() as session:
         version = session.get(Connection, vk).token_version  # type: ignore[union-attr]
@@ -101,8 +103,6 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
 
     found = kinds(rt, alice.id) + kinds(rt, bob.id)
     for kind in EventKind:
-        if kind is EventKind.RIGHTS_CHANGED:
-            continue  # no code path detects a rights change yet (see docs/notifications.md)
         assert kind in found, kind
     assert found.count(EventKind.TOKEN_UNREADABLE) == 1
     assert found.count(EventKind.CATALOG_REFRESH_FAILED) == 1
@@ -113,6 +113,8 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     summaries = {view.kind: view for view in reversed([*views, *bobs])}  # the newest of each
     assert summaries[EventKind.STATUS_CHANGED].summary.endswith("в сети → нужно переподключить: Доступ отозван")
     assert summaries[EventKind.STATUS_CHANGED].actor == "проверка по расписанию"
+    assert summaries[EventKind.RIGHTS_CHANGED].actor == "«Проверить сейчас»"
+    assert "появились: " in summaries[EventKind.RIGHTS_CHANGED].summary
     assert summaries[EventKind.SYNC_ENABLED].actor == "пользователь: alice@example.test"
     assert "нулевая цена: skip → publish" in summaries[EventKind.SETTINGS_CHANGED].summary
     assert summaries[EventKind.RUN_STOPPED].summary == "Синхронизация остановлена: В сообществе выключены товары"
