@@ -15,11 +15,23 @@ from tests.notify.helpers import notices
 from tests.notify.sidecar import checker_once, due_now, sidecar
 from tests.support.connect import connect, make_user
 
+BOT_TOKEN = "123456789:AAbotSECRETtoken_abcdefgh"
+
 
 def _channels(rt, user, http):
     with rt.sessions() as session:
         service.add_channel(session, rt.cipher, user.id, kind="email", target="alice@example.test")
         service.add_channel(session, rt.cipher, user.id, kind="apprise", target=f"json://127.0.0.1:{http.port}/hook")
+        service.add_channel(session, rt.cipher, user.id, kind="telegram",
+                            target=service.telegram_url(BOT_TOKEN, "-100123"))
+
+
+def _hooks(http) -> list:
+    return [post for post in http.items if post.path == "/hook"]
+
+
+def _telegrams(http) -> list:
+    return [post for post in http.items if post.path.endswith("/sendMessage")]
 
 
 def _tokens(rt) -> set[str]:
@@ -41,35 +53,38 @@ def test_a_revoked_token_sends_one_mail_and_one_webhook_and_the_recovery_one_mor
     tokens = _tokens(rt)
 
     due_now(rt)
-    checker_once(rt)
+    log = checker_once(rt)
     assert notices(rt) == []  # online and still online: nothing to tell
 
     sandbox_control.revoke("vk")
     due_now(rt)
-    checker_once(rt)
+    log += checker_once(rt)
     [mail] = smtp.wait_for(1)
-    [post] = http.wait_for(1)
+    http.wait_for(2)
+    [post], [telegram] = _hooks(http), _telegrams(http)
     assert "нужно переподключить" in mail.subject and "Переподключите" in mail.body
     assert "http://localhost:8501/vk" in mail.body
-    assert "нужно переподключить" in post.payload["title"]
+    assert "нужно переподключить" in post.payload["title"] and "нужно переподключить" in telegram.payload["text"]
     for _ in range(2):  # still revoked: checked again, nobody told again
         due_now(rt)
-        checker_once(rt)
-    assert len(smtp.items) == 1 and len(http.items) == 1
+        log += checker_once(rt)
+    assert len(smtp.items) == 1 and len(http.items) == 2
 
     connect(rt, alice, "vk")  # the user reconnects: that is the recovery
     tokens |= _tokens(rt)
-    checker_once(rt)
-    assert len(smtp.wait_for(2)) == 2 and len(http.wait_for(2)) == 2
+    log += checker_once(rt)
+    assert len(smtp.wait_for(2)) == 2 and len(http.wait_for(4)) == 4
+    assert len(_hooks(http)) == 2 and len(_telegrams(http)) == 2
     assert "снова работает" in smtp.items[1].subject
 
-    # No token in the journal, the outbox, or anything that arrived.
+    # No token in the journal, the outbox, the sidecar's log, or anything that arrived.
     with rt.engine.connect() as db:
         stored = json.dumps([list(map(str, row)) for table in ("journal_events", "notify_outbox")
                              for row in db.execute(text(f"SELECT * FROM {table}")).all()], ensure_ascii=False)
     arrived = json.dumps([m.body + m.subject for m in smtp.items] + [p.payload for p in http.items],
                          ensure_ascii=False)
-    assert tokens and all(token not in stored and token not in arrived for token in tokens)
+    assert tokens and all(token not in stored + arrived + log for token in tokens)
+    assert BOT_TOKEN not in stored + arrived + log and "AAbotSECRET" not in log
 
 
 def test_a_claim_left_by_a_killed_sidecar_is_sent_once_by_the_next(make_rt, smtp, http, notify_overrides):
