@@ -9,7 +9,7 @@ import streamlit as st
 from connhub.journal import service
 from connhub.journal.service import EventView
 from pages.ui.session import runtime
-from pages.ui.text import format_time, table_rows
+from pages.ui.text import format_time, md, table_rows
 
 
 def journal_table(events: Sequence[EventView], *, key: str) -> None:
@@ -24,8 +24,12 @@ def journal_table(events: Sequence[EventView], *, key: str) -> None:
 
 
 def connection_journal(user_id: int, connection_id: int) -> None:
-    """The last events of one connection, for its service page."""
+    """The last events of one connection, for its service page: one escaped line each."""
     with runtime().sessions() as session:
-        events = service.events(session, user_id, connection_id=connection_id, limit=20)
+        events = service.events(session, user_id, connection_id=connection_id, limit=10)
     st.subheader("Журнал подключения", anchor=False)
-    journal_table(events, key=f"journal-connection-{connection_id}")
+    if not events:
+        st.caption("Событий пока нет.")
+    for event in events:
+        st.markdown(f"{md(format_time(event.at))} · {md(event.actor)} · {md(event.summary)}")
+    st.page_link("pages/journal.py", label="Весь журнал", icon=":material/history:")
