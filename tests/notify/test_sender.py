@@ -11,6 +11,7 @@ from connhub.models import NotifyChannel, NotifyOutbox, utcnow
 from connhub.notify import outbox, service
 from connhub.notify.sender import NotifyWorker
 from tests.notify.helpers import notices
+from tests.notify.sidecar import checker_once
 
 TOKEN = "123456789:AAtestTOKENsecretValue_1234"
 
@@ -50,18 +51,20 @@ def test_a_receiver_answering_500_is_retried_with_backoff(make_rt, alice, http, 
     rt = make_rt(**notify_overrides)
     _add(rt, alice, "apprise", f"json://127.0.0.1:{http.port}/hook")
     http.answer("/hook", 500)
-    assert _worker(rt).run_once() == 0
+    checker_once(rt)  # the real sidecar
     [row] = notices(rt)
     assert row.state == "pending" and row.attempts == 1 and row.next_attempt_at > utcnow()
     assert "500" in row.last_error
-    assert _worker(rt).run_once() == 0  # not due yet: nothing sent, nothing refused again
+    checker_once(rt)  # not due yet: not sent again
     assert http.refused == ["/hook"]
     http.answers.clear()
     with rt.sessions() as session:
         session.execute(update(NotifyOutbox).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
         session.commit()
-    assert _worker(rt).run_once() == 1
+    checker_once(rt)
     assert len(http.wait_for(1)) == 1
+    [row] = notices(rt)
+    assert row.state == "sent" and row.attempts == 2
     assert all(c.enabled for c in _channels(rt, alice).values())
 
 
@@ -72,7 +75,7 @@ def test_permanent_failures_switch_the_channel_off_with_the_reason(make_rt, alic
     mail = _add(rt, alice, "email", "bad-address@example.test")
     http.answer("/gone", 400)
     http.answer("/bot", 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"})
-    _worker(rt).run_once()
+    checker_once(rt)  # the real sidecar
     channels = _channels(rt, alice)
     assert not any(c.enabled for c in channels.values())
     assert channels[webhook.id].disabled_reason == "Получатель ответил 400"
