@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import affected, write_locked
@@ -34,6 +34,7 @@ FLAP_THRESHOLD = 4  # more status changes than this in FLAP_WINDOW: one «нес
 REMINDER_EVERY = timedelta(hours=1)
 LEASE = timedelta(minutes=2)  # longer than one send's deadline
 MAX_ATTEMPTS = 8
+KEEP_DONE = timedelta(days=30)  # sent, failed and dropped rows are pruned after this
 
 
 def _channels(session: Session, user_id: int, topic: str) -> list[NotifyChannel]:
@@ -228,3 +229,13 @@ def mark_permanent(sessions: sessionmaker[Session], row_id: int, worker: str, *,
                                                    NotifyOutbox.state == PENDING, NotifyOutbox.lease_owner.is_(None))
                         .values(state=DROPPED, last_error="Канал выключен"))
         session.commit()
+
+
+def prune(sessions: sessionmaker[Session], *, now: datetime | None = None) -> int:
+    """Delete finished rows (sent, failed, dropped) older than KEEP_DONE; the journal keeps the events."""
+    cutoff = (now or utcnow()) - KEEP_DONE
+    with sessions() as session:
+        removed = affected(session.execute(delete(NotifyOutbox).where(
+            NotifyOutbox.state.in_([SENT, FAILED, DROPPED]), NotifyOutbox.created_at < cutoff)))
+        session.commit()
+    return removed

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 NOTIFY_TICK_SECONDS = 2
 REMIND_EVERY_SECONDS = 60
+PRUNE_EVERY_SECONDS = 3600
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
 _TELEGRAM_REASON = re.compile(r"Failed to send Telegram notification to [^:]*: (.*?), error=\d{3}")
 
@@ -102,6 +103,7 @@ class NotifyWorker:
         self.worker_id = worker_id
         self.stop = stop
         self._next_remind = 0.0
+        self._next_prune = 0.0
         self._runner = BackgroundRunner("notify-send", has_work=lambda: outbox.has_due(rt.sessions),
                                         work=self.drain)
 
@@ -151,6 +153,9 @@ class NotifyWorker:
         try:
             outbox.enqueue_reminders(self.rt.sessions)
             note_stale_syncs(self.rt.sessions, after=timedelta(hours=self.rt.settings.SYNC_STALE_HOURS))
+            if time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                outbox.prune(self.rt.sessions)
         except Exception:
             log.exception("notify: writing reminders failed")
 

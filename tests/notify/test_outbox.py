@@ -118,3 +118,17 @@ def test_a_claim_whose_sidecar_died_is_taken_over_after_its_lease(rt, alice):
     assert taken.id == first.id
     assert not outbox.mark_sending(rt.sessions, first.id, "dead")  # the dead one's claim is gone
     assert outbox.mark_sending(rt.sessions, taken.id, "next")
+
+
+def test_finished_rows_are_pruned_after_thirty_days_pending_ones_never(rt, alice):
+    channel = _channel(rt, alice)
+    with rt.sessions() as session:
+        for _ in range(2):
+            outbox.enqueue_test(session, session.get(service.NotifyChannel, channel.id))  # type: ignore[arg-type]
+        session.commit()
+    first, _second = outbox.claim(rt.sessions, "w")
+    assert outbox.mark_sending(rt.sessions, first.id, "w")
+    outbox.mark_sent(rt.sessions, first.id, "w")
+    assert outbox.prune(rt.sessions, now=utcnow() + timedelta(days=29)) == 0
+    assert outbox.prune(rt.sessions, now=utcnow() + timedelta(days=31)) == 1
+    assert [n.state for n in notices(rt)] == ["pending"]
