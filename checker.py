@@ -1,8 +1,8 @@
-"""connhub's sidecar: health checks, catalog refreshes and sync runs, as a list of workers.
+"""connhub's sidecar: health checks, catalog refreshes, sync runs and notices, as a list of workers.
 
     python checker.py           # run until SIGTERM / Ctrl-C
     python checker.py --once    # each worker once: health cycle, due/requested catalog refreshes,
-                                # requested sync runs; then exit (1 if the health cycle failed)
+                                # requested sync runs, notices; then exit (1 if the health cycle failed)
     python checker.py --catalog-once   # run the catalog refreshes that are due or requested, then exit
 
 The sidecar is a list of workers with one interface (`connhub.work.workers.Worker`: tick, run
@@ -17,6 +17,8 @@ once, join), each ticked from one `schedule` loop:
   wait on a load.
 - **sync** (`connhub.sync.worker`, every 2 s, in its own thread): closes sync runs whose process
   died and runs the ones requested with «Синхронизировать сейчас».
+- **notify** (`connhub.notify.sender`, every 2 s, in its own thread): sends the outbox's notices
+  (claimed once across sidecars, retried with backoff), writes reminders and «устарела».
 - **housekeeping** (hourly, in the loop): old OAuth flows and check records.
 
 Every claim goes through `connhub.work.claims` (SKIP LOCKED on PostgreSQL, leases renewed by
@@ -56,6 +58,7 @@ from connhub.config import ConfigError, Settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
 from connhub.models import utcnow
+from connhub.notify.sender import NotifyWorker
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime, load_settings
 from connhub.sync.worker import sync_worker
@@ -123,7 +126,8 @@ class Checker:
         self.sync = sync_worker(rt, self.stop)  # sync runs requested on the page, in their own thread
         self.health = InlineWorker("health", tick_seconds(rt.settings.HEALTH_CHECK_INTERVAL_SECONDS), self.tick)
         self.housekeeper = InlineWorker("housekeeping", 3600, self.housekeeping)
-        self.workers: list[Worker] = [self.health, self.catalog, self.sync, self.housekeeper]
+        self.notify = NotifyWorker(rt, self.checker_id, self.stop)  # the outbox's notices, in their own thread
+        self.workers: list[Worker] = [self.health, self.catalog, self.sync, self.notify, self.housekeeper]
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -195,7 +199,8 @@ class Checker:
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:
-        """Each worker once, in this thread: health, catalog, sync, housekeeping."""
+        """Each worker once, in this thread: health, catalog, sync, housekeeping, then the notices
+        all of them caused."""
         log.info("checker %s: each worker once", self.checker_id)
         ok = self.tick()
         for worker in (self.catalog, self.sync):
@@ -206,6 +211,10 @@ class Checker:
             except Exception:  # noqa: BLE001 - one worker's failure is logged; the others still run
                 log.exception("%s failed", worker.name)
         self.housekeeping()
+        try:
+            self.notify.run_once()  # the notices this cycle caused, and any due before it
+        except Exception:  # noqa: BLE001 - logged like any other worker's failure
+            log.exception("%s failed", self.notify.name)
         return ok
 
 

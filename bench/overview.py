@@ -36,7 +36,6 @@ from sqlalchemy import Engine, event, insert  # noqa: E402
 
 from connhub.admin.access import Actor  # noqa: E402
 from connhub.admin.service import Filters, overview  # noqa: E402
-from connhub.config import load_settings  # noqa: E402
 from connhub.crypto import Secret, TokenCipher  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
@@ -50,7 +49,7 @@ from connhub.models import (  # noqa: E402
     utcnow,
 )
 from connhub.providers import PROVIDER_INFO  # noqa: E402
-from connhub.runtime import Runtime  # noqa: E402
+from connhub.runtime import Runtime, load_settings  # noqa: E402
 from connhub.users import LOCAL_SUBJECT, UserView  # noqa: E402
 
 STATUSES = (Status.ONLINE, Status.ONLINE, Status.ONLINE, Status.OFFLINE, Status.RECONNECT, Status.NEVER_CHECKED)

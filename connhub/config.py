@@ -16,7 +16,7 @@ import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -119,6 +119,18 @@ class Settings(BaseSettings):
     @property
     def admin_groups(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.ADMIN_GROUPS.split(",") if part.strip())
+
+    # Notifications (lane notify, docs/notifications.md): the server's own mail, and the deadline
+    # of one send. TELEGRAM_API_URL points Telegram channels at another Bot API server.
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    SMTP_FROM: str = "connhub@localhost"
+    SMTP_SECURITY: Literal["starttls", "ssl", "none"] = "starttls"
+    NOTIFY_SEND_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=120)
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    SYNC_STALE_HOURS: int = Field(default=26, ge=1, le=24 * 90)  # a switched-on sync with no run this long
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

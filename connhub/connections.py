@@ -15,6 +15,7 @@ from connhub.crypto import UnreadableToken
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
 from connhub.health.results import apply_results
+from connhub.journal import hooks as journal_hooks
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.runtime import Runtime
@@ -108,6 +109,8 @@ def delete_for_user(session: Session, user_id: int, connection_id: int) -> Conne
     if row is None:
         return None
     view = to_view(row)
+    journal_hooks.connection_deleted(session, user_id=user_id, provider=row.provider, connection_id=connection_id,
+                                     account=row.display_name)  # lane notify
     # The tokens go with the row; its check records follow by ON DELETE CASCADE.
     session.execute(
         delete(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from connhub.config import ConfigError
 from connhub.db import write_locked
-from connhub.models import Connection, OAuthFlow
+from connhub.models import Connection, NotifyChannel, OAuthFlow
 from connhub.runtime import Runtime
 
 
@@ -36,8 +36,9 @@ def reseal_tokens(rt: Runtime, *, batch: int = 500) -> ResealReport:
     re-sealed all the same."""
     report = ResealReport()
     for model, columns in ((Connection, ("access_token_sealed", "refresh_token_sealed")),
-                           (OAuthFlow, ("code_verifier_sealed",))):
-        key_column = Connection.id if model is Connection else OAuthFlow.state
+                           (OAuthFlow, ("code_verifier_sealed",)),
+                           (NotifyChannel, ("target_sealed",))):  # lane notify: channels' Apprise URLs
+        key_column = {OAuthFlow: OAuthFlow.state, NotifyChannel: NotifyChannel.id}.get(model, Connection.id)
         after = None
         while True:
             with write_locked(rt.sessions) as session:

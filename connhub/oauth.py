@@ -25,6 +25,7 @@ from connhub.crypto import Secret, UnreadableToken
 from connhub.db import affected, write_locked
 from connhub.health.policy import initial_health, regular_check_at
 from connhub.health.results import record_check
+from connhub.journal import hooks as journal_hooks
 from connhub.models import AuthMethod, CheckSource, Connection, OAuthFlow, Outcome, utcnow
 from connhub.providers import Account, ProviderError, TokenSet, UnknownProvider, text
 from connhub.runtime import Runtime
@@ -234,6 +235,8 @@ def _save_connection(rt: Runtime, *, user_id: int, provider: str, method: AuthMe
             row.next_check_at = regular_check_at(row.id, now, rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
             record_check(session, row.id, now, source=CheckSource.CONNECT, outcome=Outcome.OK, status_after=row.status,
                          reason="", latency_ms=None)
+            journal_hooks.connection_saved(session, user_id=user_id, provider=provider, connection_id=row.id,
+                                           account=account.display_name, reconnected=reconnected)  # lane notify
             session.commit()
             connection_id = row.id
         log.info("connection saved: provider=%s user=%s connection=%s reconnected=%s",

@@ -13,7 +13,7 @@ from connhub import config
 from connhub.config import Settings
 from connhub.crypto import TokenCipher, cipher_from_settings
 from connhub.db import make_engine, make_session_factory
-from connhub.models import Connection, OAuthFlow
+from connhub.models import Connection, NotifyChannel, OAuthFlow
 from connhub.providers import Registry
 from connhub.providers.registry import provider_classes, settings_classes
 from connhub.sandbox.emulation import Emulation, load
@@ -58,7 +58,7 @@ def sealed_rows(engine: Engine) -> int:
     names = set(inspect(engine).get_table_names())
     total = 0
     with engine.connect() as connection:
-        for model in (Connection, OAuthFlow):
+        for model in (Connection, OAuthFlow, NotifyChannel):
             if model.__tablename__ in names:
                 total += connection.scalar(select(func.count()).select_from(model)) or 0
     return total

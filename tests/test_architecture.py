@@ -28,42 +28,24 @@ CAPABILITY_MODULES = ("connhub/capabilities.py", "connhub/providers/capabilities
 
 # rule -> {violation: who removes it}. Emptied by the lead at merge, as the lanes land.
 KNOWN_VIOLATIONS: dict[str, dict[str, str]] = {
-    "circles": {
-        "connhub.providers.base, connhub.providers.text":
-            "synchouse (issue 16.1: ProviderError moves to connhub/ports/)",
-    },
+    "circles": {},
     "back_up": {
-        "connhub.providers.evotor.catalog -> connhub.catalog.source":
-            "synchouse (issue 16.1: catalog/source.py becomes connhub/ports/catalog.py)",
+        "connhub.metrics -> connhub.runtime": "issue 21 (the in-process counters stay below the providers; the "
+                                              "database collector moves up beside the checker)",
     },
-    "provider_packages": {
-        "connhub.sync.engine -> connhub.providers.vk.api": "synchouse (issue 16.1: the engine imports only the port)",
-        "connhub.sync.engine -> connhub.providers.vk.goods": "synchouse (issue 16.1)",
-        "connhub.sync.engine -> connhub.providers.vk.goods_errors": "synchouse (issue 16.1)",
-    },
+    "provider_packages": {},
     "page_sessions": {
         page: "issue 16.4 (one door per area: pages never open a session)"
         for page in ("pages/add_connection.py", "pages/catalog.py", "pages/connections.py", "pages/sync.py",
                      "pages/sync_runs.py", "pages/ui/connect.py", "pages/ui/service.py", "pages/ui/session.py",
-                     "pages/ui/status.py")
+                     "pages/ui/status.py", "pages/journal.py", "pages/notifications.py", "pages/ui/journal.py")
     },
-    "capability_lookups": {
-        "connhub.catalog.worker: hasattr(provider, 'catalog_source')": "synchouse (issue 16.2: declared capabilities)",
-        "connhub.catalog.service: hasattr(provider, 'catalog_source')": "synchouse (issue 16.2)",
-        "connhub.sync.engine: getattr(self.rt.providers.get(source.provider), 'product_images')":
-            "synchouse (issue 16.2)",
-        "connhub.sync.engine: getattr(images, 'image')": "synchouse (issue 16.2)",
-        "connhub.sync.engine: getattr(images, 'download')": "synchouse (issue 16.2)",
-        "connhub.sync.engine: getattr(self.images, 'save')": "synchouse (issue 16.2)",
-        "connhub.sync.engine: getattr(rt.providers.get(provider_key), 'goods')": "synchouse (issue 16.2)",
-        "connhub.sync.roles: getattr(provider, capability)": "synchouse (issue 16.2)",
-    },
+    "capability_lookups": {},
     "module_size": {
-        "connhub.sync.engine": "synchouse (issue 16.3: plan, publisher, run)",
-        "connhub.sync.mapping": "synchouse (issue 16.3)",
-        "connhub.catalog.refresh": "issue 16.5 / 15.3 (one way to claim work; bounded refreshes)",
-        "connhub.catalog.queries": "issue 16.4 (queries stop writing rules)",
-        "connhub.models": "the lane that adds migrations (split the schema by area)",
+        module: "issue 16 (split by concern as the round's lanes land)"
+        for module in ("connhub.catalog.refresh", "connhub.catalog.queries", "connhub.models", "connhub.admin.service",
+                       "connhub.metrics", "connhub.providers.http", "connhub.providers.vk.goods",
+                       "connhub.sync.config", "connhub.sync.runs")
     },
     "documented_modules": {},
 }

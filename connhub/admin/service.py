@@ -29,6 +29,8 @@ from connhub import connections
 from connhub.admin.access import Actor, require_admin
 from connhub.connections import CheckView, ConnectionView
 from connhub.crypto import TokenCipher, UnreadableToken
+from connhub.journal import events
+from connhub.journal.record import record as journal_record
 from connhub.models import (
     CatalogRefreshJob,
     CheckerHeartbeat,
@@ -475,28 +477,32 @@ def actor_label(actor: Actor) -> str:
     return f"администратор {actor.label}"[:320]
 
 
-def record_action(actor: Actor, action: str, *, owner_id: int, subject: str, outcome: str) -> None:
-    """The one place an administrator's action on a user's behalf is recorded.
+def record_action(rt: Runtime, actor: Actor, action: str, *, owner_id: int, service: str, subject: str,
+                  outcome: str, connection_id: int | None = None) -> None:
+    """The one place an administrator's action on a user's behalf is recorded: in the owner's
+    journal, with the administrator as actor."""
+    with rt.sessions.begin() as session:
+        journal_record(session, events.admin_action(owner_id, actor.label, action=action, service=service,
+                                                    subject=subject, outcome=outcome, connection_id=connection_id))
 
-    JOURNAL CALL SITE: lane `notify`'s journal (connhub.journal) records here, with the
-    administrator as actor and the owner as the user concerned. Until then: the log (and, for a
-    sync, the run's `triggered_by`)."""
-    log.info("admin action: actor=%s action=%s owner=%s subject=%s outcome=%s", actor.user.id, action, owner_id,
-             subject, outcome)
 
 
 def check_now_for(rt: Runtime, actor: Actor, connection_id: int) -> ActionResult:
     """«Проверить сейчас» on the owner's behalf: the same check and write as the owner's button."""
     require_admin(actor, rt.settings)
     with rt.sessions() as session:
-        owner_id = session.scalar(select(Connection.user_id).where(Connection.id == connection_id))
-    if owner_id is None:
+        found = session.execute(select(Connection.user_id, Connection.provider)
+                                .where(Connection.id == connection_id)).first()
+    if found is None:
         return ActionResult(False, "Подключение уже удалено.")
+    owner_id, service = found
     view = connections.check_now(rt, user_id=owner_id, connection_id=connection_id)
     if view is None:
-        record_action(actor, "check_now", owner_id=owner_id, subject=f"connection:{connection_id}", outcome="gone")
+        record_action(rt, actor, "check_now", owner_id=owner_id, service=service, subject=f"connection:{connection_id}",
+                      outcome="gone", connection_id=connection_id)
         return ActionResult(False, "Подключение удалено во время проверки.")
-    record_action(actor, "check_now", owner_id=owner_id, subject=f"connection:{connection_id}", outcome=view.status)
+    record_action(rt, actor, "check_now", owner_id=owner_id, service=service, subject=f"connection:{connection_id}",
+                  outcome=view.status, connection_id=connection_id)
     return ActionResult(True, "Проверка выполнена.", connection=view)
 
 
@@ -514,7 +520,8 @@ def sync_now_for(rt: Runtime, actor: Actor, user_id: int) -> ActionResult:
     except RunInProgress as exc:
         which = f"Уже идёт запуск № {exc.run.id}" if exc.run is not None else "Запуск уже начинается"
         return ActionResult(False, f"{which}: дождитесь его окончания.", run=exc.run)
-    record_action(actor, "sync_now", owner_id=user_id, subject=f"sync_run:{run.id}", outcome=run.state)
+    record_action(rt, actor, "sync_now", owner_id=user_id, service="sync", subject=f"sync_run:{run.id}",
+                  outcome=run.state)
     return ActionResult(True, f"Запуск № {run.id} запрошен; его начнёт фоновый процесс.", run=run)
 
 

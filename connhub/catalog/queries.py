@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.catalog.rules import Decision, Rule, RuleSet
 from connhub.db import write_locked
 from connhub.export import excel_csv
+from connhub.journal import hooks as journal_hooks
 from connhub.models import (
     CatalogGroup,
     CatalogProduct,
@@ -279,6 +280,8 @@ def set_rules(sessions: sessionmaker[Session], user_id: int, store_id: str, kind
             else:
                 row.mode = mode
                 row.target_name = name[:255] or row.target_name
+        journal_hooks.rules_changed(session, user_id=user_id, store_id=store_id, added=True, mode=mode,
+                                    targets=[(kind, name or target_id) for target_id, name in targets])  # notify
         session.commit()
     return len(targets)
 
@@ -289,6 +292,8 @@ def remove_rules(sessions: sessionmaker[Session], user_id: int, rule_ids: Iterab
         rows = session.scalars(select(CatalogRule).where(CatalogRule.user_id == user_id, CatalogRule.id.in_(ids)))
         count = 0
         for row in rows:
+            journal_hooks.rules_changed(session, user_id=user_id, store_id=row.store_id, added=False,
+                                        mode=row.mode, targets=[(row.target_kind, row.target_name)])  # notify
             session.delete(row)
             count += 1
         session.commit()

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import write_locked
+from connhub.journal import hooks as journal_hooks
 from connhub.models import (
     CatalogGroup,
     CatalogProduct,
@@ -436,6 +437,8 @@ def run_job(
         record.error = reason[:500]
         record.error_code = code[:64]
         record.lease_expires_at = None
+        journal_hooks.catalog_job_ended(session, connection_id=job.connection_id, failed=state == RefreshState.FAILED,
+                                        reason=reason, source=record.source)  # lane notify
         session.commit()
         result = _view(record)
     log.info("catalog refresh job %s of connection %s: %s, %d requests, %d items, %d ms%s", job.id,

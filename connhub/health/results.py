@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from connhub.db import write_locked
 from connhub.health.check import UNREADABLE_TOKEN, CheckTarget
 from connhub.health.policy import CheckResult, decide, jittered, regular_check_at, retry_delay_seconds
+from connhub.journal import hooks as journal_hooks
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
 from connhub.providers import text
 from connhub.runtime import Runtime
@@ -134,7 +135,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
     records: list[dict[str, Any]] = []
     with write_locked(rt.sessions) as session:
         current = session.execute(
-            select(table.c.id, table.c.provider, table.c.token_version, table.c.status, table.c.status_reason,
+            select(table.c.id, table.c.user_id, table.c.provider, table.c.token_version, table.c.status,
+                   table.c.status_reason,
                    table.c.consecutive_failures, table.c.consecutive_successes, table.c.profile)
             .where(table.c.id.in_(list(by_id))).order_by(table.c.id).with_for_update()
         ).all()
@@ -145,10 +147,13 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
             if result.code == UNREADABLE_TOKEN:  # our key's fault: the card keeps what it showed
                 unreadable_updates.append(dict(b_id=row.id, lease_owner=None, lease_expires_at=None,
                                                next_check_at=regular_check_at(row.id, result.checked_at, interval)))
+                journal_hooks.token_unreadable(session, connection_id=row.id, source=source)  # lane notify
                 continue
             decision = decide(Status(row.status), row.consecutive_failures, row.consecutive_successes, result,
                               interval=interval, rng=rng)
             reason = text.clean(row.status_reason if decision.reason is None else decision.reason, 500)
+            journal_hooks.status_changed(session, user_id=row.user_id, provider=row.provider, connection_id=row.id,
+                                         old=row.status, new=decision.status, reason=reason, source=source)  # notify
             values: dict[str, Any] = dict(
                 b_id=row.id, status=decision.status, status_reason=reason,
                 is_online=decision.status is Status.ONLINE,
@@ -163,6 +168,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
                               account_id=account.account_id, display_name=account.display_name,
                               profile=rt.providers.get(row.provider).merged_profile(dict(row.profile or {}),
                                                                                       account.profile))
+                journal_hooks.rights_changed(session, user_id=row.user_id, provider=row.provider, connection_id=row.id,
+                                             before=dict(row.profile or {}), after=values["profile"], source=source)
                 ok_updates.append(values)
             else:
                 other_updates.append(values)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connhub.db import begin_write
+from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncConfig, utcnow
 from connhub.sync.confirmation import make_snapshot
 from connhub.sync.policies import (
@@ -281,6 +282,7 @@ def save_settings(session: Session, user_id: int, raw: Mapping[str, object], cho
     settings = validate(raw, choices, current)
 
     def apply(row: SyncConfig) -> None:
+        before = journal_hooks.sync_settings_of(row)  # lane notify: the journal's "old → new"
         row.evotor_store_id = settings.store_id
         row.evotor_store_name = settings.store_name
         row.vk_group_id = settings.vk_group_id
@@ -294,6 +296,8 @@ def save_settings(session: Session, user_id: int, raw: Mapping[str, object], cho
         row.price_multiplier = format_multiplier(settings.policies.price_multiplier)
         row.description_template = settings.policies.description_template
         row.updated_at = utcnow()
+        journal_hooks.settings_changed(session, user_id=user_id, before=before,
+                                       after=journal_hooks.sync_settings_of(row))
 
     return _write(session, user_id, apply)
 
@@ -338,6 +342,9 @@ def enable(session: Session, user_id: int, *, confirmed_by: str, shown: Mapping[
     row.confirmed_at = utcnow()
     row.confirmed_by = confirmed_by[:320]
     row.confirmed_snapshot = snapshot
+    journal_hooks.sync_switched(session, user_id=user_id, on=True, confirmed_by=confirmed_by,
+                                confirmed=f"{view.settings.store_name} → {view.settings.vk_group_name}, "
+                                          f"товаров: {len(ids)}")
     session.commit()
     return _view(row)
 
@@ -345,5 +352,7 @@ def enable(session: Session, user_id: int, *, confirmed_by: str, shown: Mapping[
 def disable(session: Session, user_id: int) -> SyncConfigView:
     """Switch the sync off at once (the last confirmation stays on record)."""
     def apply(row: SyncConfig) -> None:
+        if row.enabled:
+            journal_hooks.sync_switched(session, user_id=user_id, on=False)
         row.enabled = False
     return _write(session, user_id, apply)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import retry_while_locked, write_locked
+from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.work.claims import LOCK_WAIT_SECONDS, Heartbeat, ProcessLock, beat_every, claimable, process_lock
 
@@ -372,6 +373,8 @@ class RunRecorder:
             row.heartbeat_at = utcnow()
             for key, value in extra.items():
                 setattr(row, key, value)
+            if "finished_at" in extra:
+                journal_hooks.run_ended(session, row)  # lane notify: the journal and its notices
             session.commit()
 
     def finish(self, state: str, stop_reason: str = "") -> RunView:

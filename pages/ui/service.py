@@ -12,6 +12,7 @@ from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.providers.presentation import AccountPresentation
 from connhub.users import UserView
 from pages.ui.connect import connect_link, token_form, watch_flows
+from pages.ui.journal import connection_journal
 from pages.ui.notices import back_to_dashboard_link
 from pages.ui.routes import ADD_PAGE
 from pages.ui.session import require_user, runtime
@@ -49,6 +50,7 @@ def render_service_page(provider: str) -> None:
         return
 
     _details(user, provider)
+    connection_journal(user.id, view.id)  # lane notify
 
     st.subheader("Переподключение", anchor=False)
     st.caption("Переподключение заменяет токены; подключение, его карточка и история остаются.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connhub.admin.access import Actor, NotAdmin, actor_from_claims, groups_from_claim, is_admin, require_admin
-from connhub.config import load_settings
+from connhub.runtime import load_settings
 from connhub.users import LOCAL_SUBJECT, UserView
 
 SETTINGS = load_settings(ADMIN_EMAILS=" Alice@Example.test ,root@example.test,", ADMIN_GROUPS_CLAIM="groups",

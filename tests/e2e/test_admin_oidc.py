@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, insert
 
 from connhub.models import Base, Connection, User, utcnow
+from connhub.runtime import emulations
 from connhub.sandbox import sandbox_env
 
 from .conftest import STARTUP_TIMEOUT, base_env, start_app
@@ -70,7 +71,7 @@ def admin_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         env = base_env(DATABASE_URL=url, CONNHUB_DATA_DIR=str(run_dir / "data"), PUBLIC_URL=app_url,
                        ADMIN_EMAILS="alice@example.test", CONNHUB_SECRET_KEY=Fernet.generate_key().decode(),
-                       **sandbox_env("http://127.0.0.1:9"))
+                       **sandbox_env("http://127.0.0.1:9", emulations()))
         app = start_app("app-admin-oidc", env=env, run_dir=run_dir, port=port, secrets_file=secrets_file,
                         logs=ARTIFACTS.parent / "admin-oidc")
         try:

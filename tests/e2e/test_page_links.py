@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine
 
 from connhub.models import Base
+from connhub.runtime import emulations
 from connhub.sandbox import sandbox_env
 
 from .conftest import base_env, start_app
@@ -50,7 +51,7 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[s
     Base.metadata.create_all(engine)
     engine.dispose()
     env = base_env(DATABASE_URL=url, CONNHUB_DATA_DIR=str(run_dir / "data"),
-                   **sandbox_env("http://127.0.0.1:9"))  # the sandbox's addresses: the badge shows
+                   **sandbox_env("http://127.0.0.1:9", emulations()))  # the sandbox's addresses: the badge shows
     (run_dir / "secrets-local.toml").write_text("# local mode: no [auth]\n")
     yield env, run_dir
 

@@ -25,12 +25,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The sandbox's plumbing is ground too: each provider's emulation is built on it.
     ("ground", ("connhub.config", "connhub.db", "connhub.models", "connhub.crypto", "connhub.ports",
                 "connhub.text", "connhub.export", "connhub.background", "connhub.capabilities",
-                "connhub.sandbox")),
+                "connhub.sandbox", "connhub.metrics")),
     ("providers", ("connhub.providers",)),
     # The composition root: one object every service takes; it builds the registry.
     ("runtime", ("connhub.runtime",)),
     ("domain", ("connhub.health", "connhub.catalog", "connhub.sync", "connhub.work", "connhub.users",
-                "connhub.oauth", "connhub.connections", "connhub.keys")),
+                "connhub.oauth", "connhub.connections", "connhub.keys", "connhub.journal", "connhub.notify",
+                "connhub.admin")),
     ("entry", ("connhub.sandbox.__main__", "connhub.sync.__main__", "connhub.__main__",
                "app", "checker", "pages", "run")),
 )

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import requests
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, String, Table
 
 from connhub.crypto import Secret
 from connhub.models import CatalogGroup, CatalogProduct, CatalogStore
@@ -147,7 +147,7 @@ MAX_JSON_DEPTH = 32  # nesting kept in a JSON field (group attributes); deeper i
 
 def _length(column: Column[Any]) -> int | None:
     """The column's length in characters, from the model (None: unbounded text)."""
-    return getattr(column.type, "length", None)
+    return column.type.length if isinstance(column.type, String) else None
 
 
 _PRODUCT_TABLE: Table = CatalogProduct.__table__  # type: ignore[assignment]

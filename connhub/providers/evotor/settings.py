@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from connhub.catalog.source import RefreshBounds
 from connhub.config import ProviderSettings, http_url
+from connhub.ports.catalog import RefreshBounds
 
 _DEFAULT_BOUNDS = RefreshBounds()
 

@@ -1,0 +1,1 @@
+"""Notifications on the edge (docs/notifications.md): channels, the outbox, the sidecar's sender."""
