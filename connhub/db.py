@@ -10,16 +10,17 @@ write lock up front and re-read the row under it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -84,6 +85,23 @@ def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """
     with sessions() as session:
         yield begin_write(session)
+
+
+def execute_write(sessions: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    """Run `fn` in one write transaction (`write_locked`) and commit; roll back if it raises.
+
+    The one place a service's write commits (like Datasette's `execute_write_fn`): functions that
+    take a `Session` never commit, so one request's writes land together or not at all."""
+    with write_locked(sessions) as session:
+        result = fn(session)
+        session.commit()
+        return result
+
+
+def execute_read(sessions: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    """Run `fn` in a read-only session (the pages' reads go through a service that calls this)."""
+    with sessions() as session:
+        return fn(session)
 
 
 def sqlite_file(engine: Engine) -> Path | None:
