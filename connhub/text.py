@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 EMPTY = "—"
 NBSP = "\u00a0"  # groups thousands: «3 802,90» never breaks across lines
+MINUS = "\u2212"  # a typographic minus: reads right, and no spreadsheet takes «−5» for a formula
 
 
 def plural(count: int, one: str, few: str, many: str) -> str:
@@ -43,7 +44,7 @@ def _decimal(value: object) -> Decimal | None:
 def _grouped(number: Decimal, places: int | None) -> str:
     if places is not None:
         number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    sign = "-" if number < 0 else ""
+    sign = MINUS if number < 0 else ""
     text = format(abs(number), "f")
     whole, _, fraction = text.partition(".")
     if places is None:

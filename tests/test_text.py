@@ -26,7 +26,7 @@ def test_money_has_two_decimals_a_comma_and_grouped_thousands() -> None:
     assert money(3802.9) == f"3{NB}802,90"
     assert money(Decimal("701.4")) == "701,40"
     assert money(1234567) == f"1{NB}234{NB}567,00"
-    assert money(-5.005) == "-5,01"
+    assert money(-5.005) == "\u22125,01"
     assert money(None) == "" and money(None, empty="—") == "—"
     assert money(float("nan")) == ""
 

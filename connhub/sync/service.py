@@ -7,10 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from connhub import connections
+from connhub.connections import ConnectionView
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
 from connhub.sync import config, mapping, policies, runs, selection
 from connhub.sync.engine import Outcome, SyncEngine
+from connhub.sync.roles import roles
 from connhub.sync.runs import RunRecorder, RunView
 from connhub.sync.status import SyncStatus
 
@@ -158,3 +161,35 @@ def preview_item(rt: Runtime, user_id: int, status: SyncStatus, form: Mapping[st
         return ItemPreview(facts.name, skipped=mapping.SKIP_MESSAGES[item.reason])
     return ItemPreview(facts.name, name=item.name, description=item.description,
                        price=mapping.format_price(item.price), hidden=item.hidden)
+
+
+def sync_uses(rt: Runtime, user_id: int, provider: str) -> str | None:
+    """What disconnecting `provider` does to the sync, for the «Отключить» dialog; None if nothing."""
+    parts = roles(rt.providers)
+    if provider not in (parts.source, parts.target):
+        return None
+    with rt.sessions() as session:
+        view = config.get_config(session, user_id)
+    if not view.is_on:
+        return None
+    community = view.settings.vk_group_name or "сообщество"
+    return (f"Синхронизация включена и будет выключена: без этого подключения она не может работать. "
+            f"Товары, уже выгруженные в сообщество «{community}», останутся там как есть — их можно скрыть "
+            f"или удалить во {parts.target_title}. Чтобы продолжить, подключите сервис снова и включите "
+            "синхронизацию заново.")
+
+
+def disconnect(rt: Runtime, user_id: int, connection_id: int) -> ConnectionView | None:
+    """Delete the user's connection; if the sync uses its provider, switch the sync off too (a sync
+    without its source or target must not read «Включена»). None if the connection is not the user's."""
+    with rt.sessions() as session:
+        removed = connections.delete_for_user(session, user_id, connection_id)
+    if removed is None:
+        return None
+    parts = roles(rt.providers)
+    if removed.provider in (parts.source, parts.target):
+        with rt.sessions() as session:
+            on = config.get_config(session, user_id).is_on
+        if on:
+            switch_off(rt, user_id)
+    return removed

@@ -92,8 +92,7 @@ def watch_flows(user: UserView, providers: list[str], links: list[str], then: st
         pending = _pending(provider)
         if pending is None or pending.user_id != user.id:
             continue
-        with rt.sessions() as session:
-            view = connections.connected_since(session, user.id, provider, pending.since)
+        view = connections.connected_after(rt, user.id, provider, pending.since)
         if view is None:
             expiring = pending.expires_at - RENEW_BEFORE <= utcnow()
             if expiring or not oauth.flow_open(rt, user_id=user.id, state=pending.state):

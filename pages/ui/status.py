@@ -8,12 +8,12 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from connhub import connections, health
+from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.models import Status
 from connhub.runtime import Runtime
 from connhub.users import UserView
-from pages.ui.text import format_time, md
+from pages.ui.text import Markup, format_time, md
 
 CHECKING_KEY = "_connhub_checking"
 
@@ -33,7 +33,7 @@ def render_status(view: ConnectionView, *, checking: bool = False) -> None:
         if view.status is Status.ONLINE:
             st.caption(md(view.status_reason))
         else:
-            st.markdown(f":red[{md(view.status_reason)}]")
+            st.markdown(Markup(":red[{}]").format(view.status_reason))
 
 
 def key_banner(rt: Runtime, user: UserView) -> None:
@@ -52,8 +52,7 @@ def key_banner(rt: Runtime, user: UserView) -> None:
 
 
 def checker_banner(rt: Runtime) -> None:
-    with rt.sessions() as session:
-        status = health.checker_status(session, interval_seconds=rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
+    status = connections.checker_state(rt)
     if not status.stale:
         return
     if status.last_beat_at is None:
@@ -92,10 +91,10 @@ def check_now_panel(rt: Runtime, user: UserView, view: ConnectionView, *, slot: 
         st.rerun()
     label = STATUS_BADGES[updated.status][0].lower()
     if updated.status_reason:
-        st.toast(md(f"{updated.title}: {label} — {updated.status_reason}"), icon=":material/warning:")
+        st.toast(Markup("{}: {} — {}").format(updated.title, label, updated.status_reason), icon=":material/warning:")
     else:
         icon = ":material/check_circle:" if updated.is_online else ":material/warning:"
-        st.toast(md(f"{updated.title}: {label}"), icon=icon)
+        st.toast(Markup("{}: {}").format(updated.title, label), icon=icon)
     with slot.container():
         render(updated, False)
     return updated
