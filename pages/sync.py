@@ -13,10 +13,10 @@ from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, Inv
 from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import sync_runs
+from pages.ui.markup import lines
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
 from pages.ui.session import require_user, runtime
-from pages.ui.markup import lines
 from pages.ui.text import Markup, format_time, md
 
 KEY = "sync-"  # widget keys: KEY + field name
