@@ -19,7 +19,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, SupportsIndex
 
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")  # no-break spaces stay: «3 802,90» never breaks
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=&])")
 
 

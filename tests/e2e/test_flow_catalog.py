@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from connhub import connections, oauth
-from connhub.catalog import queries
+from connhub.catalog import queries, service
 from connhub.config import load_settings
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.runtime import Runtime
@@ -81,7 +81,7 @@ def operator_evotor(stack: Stack) -> Iterator[tuple[Runtime, int, int]]:
     finally:
         with rt.sessions() as session:
             rules = queries.rules_for(session, user.id, STORE)
-        queries.remove_rules(rt.sessions, user.id, [rule.id for rule in rules if rule.id is not None])
+        service.remove_rules(rt.sessions, user.id, [rule.id for rule in rules if rule.id is not None])
         if created:
             with rt.sessions() as session:
                 connections.delete_for_user(session, user.id, connection_id)
