@@ -94,7 +94,8 @@ def test_each_row_says_whether_it_is_in_the_sync_and_why(catalog, rt, alice):
     by_id = rows.set_index("id")
     assert (by_id.loc["apple1", "in_sync"], by_id.loc["apple1", "reason"]) == (True, "Товар включён")
     assert (by_id.loc["apple2", "in_sync"], by_id.loc["apple2", "reason"]) == (False, "Группа «Соки» исключена")
-    assert (by_id.loc["water", "in_sync"], by_id.loc["water", "reason"]) == (False, "По умолчанию (не входит ни в одно включение)")
+    assert (by_id.loc["water", "in_sync"], by_id.loc["water", "reason"]) == (
+        False, "По умолчанию (не входит ни в одно включение)")
 
 
 def test_the_summary_counts_products_and_groups_in_the_sync(catalog, rt, alice):
