@@ -81,7 +81,7 @@ def lower_first(text: str) -> str:
 # ----------------------------------------------------------------------------- actions
 
 def ask_refresh(user_id: int, connection_id: int, store_id: str | None) -> None:
-    job = service.request_refresh(runtime().sessions, user_id, connection_id, store_id)
+    job = service.ask_refresh(runtime(), user_id, connection_id, store_id)
     if job is not None:
         queue_toast("Обновление каталога запрошено — оно идёт в фоне", ":material/sync:")
 
@@ -95,7 +95,7 @@ def apply_rule(user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[
                mode: RuleMode) -> None:
     if not targets:
         return
-    service.set_rules(runtime().sessions, user_id, store_id, kind, list(targets), mode)
+    service.apply_rules(runtime(), user_id, store_id, kind, list(targets), mode)
     next_table_generation()
     queue_toast(service.rule_toast(kind, mode, [name for _, name in targets]), ":material/rule:")
 
@@ -122,7 +122,7 @@ def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[st
 
 
 def remove_rule(user_id: int, rule_id: int) -> None:
-    service.remove_rules(runtime().sessions, user_id, [rule_id])
+    service.delete_rule(runtime(), user_id, rule_id)
     next_table_generation()
 
 
@@ -200,7 +200,7 @@ if snapshot is None:
     st.info("Товары этого магазина ещё не загружены — нажмите «Обновить каталог».", icon=":material/inventory_2:")
     st.stop()
 
-catalog: StoreCatalog = queries.load_catalog(rt.sessions, snapshot)
+catalog: StoreCatalog = service.catalog_of(rt, snapshot)
 evaluation = queries.evaluate(catalog, rules)
 st.markdown(Markup("**{}**").format(queries.summary(catalog, evaluation).text()))
 if evaluation.ruleset.has_includes:

@@ -85,7 +85,7 @@ def card_body(view: ConnectionView, checking: bool) -> None:
         st.markdown(md(view.details))  # md: outside text escaped (Markup)
     for note in runtime().providers.get(view.provider).card_notes(view.profile):
         st.caption(md(note))
-    st.caption(f"Последняя проверка: {format_time(view.last_checked_at)}")
+    st.caption(Markup("Последняя проверка: {}").format(format_time(view.last_checked_at)))
 
 
 @st.fragment(run_every=CARDS_REFRESH_SECONDS)

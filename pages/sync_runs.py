@@ -16,6 +16,7 @@ from connhub.models import SyncRunState
 from connhub.sync import service, texts
 from connhub.sync.runs import RunView
 from connhub.sync.status import SyncStatus
+from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.session import runtime
 from pages.ui.text import Markup, format_time
 
@@ -31,11 +32,13 @@ def state_badge(state: str) -> Markup:
 
 
 def ask(user_id: int, who: str, dry_run: bool) -> None:
+    """The buttons' callback. It draws nothing: a callback inside a fragment that displays an element
+    makes Streamlit warn on every click; the toast is queued and shown by the fragment's own run."""
     if not service.ask_for_run(runtime(), user_id, who=who, dry_run=dry_run):
-        st.toast("Синхронизация уже идёт — дождитесь её окончания", icon=":material/hourglass:")
+        queue_toast("Синхронизация уже идёт — дождитесь её окончания", ":material/hourglass:")
         return
-    st.toast("Предпросмотр запрошен" if dry_run else "Синхронизация запрошена: она идёт в фоне, страницу можно "
-             "закрыть", icon=":material/sync:")
+    queue_toast("Предпросмотр запрошен" if dry_run else "Синхронизация запрошена: она идёт в фоне, страницу можно "
+                "закрыть", ":material/sync:")
 
 
 def trigger_text(run: RunView) -> str:
@@ -63,7 +66,7 @@ def show_plan(plan: dict[str, Any]) -> None:
                 else:
                     st.markdown(Markup("{}").format(entry["name"]))
             if len(entries) > SHOWN_ENTRIES:
-                st.caption(f"… и ещё {len(entries) - SHOWN_ENTRIES}")
+                st.caption(Markup("… и ещё {}").format(len(entries) - SHOWN_ENTRIES))
 
 
 def _run_buttons(user_id: int, who: str, enabled: bool) -> None:
@@ -79,6 +82,7 @@ def _run_buttons(user_id: int, who: str, enabled: bool) -> None:
 
 @st.fragment(run_every=PROGRESS_SECONDS)
 def current_run(user_id: int, who: str, can_run: bool) -> None:
+    show_queued_toast()
     active, newest_run = service.runs_now(runtime(), user_id)
     busy = active is not None
     _run_buttons(user_id, who, can_run and not busy)

@@ -180,3 +180,21 @@ def refreshed_text(status: RefreshStatus, finished: str) -> str:
     seconds = None if job.duration_ms is None else job.duration_ms / 1000
     return (f"Обновлён {finished} {who}, {scope} — прочитано товаров и групп: {number(job.items_read)} "
             f"за {duration(seconds)}.")
+
+
+def ask_refresh(rt: Runtime, user_id: int, connection_id: int, store_id: str | None) -> JobView | None:
+    return request_refresh(rt.sessions, user_id, connection_id, store_id)
+
+
+def apply_rules(rt: Runtime, user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[tuple[str, str]],
+                mode: RuleMode) -> int:
+    return set_rules(rt.sessions, user_id, store_id, kind, targets, mode)
+
+
+def delete_rule(rt: Runtime, user_id: int, rule_id: int) -> int:
+    return remove_rules(rt.sessions, user_id, [rule_id])
+
+
+def catalog_of(rt: Runtime, snapshot: SnapshotView) -> queries.StoreCatalog:
+    """The snapshot in memory (loaded once per process)."""
+    return queries.load_catalog(rt.sessions, snapshot)

@@ -129,3 +129,17 @@ def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, al
     text = page_text(keyed_block(at, "sync-run-plan")).replace("\\", "")
     assert "План: добавить 1, изменить 0, скрыть 0, удалить 1, без изменений 2" in text
     assert "Сенча" in text and "Старый чай" in text and "Эспрессо — Нулевая цена" in text
+
+
+def test_a_preview_click_still_toasts_once_the_callback_draws_nothing(open_app, app_rt, sandbox_control, alice,
+                                                                      caplog):
+    """Issue 15.9: the server log warned "A fragment rerun was triggered with a callback…" on every click
+    (the callback drew a toast); the toast now comes from the fragment's own run. AppTest does not run
+    fragment callbacks as fragment reruns: tests/e2e/test_every_page.py reads the real server's log."""
+    ready_user(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    with caplog.at_level("WARNING"):
+        at.button(key="sync-run-preview").click().run()
+    assert not at.exception
+    assert not [r for r in caplog.records if "fragment rerun was triggered with a callback" in r.getMessage()]
+    assert any("Предпросмотр запрошен" in str(toast.value) for toast in at.toast)
