@@ -35,7 +35,7 @@ IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузк�
 RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
 COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
-    "name": st.column_config.TextColumn("Название", width="medium"),
+    "name": st.column_config.TextColumn("Название", width="large"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
     # Numbers come formatted by connhub.text («3 802,90»), whatever the browser's locale; empty when missing.
     "price": st.column_config.TextColumn("Цена, ₽"),
@@ -246,7 +246,8 @@ with tree_column:
 
 with table_column:
     filters = st.container(horizontal=True, vertical_alignment="bottom")
-    search = filters.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
+    search = filters.text_input("Поиск", placeholder="Название, код, штрихкод", key="catalog-search",
+                                help="Ищет в названии, коде, артикуле и штрихкодах")
     type_names = service.type_names(rt, connection.provider)
     types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store_index}",
                                 placeholder="Все типы", select_all=False, format_func=type_names.label)

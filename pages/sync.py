@@ -241,8 +241,9 @@ def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
     labels = {group_id: f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
               for group_id, community in communities.items()}
     row = st.container(horizontal=True, vertical_alignment="bottom")
+    # An empty list says so in the box itself (Streamlit's own words for it are English).
     row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get,
-                  placeholder="— не выбрано —")
+                  placeholder="— не выбрано —" if labels else "— нет сообществ —", disabled=not labels)
     row.button("Обновить список", key="refresh-targets", icon=":material/refresh:", on_click=refresh_targets)
     show_error("vk_group_id")
     if options.communities is not None and not options.communities:
