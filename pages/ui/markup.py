@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, SupportsIndex
 
 _WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")  # no-break spaces stay: «3 802,90» never breaks
+COLON = "&#58;"
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=&])")
 
 
@@ -81,7 +82,10 @@ def _escaped(value: object) -> Markup:
     """`escape` without the trim: spaces around a piece joined into a line are the line's own."""
     if isinstance(value, Markup):
         return value
-    return Markup(_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", str(value))))
+    escaped = _SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", str(value)))
+    # A backslash does not stop Streamlit's `:material/…:` icons and `:emoji:` short codes (they are
+    # found in the source before Markdown runs); a character reference does, and renders as ":".
+    return Markup(escaped.replace("\\:", COLON))
 
 
 def lines(parts: Iterable[str], *, bullet: bool = False) -> Markup:

@@ -86,6 +86,7 @@ def look(page: Page, stack: Stack, state: str, name: str) -> str:
     assert not RAW_MARKUP.search(text), f"{where}: raw markup {RAW_MARKUP.search(text)!r} in\n{text}"
     assert not EMPTY_WORDS.search(text), f"{where}: {EMPTY_WORDS.search(text)!r} in\n{text}"
     assert not TRACEBACK.search(text), f"{where}: a traceback in\n{text}"
+    assert "&#" not in text, f"{where}: a character reference shown raw in\n{text}"
     assert not english_words(text), f"{where}: English words {sorted(english_words(text))} in\n{text}"
     return text
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pages.ui.markup import Markup, escape, lines
+from pages.ui.markup import COLON, Markup, escape, lines
 
 HOSTILE = ["**жирный**", ":red[красный]", ":green-badge[Готово]", ":material/home:", "[ссылка](http://x)",
            "# заголовок", "- пункт", "`код`", "<b>тег</b>", "$x$", "a\n\n# b"]
@@ -21,7 +21,7 @@ def test_app_markup_stays_markup_and_outside_text_is_escaped() -> None:
 @pytest.mark.parametrize("text", HOSTILE)
 def test_outside_text_cannot_open_markup(text: str) -> None:
     escaped = escape(text)
-    bare = re.sub(r"\\.", "", escaped)  # what is left once every escaped character is taken out
+    bare = re.sub(r"\\.", "", escaped.replace(COLON, ""))  # what is left once every escaped character is taken out
     assert not set(bare) & set("*_[]():`<>#$-!|~"), escaped
     assert "\n" not in escaped
     assert escape(escaped) == escaped  # Markup is never escaped twice
@@ -38,3 +38,9 @@ def test_concatenation_and_join_escape_the_plain_side() -> None:
 def test_format_spec_and_markup_arguments() -> None:
     assert Markup("{:03}").format(7) == "007"
     assert Markup("{} {}").format(Markup(":blue-badge[Идёт]"), "*") == ":blue-badge[Идёт] \\*"
+
+
+def test_a_colon_is_a_character_reference_so_no_icon_or_emoji_code_survives() -> None:
+    """Found by the browser test: Streamlit drew `\\:material/home\\:` as an icon."""
+    assert escape(":material/home: 11:34") == "&#58;material/home&#58; 11&#58;34"
+    assert escape("\\:") == "\\\\&#58;"  # a backslash of the text stays a backslash

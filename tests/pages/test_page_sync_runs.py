@@ -114,9 +114,9 @@ def test_the_run_list_renders_its_badge_and_bold_and_escapes_provider_text(open_
     assert heading.startswith(":green-badge[Готово] **Синхронизация** "), heading
     assert keyed_block(at, f"sync-run-{stopped}").markdown[0].value.startswith(":orange-badge[Остановлено] ")
     failure = [m.value for m in keyed_block(at, f"sync-run-{finished}").markdown if "Жирный" in m.value][0]
-    assert failure == "\\*\\*Жирный\\*\\* \\:red\\[чай\\]: \\`код\\`"
+    assert failure == "\\*\\*Жирный\\*\\* &#58;red\\[чай\\]: \\`код\\`"
     warning = keyed_block(at, f"sync-run-{stopped}").warning[0].value
-    assert warning == "Стоп \\:material/home\\:"
+    assert warning == "Стоп &#58;material/home&#58;"
 
 
 def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, alice):
