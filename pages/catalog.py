@@ -206,7 +206,7 @@ st.markdown(Markup("**{}**").format(queries.summary(catalog, evaluation).text())
 if evaluation.ruleset.has_includes:
     st.caption("Есть правила «Включить»: в выгрузке только то, что они покрывают (с учётом исключений внутри).")
 
-tree_column, table_column = st.columns([1, 2.6], gap="medium")
+tree_column, table_column = st.columns([1.3, 2.6], gap="medium")
 
 # ----------------------------------------------------------------------------- the group tree
 
@@ -226,7 +226,10 @@ with tree_column:
             "Модификации": [node.is_modification_group for node, _ in tree],
         }),
         hide_index=True, height=min(38 + 35 * max(len(tree), 1), 420), key="catalog-tree",
-        column_config={"Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
+        column_config={"Группа": st.column_config.TextColumn("Группа", width="large"),
+                       "Товаров": st.column_config.NumberColumn("Товаров", width="small"),
+                       "В выгрузке": st.column_config.NumberColumn("В выгрузке", width="small"),
+                       "Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
     )
     if group_id == ALL_GROUPS:
         decision = evaluation.ruleset.group_decision(None)
@@ -245,10 +248,10 @@ with tree_column:
 # ----------------------------------------------------------------------------- the products
 
 with table_column:
-    filters = st.container(horizontal=True, vertical_alignment="bottom")
-    search = filters.text_input("Поиск", placeholder="Название, код, штрихкод", key="catalog-search",
-                                help="Ищет в названии, коде, артикуле и штрихкодах")
+    # The search on a row of its own: its placeholder is read in full, never clipped.
+    search = st.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
     type_names = service.type_names(rt, connection.provider)
+    filters = st.container(horizontal=True, vertical_alignment="bottom")
     types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store_index}",
                                 placeholder="Все типы", select_all=False, format_func=type_names.label)
     for_sale = filters.selectbox("Продажа", list(FOR_SALE), key="catalog-for-sale")
