@@ -34,10 +34,11 @@ def user_timezone() -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def format_time(moment: datetime | None) -> str:
+def format_time(moment: datetime | None) -> Markup:
+    """«06.03.2026 14:30» in the user's time zone: the app's own digits, safe as markup."""
     if moment is None:
-        return "—"
-    return moment.astimezone(user_timezone()).strftime("%d.%m.%Y %H:%M")
+        return Markup("—")
+    return Markup(moment.astimezone(user_timezone()).strftime("%d.%m.%Y %H:%M"))
 
 
 def provider_titles(conjunction: str) -> str:

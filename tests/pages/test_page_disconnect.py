@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pages.ui.notices import PENDING_DISCONNECT_KEY
-from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts
+from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts, unescape
 
 
 def dialog(at):
@@ -91,7 +91,7 @@ def test_disconnecting_vk_while_the_sync_is_on_warns_and_switches_the_sync_off(o
     ready_user(app_rt, sandbox_control, alice)
     at = open_app(alice)
     at.button(key="disconnect-vk").click().run()
-    warning = " ".join(w.value for w in dialog(at).warning).replace("\\", "")
+    warning = " ".join(unescape(w.value) for w in dialog(at).warning)
     assert "Синхронизация включена и будет выключена" in warning
     assert "останутся там" in warning
     at.button(key="confirm-disconnect").click().run()
