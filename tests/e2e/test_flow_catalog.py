@@ -128,7 +128,7 @@ def test_catalog_walk_refresh_rules_reason_and_csv(stack: Stack, page: Page, ope
         settled(page)
         expect(summary(page)).to_have_text(re.compile(rf"^В выгрузке: {5000 - tea.product_count} из 5000"),
                                            timeout=UI)
-        expect(page.get_by_text("Группа «Чай» и всё, что в ней: Группа «Чай» исключена")).to_be_visible()
+        expect(page.get_by_text("Группа «Чай» и всё, что в ней, — группа «Чай» исключена")).to_be_visible()
 
     with steps("c03 include one product of it from the table"):
         widget(page, "catalog-search", "input").fill(chosen)
