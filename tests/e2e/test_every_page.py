@@ -152,3 +152,22 @@ def test_every_page_in_every_state(stack: Stack, page: Page, local_user_left_cle
     run = page.locator('[class*="st-key-sync-run-"]').filter(has_text="Остановлено").first
     run.get_by_text("Ошибки: 1").click()
     expect(run.get_by_text(FAILED_PRODUCT, exact=False)).to_be_visible(timeout=UI)  # shown as written
+
+
+@pytest.mark.xfail(reason="issue 15.6, not fixed yet: on a browser's first load of «Синхронизация» a click on "
+                          "«Сообщество» focuses the box but does not open it (no script or fragment run "
+                          "in that second); later loads open at once", strict=False)
+def test_the_community_box_answers_the_first_click_after_load(stack: Stack, page: Page,
+                                                              local_user_left_clean: None) -> None:  # noqa: F811
+    """Issue 15.6: «Сообщество» ignored clicks for 1–2 s after the page loaded (3 of 3 tries)."""
+    seed_connections(stack)
+    wait_until(lambda: all(c.status == Status.ONLINE for c in stack.db.connections(LOCAL_SUBJECT)),
+               timeout=RUN, what="both connections checked online by the checker")
+    for _attempt in range(3):
+        page.goto(f"{stack.app_url}/sync")
+        box = page.locator(".st-key-sync-vk_group_id").get_by_role("combobox")
+        expect(box).to_be_enabled(timeout=UI)
+        box.click()
+        expect(page.get_by_role("option", name=re.compile("Магазин у дома"))).to_be_visible(timeout=1_000)
+        page.keyboard.press("Escape")
+        settled(page)
