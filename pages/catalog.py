@@ -35,7 +35,7 @@ IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузк�
 RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
 COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
-    "name": st.column_config.TextColumn("Название", width="large"),
+    "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
     # Numbers come formatted by connhub.text («3 802,90»), whatever the browser's locale; empty when missing.
     "price": st.column_config.TextColumn("Цена, ₽"),
@@ -226,7 +226,7 @@ with tree_column:
             "Модификации": [node.is_modification_group for node, _ in tree],
         }),
         hide_index=True, height=min(38 + 35 * max(len(tree), 1), 420), key="catalog-tree",
-        column_config={"Группа": st.column_config.TextColumn("Группа", width="large"),
+        column_config={"Группа": st.column_config.TextColumn("Группа", width="medium"),
                        "Товаров": st.column_config.NumberColumn("Товаров", width="small"),
                        "В выгрузке": st.column_config.NumberColumn("В выгрузке", width="small"),
                        "Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},

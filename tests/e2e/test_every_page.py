@@ -152,6 +152,9 @@ def test_every_page_in_every_state(stack: Stack, page: Page, local_user_left_cle
     run = page.locator('[class*="st-key-sync-run-"]').filter(has_text="Остановлено").first
     run.get_by_text("Ошибки: 1").click()
     expect(run.get_by_text(FAILED_PRODUCT, exact=False)).to_be_visible(timeout=UI)  # shown as written
+    runs = page.locator('[class*="st-key-sync-run-"]')
+    runs.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(stack.artifacts / "every-page" / "4-after-a-failure-runs.png"))
 
 
 @pytest.mark.xfail(reason="issue 15.6, not fixed yet: on a browser's first load of «Синхронизация» a click on "
