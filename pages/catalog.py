@@ -226,10 +226,7 @@ with tree_column:
             "Модификации": [node.is_modification_group for node, _ in tree],
         }),
         hide_index=True, height=min(38 + 35 * max(len(tree), 1), 420), key="catalog-tree",
-        column_config={"Группа": st.column_config.TextColumn("Группа", width="medium"),
-                       "Товаров": st.column_config.NumberColumn("Товаров", width="small"),
-                       "В выгрузке": st.column_config.NumberColumn("В выгрузке", width="small"),
-                       "Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
+        column_config={"Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
     )
     if group_id == ALL_GROUPS:
         decision = evaluation.ruleset.group_decision(None)
