@@ -22,7 +22,7 @@ from pages.ui.notices import sandbox_badge
 from pages.ui.routes import ADD_PAGE, CALLBACK_PAGE, CATALOG_PAGE, DASHBOARD
 from pages.ui.service import service_page
 from pages.ui.session import resolve_access, runtime, server_address
-from pages.ui.text import md, provider_titles
+from pages.ui.text import Markup, md, provider_titles
 
 st.set_page_config(page_title="connhub", page_icon=":material/hub:", layout="wide")
 
@@ -42,14 +42,15 @@ def local_refused_page() -> None:
     address = server_address() or "все сетевые интерфейсы"
     st.title("connhub: вход не настроен", anchor=False)
     if access.message:  # a loopback bind, but the page was opened by another name (DNS rebinding?)
-        where = (f"но эта страница открыта по имени {md(access.message)}, а не localhost или 127.0.0.1. "
-                 "Так может действовать чужой сайт, подменивший адрес своего имени на этот компьютер. "
-                 "Без входа он увидел бы и изменил подключения, поэтому страницы не показываются.")
+        where = Markup("но эта страница открыта по имени {}, а не localhost или 127.0.0.1. "
+                       "Так может действовать чужой сайт, подменивший адрес своего имени на этот компьютер. "
+                       "Без входа он увидел бы и изменил подключения, поэтому страницы не показываются."
+                       ).format(access.message)
     else:
-        where = (f"но слушает не только этот компьютер (адрес: {md(address)}). Без входа любой, кто откроет "
-                 "этот адрес, увидит и изменит подключения, поэтому страницы не показываются.")
+        where = Markup("но слушает не только этот компьютер (адрес: {}). Без входа любой, кто откроет "
+                       "этот адрес, увидит и изменит подключения, поэтому страницы не показываются.").format(address)
     st.error(
-        f"connhub запущен без входа пользователей (локальный режим для одного оператора), {where}",
+        Markup("connhub запущен без входа пользователей (локальный режим для одного оператора), {}").format(where),
         icon=":material/lock:",
     )
     st.markdown(
@@ -73,7 +74,7 @@ with st.sidebar:
         sandbox_badge()
     if access.user is not None:
         st.caption("Вы вошли как" if access.oidc else "Локальный режим, без входа")
-        st.markdown(f"**{md(access.user.label)}**")
+        st.markdown(Markup("**{}**").format(access.user.label))
     if access.oidc and access.kind in (AccessKind.OK, AccessKind.BAD_IDENTITY):
         st.button("Выйти", icon=":material/logout:", on_click=st.logout, key="sign-out")
 

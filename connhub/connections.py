@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from connhub.crypto import UnreadableToken
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
+from connhub.health.housekeeping import CheckerStatus, checker_status
 from connhub.health.results import apply_results
 from connhub.journal import hooks as journal_hooks
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.runtime import Runtime
+from connhub.users import UserView, ensure_user
 
 
 @dataclass(frozen=True)
@@ -184,3 +186,44 @@ def unreadable_tokens(rt: Runtime, user_id: int) -> int:
         except UnreadableToken:
             count += 1
     return count
+
+
+# ----------------------------------------------------------------------------- the pages' door
+# The pages call these (never a Session): each opens its own session for one read or one write.
+
+
+def views_for_user(rt: Runtime, user_id: int) -> list[ConnectionView]:
+    with rt.sessions() as session:
+        return list_for_user(session, user_id)
+
+
+def view_for_provider(rt: Runtime, user_id: int, provider: str) -> ConnectionView | None:
+    with rt.sessions() as session:
+        return get_for_user(session, user_id, provider)
+
+
+def checks_for(rt: Runtime, user_id: int, connection_id: int, limit: int = 20) -> list[CheckView]:
+    with rt.sessions() as session:
+        return recent_checks(session, user_id, connection_id, limit=limit)
+
+
+def addable_providers(rt: Runtime, user_id: int) -> list[ProviderInfo]:
+    with rt.sessions() as session:
+        return available_providers(session, user_id)
+
+
+def connected_after(rt: Runtime, user_id: int, provider: str, since: datetime) -> ConnectionView | None:
+    with rt.sessions() as session:
+        return connected_since(session, user_id, provider, since)
+
+
+def checker_state(rt: Runtime) -> CheckerStatus:
+    """Whether the sidecar is alive (the dashboard's banner)."""
+    with rt.sessions() as session:
+        return checker_status(session, interval_seconds=rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
+
+
+def signed_in(rt: Runtime, *, subject: str, email: str, name: str) -> UserView:
+    """The app's user for a sign-in (created on the first one)."""
+    with rt.sessions() as session:
+        return ensure_user(session, subject=subject, email=email, name=name)

@@ -95,6 +95,23 @@ def write_locked(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield begin_write(session)
 
 
+def execute_write(sessions: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    """Run `fn` in one write transaction (`write_locked`) and commit; roll back if it raises.
+
+    The one place a service's write commits (like Datasette's `execute_write_fn`): functions that
+    take a `Session` never commit, so one request's writes land together or not at all."""
+    with write_locked(sessions) as session:
+        result = fn(session)
+        session.commit()
+        return result
+
+
+def execute_read(sessions: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    """Run `fn` in a read-only session (the pages' reads go through a service that calls this)."""
+    with sessions() as session:
+        return fn(session)
+
+
 def sqlite_file(engine: Engine) -> Path | None:
     """The SQLite database file behind the engine (None for PostgreSQL or an in-memory database)."""
     if engine.dialect.name != "sqlite":

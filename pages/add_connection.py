@@ -16,8 +16,7 @@ rt = runtime()
 
 st.title("Добавить подключение", anchor=False)
 
-with rt.sessions() as session:
-    available = connections.available_providers(session, user.id)
+available = connections.addable_providers(rt, user.id)
 
 if not available:
     st.success("Все доступные сервисы подключены", icon=":material/task_alt:")

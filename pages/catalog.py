@@ -16,14 +16,13 @@ import streamlit as st
 
 from connhub.catalog import queries, service
 from connhub.catalog.queries import StoreCatalog, StoreView, TableFilter
-from connhub.catalog.rules import Rule
-from connhub.models import RefreshSource, RefreshState, RuleMode, RuleTarget, Status
+from connhub.models import RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers import PROVIDER_INFO
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE
 from pages.ui.service import service_page
 from pages.ui.session import require_user, runtime
-from pages.ui.text import format_time, md, user_timezone
+from pages.ui.text import Markup, format_time, user_timezone
 
 PROGRESS_SECONDS = 2
 ALL_GROUPS = "__all__"
@@ -38,16 +37,17 @@ COLUMNS = {
     "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
     "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
-    "price": st.column_config.NumberColumn("Цена, ₽", format="localized"),  # the browser's locale: 701,4
-    "quantity": st.column_config.NumberColumn("Остаток", format="localized"),
+    # Numbers come formatted by connhub.text («3 802,90»), whatever the browser's locale; empty when missing.
+    "price": st.column_config.TextColumn("Цена, ₽"),
+    "quantity": st.column_config.TextColumn("Остаток"),
     "measure": st.column_config.TextColumn("Ед.", width="small"),
-    "group_name": st.column_config.TextColumn("Группа"),
+    "group_name": st.column_config.TextColumn("Группа", width="medium"),
     "type": st.column_config.TextColumn("Тип"),
     "allow_to_sell": st.column_config.CheckboxColumn("Продаётся", width="small"),
     "code": st.column_config.TextColumn("Код", width="small"),
     "article": st.column_config.TextColumn("Артикул"),
     "barcodes": st.column_config.ListColumn("Штрихкоды"),
-    "cost_price": st.column_config.NumberColumn("Себестоимость, ₽", format="localized"),
+    "cost_price": st.column_config.TextColumn("Себестоимость, ₽"),
 }
 
 user = require_user()
@@ -57,28 +57,31 @@ providers = service.catalog_providers(rt)
 st.title("Каталог", anchor=False)
 show_queued_toast()
 
-with rt.sessions() as session:
-    connection = service.catalog_connection(session, user.id, providers)
+connection = service.connection_for(rt, user.id, providers)
 
 if connection is None:
     titles = " или ".join(PROVIDER_INFO[key].title for key in providers) or "сервис с каталогом"
-    st.info(f"Каталог появится, когда вы подключите {md(titles)}: connhub загрузит магазины, группы "
-            "и товары и будет обновлять их сам.", icon=":material/info:")
+    st.info(Markup("Каталог появится, когда вы подключите {}: connhub загрузит магазины, группы "
+                   "и товары и будет обновлять их сам.").format(titles), icon=":material/info:")
     st.page_link(ADD_PAGE, label="Добавить подключение", icon=":material/add_link:")
     st.stop()
 
 info = PROVIDER_INFO[connection.provider]
 if connection.status == Status.RECONNECT:
-    st.error(f"{md(info.title)}: {md(connection.status_reason or 'подключение не работает')}. "
-             "Пока вы не подключите его заново, каталог не обновляется; ниже — последняя загруженная копия.",
+    st.error(Markup("{}: {}. Пока вы не подключите его заново, каталог не обновляется; ниже — последняя "
+                    "загруженная копия.").format(info.title, connection.status_reason or "подключение не работает"),
              icon=":material/link_off:")
     st.page_link(service_page(info), label=f"Открыть {info.title}", icon=info.icon)
+
+
+def lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 # ----------------------------------------------------------------------------- actions
 
 def ask_refresh(user_id: int, connection_id: int, store_id: str | None) -> None:
-    job = service.request_refresh(runtime().sessions, user_id, connection_id, store_id)
+    job = service.ask_refresh(runtime(), user_id, connection_id, store_id)
     if job is not None:
         queue_toast("Обновление каталога запрошено — оно идёт в фоне", ":material/sync:")
 
@@ -92,10 +95,9 @@ def apply_rule(user_id: int, store_id: str, kind: RuleTarget, targets: Sequence[
                mode: RuleMode) -> None:
     if not targets:
         return
-    queries.set_rules(runtime().sessions, user_id, store_id, kind, list(targets), mode)
+    service.apply_rules(runtime(), user_id, store_id, kind, list(targets), mode)
     next_table_generation()
-    verb = "включено в выгрузку" if mode == RuleMode.INCLUDE else "исключено из выгрузки"
-    queue_toast(f"{RULE_KINDS[kind]}: {len(targets)} — {verb}", ":material/rule:")
+    queue_toast(service.rule_toast(kind, mode, [name for _, name in targets]), ":material/rule:")
 
 
 def apply_tree_rule(user_id: int, store: StoreView, group_key: str, group_names: dict[str, str],
@@ -120,7 +122,7 @@ def apply_to_selection(user_id: int, store_id: str, table_key: str, ids: list[st
 
 
 def remove_rule(user_id: int, rule_id: int) -> None:
-    queries.remove_rules(runtime().sessions, user_id, [rule_id])
+    service.delete_rule(runtime(), user_id, rule_id)
     next_table_generation()
 
 
@@ -130,15 +132,11 @@ def refreshed_line(status: service.RefreshStatus) -> str:
     job = status.last_success
     if job is None:
         return "Каталог ещё не загружался."
-    who = "по расписанию" if job.source == RefreshSource.SCHEDULE else f"по запросу: {status.requested_by_name}"
-    seconds = (job.duration_ms or 0) / 1000
-    return (f"Обновлён {format_time(job.finished_at)} {who} — прочитано {job.items_read} записей "
-            f"за {seconds:.1f} с.")
+    return service.refreshed_text(status, format_time(job.finished_at))
 
 
 def _refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, live: bool) -> None:
-    with runtime().sessions() as session:
-        status = service.refresh_status(session, user_id, connection_id, store_id)
+    status = service.refresh_state(runtime(), user_id, connection_id, store_id)
     latest = status.latest
     active = latest is not None and latest.active
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -148,12 +146,12 @@ def _refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, li
         if latest.state == RefreshState.QUEUED:
             row.markdown(":material/schedule: Обновление ждёт своей очереди…")
         else:
-            row.markdown(f":material/progress_activity: Обновляем каталог: прочитано страниц — "
-                         f"{latest.pages_read}, записей — {latest.items_read}…")
+            row.markdown(Markup(":material/progress_activity: Обновляем каталог: прочитано страниц — {}, "
+                                "товаров и групп — {}…").format(latest.pages_read, latest.items_read))
     else:
-        row.caption(md(refreshed_line(status)))
+        row.caption(Markup("{}").format(refreshed_line(status)))
     if latest is not None and latest.state == RefreshState.FAILED:
-        st.error(f"Последнее обновление не удалось: {md(latest.error)}", icon=":material/error:")
+        st.error(Markup("Последнее обновление не удалось: {}").format(latest.error), icon=":material/error:")
     # A refresh finished since this page was drawn: draw it again with the new catalog.
     finished = status.last_success.id if status.last_success is not None else None
     changed = SEEN_REFRESH in st.session_state and st.session_state[SEEN_REFRESH] != finished
@@ -176,8 +174,7 @@ def refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, pol
     """The refresh button and line. It polls (a fragment every PROGRESS_SECONDS) only while a refresh
     is queued or running, or when `poll` says so: each run of a fragment drops the files that the
     page's «Скачать CSV» prepared, so an idle page must not rerun on its own."""
-    with runtime().sessions() as session:
-        latest = service.refresh_status(session, user_id, connection_id, store_id).latest
+    latest = service.refresh_state(runtime(), user_id, connection_id, store_id).latest
     if poll or (latest is not None and latest.active):
         _live_refresh_panel(user_id, connection_id, store_id)
     else:
@@ -186,8 +183,7 @@ def refresh_panel(user_id: int, connection_id: int, store_id: str | None, *, pol
 
 # ----------------------------------------------------------------------------- the store
 
-with rt.sessions() as session:
-    stores = [s for s in queries.stores_for_user(session, user.id, providers) if s.connection_id == connection.id]
+stores = service.stores_of(rt, user.id, connection.id, providers)
 
 if not stores:
     refresh_panel(user.id, connection.id, None, poll=True)  # nothing to download yet: wait for the schedule too
@@ -199,20 +195,18 @@ store: StoreView = st.selectbox("Магазин", stores, format_func=attrgetter
 store_index = stores.index(store)  # per-store widget keys: each store keeps its own group and type choice
 refresh_panel(user.id, connection.id, store.store_id)
 
-with rt.sessions() as session:
-    snapshot = queries.current_snapshot(session, user.id, connection.id, store.store_id)
-    rules: list[Rule] = queries.rules_for(session, user.id, store.store_id)
+snapshot, rules = service.snapshot_and_rules(rt, user.id, connection.id, store.store_id)
 if snapshot is None:
     st.info("Товары этого магазина ещё не загружены — нажмите «Обновить каталог».", icon=":material/inventory_2:")
     st.stop()
 
-catalog: StoreCatalog = queries.load_catalog(rt.sessions, snapshot)
+catalog: StoreCatalog = service.catalog_of(rt, snapshot)
 evaluation = queries.evaluate(catalog, rules)
-st.markdown(f"**{queries.summary(catalog, evaluation).text()}**")
+st.markdown(Markup("**{}**").format(queries.summary(catalog, evaluation).text()))
 if evaluation.ruleset.has_includes:
     st.caption("Есть правила «Включить»: в выгрузке только то, что они покрывают (с учётом исключений внутри).")
 
-tree_column, table_column = st.columns([1, 2.6], gap="medium")
+tree_column, table_column = st.columns([1.3, 2.6], gap="medium")
 
 # ----------------------------------------------------------------------------- the group tree
 
@@ -236,10 +230,11 @@ with tree_column:
     )
     if group_id == ALL_GROUPS:
         decision = evaluation.ruleset.group_decision(None)
-        st.caption(f"Магазин целиком: {md(decision.reason)}")
+        st.caption(Markup("Магазин целиком — {}").format(lower_first(decision.reason)))
     else:
         decision = evaluation.ruleset.group_decision(group_id)
-        st.caption(f"Группа «{md(catalog.group_names[group_id])}» и всё, что в ней: {md(decision.reason)}")
+        st.caption(Markup("Группа «{}» и всё, что в ней, — {}").format(catalog.group_names[group_id],
+                                                                         lower_first(decision.reason)))
     buttons = st.container(horizontal=True)
     tree_args = (user.id, store, f"catalog-group-{store_index}", catalog.group_names)
     buttons.button("Включить в выгрузку", key="tree-include", icon=":material/add_circle:",
@@ -250,10 +245,12 @@ with tree_column:
 # ----------------------------------------------------------------------------- the products
 
 with table_column:
+    # The search on a row of its own: its placeholder is read in full, never clipped.
+    search = st.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
+    type_names = service.type_names(rt, connection.provider)
     filters = st.container(horizontal=True, vertical_alignment="bottom")
-    search = filters.text_input("Поиск", placeholder="Название, код, артикул или штрихкод", key="catalog-search")
     types = filters.multiselect("Тип", queries.product_types(catalog), key=f"catalog-types-{store_index}",
-                                placeholder="Все типы")
+                                placeholder="Все типы", select_all=False, format_func=type_names.label)
     for_sale = filters.selectbox("Продажа", list(FOR_SALE), key="catalog-for-sale")
     in_sync = filters.selectbox("Выгрузка", list(IN_SYNC), key="catalog-in-sync")
     flt = TableFilter(group_id=None if group_id == ALL_GROUPS else group_id, search=search, types=tuple(types),
@@ -261,7 +258,7 @@ with table_column:
     rows = queries.select_rows(catalog, evaluation, flt)
 
     table_key = f"{TABLE_KEY_PREFIX}-{st.session_state.get(TABLE_GENERATION, 0)}"
-    st.dataframe(rows[list(COLUMNS)], column_config=COLUMNS, hide_index=True, key=table_key,
+    st.dataframe(queries.table_view(rows, type_names), column_config=COLUMNS, hide_index=True, key=table_key,
                  on_select="rerun", selection_mode="multi-row", height=520)
     ids, names = rows["id"].tolist(), rows["name"].tolist()
     selected = st.session_state.get(table_key)
@@ -276,7 +273,7 @@ with table_column:
     day = datetime.now(user_timezone()).date()
     file_name = queries.csv_filename(store.name, day)
     # Built only when clicked; a partial of a package function, so session state stays picklable.
-    actions.download_button("Скачать CSV", data=partial(queries.csv_bytes, rows),
+    actions.download_button("Скачать CSV", data=partial(queries.csv_bytes, rows, dict(type_names)),
                             file_name=file_name, mime="text/csv", on_click="ignore", key="catalog-csv",
                             icon=":material/download:")
     actions.caption(f"Показано товаров: {len(rows)}" + (f", выбрано: {count}" if count else ""))
@@ -296,7 +293,7 @@ with st.expander(f"Правила выгрузки ({len(rules)})", expanded=boo
         verb = "Включить" if rule.mode == RuleMode.INCLUDE else "Исключить"
         label = catalog.group_names.get(rule.target_id) if rule.kind == RuleTarget.GROUP else None
         title = label or rule.name or rule.target_id
-        line.markdown(f"**{verb}** · {RULE_KINDS[rule.kind].lower()} «{md(title)}»")
+        line.markdown(Markup("**{}** · {} «{}»").format(verb, RULE_KINDS[rule.kind].lower(), title))
         if id(rule) in missing:
             line.badge("нет в каталоге", color="orange", icon=":material/help:")
         line.button("Удалить", key=f"rule-remove-{rule.id}", icon=":material/delete:", type="tertiary",

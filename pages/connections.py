@@ -8,13 +8,14 @@ from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.providers import PROVIDER_INFO
 from connhub.runtime import Runtime
+from connhub.sync import service as sync_service
 from connhub.users import UserView
 from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, show_queued_toast
 from pages.ui.routes import ADD_PAGE
 from pages.ui.service import service_page
 from pages.ui.session import require_user, runtime
 from pages.ui.status import check_now_panel, checker_banner, key_banner, render_status
-from pages.ui.text import format_time, md
+from pages.ui.text import Markup, format_time, md
 
 CARDS_REFRESH_SECONDS = 10
 
@@ -40,8 +41,7 @@ def cancel_disconnect() -> None:
 
 def disconnect(user_id: int, connection_id: int) -> None:
     cancel_disconnect()
-    with runtime().sessions() as session:
-        removed = connections.delete_for_user(session, user_id, connection_id)
+    removed = sync_service.disconnect(runtime(), user_id, connection_id)
     if removed is None:
         queue_toast("Подключение не найдено — возможно, его уже отключили", ":material/error:")
     else:
@@ -52,7 +52,10 @@ def disconnect(user_id: int, connection_id: int) -> None:
 def confirm_disconnect(user_id: int, connection_id: int, provider: str) -> None:
     info = PROVIDER_INFO.get(provider)
     title = info.title if info else "это подключение"
-    st.write(f"Вы уверены, что хотите отключить {title}?")
+    st.write(Markup("Вы уверены, что хотите отключить {}?").format(title))
+    sync_note = sync_service.sync_uses(runtime(), user_id, provider)
+    if sync_note:
+        st.warning(Markup("{}").format(sync_note), icon=":material/sync_disabled:")
     st.caption("Сохранённые токены и история проверок будут удалены. Подключить сервис снова можно в любой момент.")
     buttons = st.container(horizontal=True)
     if buttons.button("Отключить", type="primary", key="confirm-disconnect", icon=":material/link_off:",
@@ -79,10 +82,10 @@ def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
 def card_body(view: ConnectionView, checking: bool) -> None:
     render_status(view, checking=checking)
     if view.details:
-        st.markdown(md(view.details))
+        st.markdown(md(view.details))  # md: outside text escaped (Markup)
     for note in runtime().providers.get(view.provider).card_notes(view.profile):
         st.caption(md(note))
-    st.caption(f"Последняя проверка: {format_time(view.last_checked_at)}")
+    st.caption(Markup("Последняя проверка: {}").format(format_time(view.last_checked_at)))
 
 
 @st.fragment(run_every=CARDS_REFRESH_SECONDS)
@@ -91,8 +94,7 @@ def cards(user: UserView) -> None:
     rt = runtime()
     checker_banner(rt)
     key_banner(rt, user)
-    with rt.sessions() as session:
-        views = connections.list_for_user(session, user.id)
+    views = connections.views_for_user(rt, user.id)
     if not views:
         st.info("Нет подключений — нажмите «Добавить»", icon=":material/add_link:")
     for view in views:

@@ -29,8 +29,7 @@ chosen_kinds = middle.multiselect("Событие", list(service.KIND_TITLES),
 period = right.selectbox("Период", list(PERIODS), index=1, key="journal-period")
 span = PERIODS[period]
 
-with rt.sessions() as session:
-    events = service.events(session, user.id, services=chosen_services, kinds=chosen_kinds,
+events = service.events_for(rt, user.id, services=chosen_services, kinds=chosen_kinds,
                             since=utcnow() - span if span is not None else None)
 
 journal_table(events, key="journal-all")

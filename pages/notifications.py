@@ -47,31 +47,25 @@ def channel_card(channel: ChannelView) -> None:
                                  key=f"channel-{channel.id}-remind")
             enabled = st.toggle("Включён", value=channel.enabled, key=f"channel-{channel.id}-enabled")
             if st.form_submit_button("Сохранить"):
-                with rt.sessions() as session:
-                    service.update_channel(session, user.id, channel.id, topics=topics, remind_hourly=remind,
-                                           enabled=enabled)
+                service.update(rt, user.id, channel.id, topics=topics, remind_hourly=remind, enabled=enabled)
                 queue_toast("Сохранено", ":material/check:")
                 st.rerun()
         left, right = st.columns(2)
         if left.button("Отправить проверочное сообщение", key=f"channel-{channel.id}-test",
                        disabled=not channel.enabled, icon=":material/send:"):
-            with rt.sessions() as session:
-                queued = service.send_test(session, user.id, channel.id)
+            queued = service.test(rt, user.id, channel.id)
             queue_toast("Сообщение поставлено в очередь: его отправит фоновый процесс в течение нескольких секунд"
                         if queued else "Канал выключен", ":material/send:")
             st.rerun()
         if right.button("Удалить канал", key=f"channel-{channel.id}-delete", icon=":material/delete:"):
-            with rt.sessions() as session:
-                service.delete_channel(session, user.id, channel.id)
+            service.delete(rt, user.id, channel.id)
             queue_toast("Канал удалён", ":material/delete:")
             st.rerun()
 
 
 def add(kind: str, target: str, topics: list[str], remind: bool) -> None:
     try:
-        with rt.sessions() as session:
-            service.add_channel(session, rt.cipher, user.id, kind=kind, target=target, topics=topics,
-                                remind_hourly=remind)
+        service.add(rt, user.id, kind=kind, target=target, topics=topics, remind_hourly=remind)
     except InvalidChannel as problem:
         st.error(md(problem), icon=":material/error:")
         return
@@ -79,8 +73,7 @@ def add(kind: str, target: str, topics: list[str], remind: bool) -> None:
     st.rerun()
 
 
-with rt.sessions() as session:
-    channels = service.list_channels(session, user.id)
+channels = service.channels(rt, user.id)
 st.subheader("Каналы", anchor=False)
 if not channels:
     st.info("Каналов пока нет: добавьте e-mail, Telegram или другой сервис ниже.", icon=":material/info:")

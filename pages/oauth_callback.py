@@ -14,7 +14,7 @@ from connhub.models import AccessKind
 from pages.ui.notices import back_to_dashboard_link, set_flash
 from pages.ui.routes import ADD_PAGE, DASHBOARD
 from pages.ui.session import resolve_access, runtime
-from pages.ui.text import md, provider_titles
+from pages.ui.text import Markup, md, provider_titles
 
 st.title("Подключение сервиса", anchor=False)
 
@@ -34,8 +34,8 @@ if access.user is None:
 params = {name: st.query_params[name] for name in oauth.CALLBACK_PARAMS if name in st.query_params}
 if not params:
     st.info(
-        f"Сюда попадают сами после подтверждения доступа на сайте {provider_titles('или')}. "
-        "Чтобы подключить сервис, начните со страницы «Добавить подключение».",
+        Markup("Сюда попадают сами после подтверждения доступа на сайте {}. "
+               "Чтобы подключить сервис, начните со страницы «Добавить подключение».").format(provider_titles("или")),
         icon=":material/info:",
     )
     back_to_dashboard_link()

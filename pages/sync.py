@@ -8,21 +8,16 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.sync import config, confirmation, mapping, policies, selection, target
+from connhub.sync import config, confirmation, policies, service, target
 from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, InvalidSettings, SyncConfigView
-from connhub.sync.policies import (
-    NOT_FOR_SALE_LABELS,
-    REMOVED_LABELS,
-    ZERO_PRICE_LABELS,
-    NotForSalePolicy,
-    ZeroPricePolicy,
-)
+from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import sync_runs
+from pages.ui.markup import lines
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
 from pages.ui.session import require_user, runtime
-from pages.ui.text import format_time, md
+from pages.ui.text import Markup, format_time, md
 
 KEY = "sync-"  # widget keys: KEY + field name
 ENABLED_KEY = "sync-enabled"
@@ -66,8 +61,7 @@ def target_choices(status: SyncStatus) -> tuple[target.TargetOptions, bool]:
     fresh = options.communities[saved.vk_group_id]
     if (fresh.name, fresh.goods_enabled) == (saved.vk_group_name, saved.vk_group_goods_enabled):
         return options, False
-    with rt.sessions() as session:
-        config.note_community(session, user.id, fresh)
+    service.note_community(rt, user.id, fresh)
     return options, True
 
 
@@ -105,8 +99,7 @@ def form_values() -> dict[str, object]:
 
 def save(choices: Choices) -> None:
     try:
-        with runtime().sessions() as session:
-            config.save_settings(session, user.id, form_values(), choices)
+        service.save_settings(runtime(), user.id, form_values(), choices)
     except InvalidSettings as exc:
         st.session_state[ERRORS_KEY] = exc.errors
         return
@@ -125,8 +118,7 @@ def on_toggle() -> None:
             "ready": now.readiness.ready,
         }
         return
-    with runtime().sessions() as session:
-        config.disable(session, user.id)
+    service.switch_off(runtime(), user.id)
     queue_toast("Синхронизация выключена", ":material/sync_disabled:")
 
 
@@ -170,23 +162,22 @@ def confirm_dialog(pending: dict[str, Any]) -> None:
 def toggle_section(status: SyncStatus) -> None:
     view, settings = status.config, status.config.settings
     st.session_state[ENABLED_KEY] = view.is_on
-    missing = []
-    if not settings.store_id:
-        missing.append("магазин")
-    if settings.vk_group_id is None:
-        missing.append("сообщество")
+    missing = service.missing_to_enable(settings)
+    need = Markup("Сначала выберите и сохраните: {}").format(", ".join(missing)) if missing else None
     st.toggle("Синхронизация включена", key=ENABLED_KEY, on_change=on_toggle, disabled=bool(missing) and not view.is_on,
-              help=f"Сначала выберите и сохраните: {', '.join(missing)}" if missing else None)
+              help=need)
     if view.is_on:
-        st.caption(f"Включена {format_time(view.confirmed_at)}, подтвердил(а) {md(view.confirmed_by)}")
+        st.caption(Markup("Включена {}, подтвердил(а) {}").format(format_time(view.confirmed_at), view.confirmed_by))
+        if not status.readiness.ready:
+            st.warning("Синхронизация включена, но не запустится, пока не исправлены красные пункты «Готовности».",
+                       icon=":material/warning:")
         if status.changes:
-            st.warning("С момента подтверждения изменилось:\n\n" +
-                       "\n".join(f"- {md(change)}" for change in status.changes) +
-                       "\n\nСинхронизация остаётся включённой и выгружает то, что настроено сейчас.",
+            st.warning(Markup("С момента подтверждения изменилось:\n\n") + lines(status.changes, bullet=True) +
+                       Markup("\n\nСинхронизация остаётся включённой и выгружает то, что настроено сейчас."),
                        icon=":material/published_with_changes:")
             st.button("Подтвердить заново", key="reconfirm", icon=":material/task_alt:", on_click=reconfirm)
     elif missing:
-        st.caption(f"Чтобы включить, выберите и сохраните: {', '.join(missing)}.")
+        st.caption(Markup("Чтобы включить, выберите и сохраните: {}.").format(", ".join(missing)))
     else:
         st.caption("Выключена. Включение попросит подтвердить, что и куда будет выгружено.")
 
@@ -198,9 +189,9 @@ def readiness_section() -> None:
     for item in load_status().readiness.lines:
         with st.container(key=f"ready-{item.check}"):
             if item.ok:
-                st.markdown(f":green[:material/check_circle:] {md(item.message)}")
+                st.markdown(Markup(":green[:material/check_circle:] {}").format(item.message))
             else:
-                st.markdown(f":red[:material/cancel:] **{md(item.message)}**")
+                st.markdown(Markup(":red[:material/cancel:] **{}**").format(item.message))
                 if item.fix:
                     st.caption(md(item.fix))
 
@@ -214,11 +205,10 @@ def show_error(field: str) -> None:
 def source_section(status: SyncStatus) -> dict[str, str] | None:
     st.subheader(f"Откуда: магазин {status.roles.source_title}", anchor=False)
     if status.source is None:
-        st.info(f"{status.roles.source_title} не подключён.", icon=":material/link_off:")
+        st.info(Markup("{} не подключён.").format(status.roles.source_title), icon=":material/link_off:")
         st.page_link(ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return None
-    with rt.sessions() as session:
-        stores = selection.stores(session, user.id, status.source.id)
+    stores = service.store_choices(rt, user.id, status.source.id)
     settings = status.config.settings
     names = dict(stores)
     if settings.store_id and settings.store_id not in names:
@@ -237,7 +227,7 @@ def source_section(status: SyncStatus) -> dict[str, str] | None:
 def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
     st.subheader(f"Куда: сообщество {status.roles.target_title}", anchor=False)
     if status.target is None:
-        st.info(f"{status.roles.target_title} не подключён.", icon=":material/link_off:")
+        st.info(Markup("{} не подключён.").format(status.roles.target_title), icon=":material/link_off:")
         st.page_link(ADD_PAGE, label="Подключить", icon=":material/add_link:")
         return
     settings = status.config.settings
@@ -251,15 +241,16 @@ def target_section(status: SyncStatus, options: target.TargetOptions) -> None:
     labels = {group_id: f"{community.name} — товары {'включены' if community.goods_enabled else 'выключены'}"
               for group_id, community in communities.items()}
     row = st.container(horizontal=True, vertical_alignment="bottom")
+    # An empty list says so in the box itself (Streamlit's own words for it are English).
     row.selectbox("Сообщество", options=list(labels), key=KEY + "vk_group_id", format_func=labels.get,
-                  placeholder="— не выбрано —")
+                  placeholder="— не выбрано —" if labels else "— нет сообществ —", disabled=not labels)
     row.button("Обновить список", key="refresh-targets", icon=":material/refresh:", on_click=refresh_targets)
     show_error("vk_group_id")
     if options.communities is not None and not options.communities:
         st.caption("Вы не администратор и не редактор ни одного сообщества ВКонтакте.")
     chosen = st.session_state.get(KEY + "vk_group_id")
     if chosen is not None and chosen in communities and not communities[chosen].goods_enabled:
-        st.warning(f"В сообществе «{md(communities[chosen].name)}» выключены товары. {GOODS_HELP}",
+        st.warning(Markup("В сообществе «{}» выключены товары. {}").format(communities[chosen].name, GOODS_HELP),
                    icon=":material/storefront:")
 
     categories = dict(options.categories or {})
@@ -292,32 +283,19 @@ def policies_section(status: SyncStatus) -> None:
 
 
 def preview(status: SyncStatus) -> None:
-    settings = status.config.settings
-    if status.source is None or not settings.store_id:
-        return
-    with rt.sessions() as session:
-        facts = selection.preview_facts(session, user.id, status.source.id, settings.store_id, status.product_ids)
-    if facts is None:
+    shown = service.preview_item(rt, user.id, status, form_values())
+    if shown is None:
         return
     with st.container(border=True, key="template-preview"):
-        st.caption(f"Предпросмотр на товаре «{md(facts.name)}»")
-        try:
-            policy = mapping.MappingPolicy(
-                multiplier=policies.parse_multiplier(st.session_state.get(KEY + "price_multiplier")),
-                template=policies.parse_template(st.session_state.get(KEY + "description_template")),
-                zero_price=ZeroPricePolicy(st.session_state.get(KEY + "on_zero_price")),
-                not_for_sale=NotForSalePolicy(st.session_state.get(KEY + "on_not_for_sale")),
-            )
-        except ValueError as exc:
-            st.caption(f"Предпросмотр недоступен: {md(exc)}")
-            return
-        item = mapping.map_product(facts, policy)
-        if isinstance(item, mapping.Skipped):
-            st.caption(f"Этот товар не будет выгружен: {md(mapping.SKIP_MESSAGES[item.reason])}")
-            return
-        st.markdown(f"**{md(item.name)}**")
-        st.text(item.description)
-        st.markdown(f"Цена: {md(mapping.format_price(item.price))}" + (" · скрыт" if item.hidden else ""))
+        st.caption(Markup("Предпросмотр на товаре «{}»").format(shown.product_name))
+        if shown.problem:
+            st.caption(Markup("Предпросмотр недоступен: {}").format(shown.problem))
+        elif shown.skipped:
+            st.caption(Markup("Этот товар не будет выгружен: {}").format(shown.skipped))
+        else:
+            st.markdown(Markup("**{}**").format(shown.name))
+            st.text(shown.description)
+            st.markdown(Markup("Цена: {}{}").format(shown.price, " · скрыт" if shown.hidden else ""))
 
 
 def catalog_link() -> None:

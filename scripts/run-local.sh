@@ -27,6 +27,7 @@ fi
 
 $PY -m alembic upgrade head
 $PY checker.py & pids+=($!)
-$PY -m streamlit run app.py --server.address 127.0.0.1 --server.port "$APP_PORT" & pids+=($!)
+# Streamlit prints the address the OAuth return lands on (PUBLIC_URL), not 127.0.0.1.
+$PY -m streamlit run app.py --server.address 127.0.0.1 --server.port "$APP_PORT" --browser.serverAddress localhost & pids+=($!)
 echo "connhub: http://localhost:${APP_PORT}  (Ctrl-C stops everything)"
 wait -n "${pids[@]}"

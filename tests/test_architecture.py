@@ -34,12 +34,7 @@ KNOWN_VIOLATIONS: dict[str, dict[str, str]] = {
                                               "database collector moves up beside the checker)",
     },
     "provider_packages": {},
-    "page_sessions": {
-        page: "issue 16.4 (one door per area: pages never open a session)"
-        for page in ("pages/add_connection.py", "pages/catalog.py", "pages/connections.py", "pages/sync.py",
-                     "pages/sync_runs.py", "pages/ui/connect.py", "pages/ui/service.py", "pages/ui/session.py",
-                     "pages/ui/status.py", "pages/journal.py", "pages/notifications.py", "pages/ui/journal.py")
-    },
+    "page_sessions": {},
     "capability_lookups": {},
     "module_size": {
         module: "issue 16 (split by concern as the round's lanes land)"

@@ -1,9 +1,10 @@
 """What the catalog page asks, always scoped to the signed-in user.
 
-A store's current snapshot is loaded once into a pandas frame and kept in memory keyed by its
-snapshot id (a snapshot never changes; a refresh makes a new one), so a page rerun filters an
-in-memory frame instead of querying tens of thousands of rows again. Rules are read fresh on
-every run (a handful of rows) and applied through `connhub.catalog.rules`, the one decision path.
+Reads only: the rules are written through `connhub.catalog.service`. A store's current snapshot
+is loaded once into a pandas frame and kept in memory keyed by its snapshot id (a snapshot never
+changes; a refresh makes a new one), so a page rerun filters an in-memory frame instead of
+querying tens of thousands of rows again. Rules are read fresh on every run (a handful of rows)
+and applied through `connhub.catalog.rules`, the one decision path.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,9 +23,7 @@ from sqlalchemy import BigInteger, Text, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.catalog.rules import Decision, Rule, RuleSet
-from connhub.db import write_locked
 from connhub.export import excel_csv
-from connhub.journal import hooks as journal_hooks
 from connhub.models import (
     CatalogGroup,
     CatalogProduct,
@@ -37,6 +36,7 @@ from connhub.models import (
     SnapshotState,
     from_thousandths,
 )
+from connhub.text import money, number
 
 SNAPSHOT_CACHE_SIZE = 8
 
@@ -264,42 +264,6 @@ def rules_for(session: Session, user_id: int, store_id: str) -> list[Rule]:
     return [_rule(row) for row in rows]
 
 
-def set_rules(sessions: sessionmaker[Session], user_id: int, store_id: str, kind: RuleTarget,
-              targets: Sequence[tuple[str, str]], mode: RuleMode) -> int:
-    """Include or exclude each (target id, name); an existing rule on a target changes its mode."""
-    with write_locked(sessions) as session:
-        existing = {row.target_id: row for row in session.scalars(
-            select(CatalogRule).where(CatalogRule.user_id == user_id, CatalogRule.store_id == store_id,
-                                      CatalogRule.target_kind == kind,
-                                      CatalogRule.target_id.in_([t for t, _ in targets])))}
-        for target_id, name in targets:
-            row = existing.get(target_id)
-            if row is None:
-                session.add(CatalogRule(user_id=user_id, store_id=store_id, target_kind=kind,
-                                        target_id=target_id, mode=mode, target_name=name[:255]))
-            else:
-                row.mode = mode
-                row.target_name = name[:255] or row.target_name
-        journal_hooks.rules_changed(session, user_id=user_id, store_id=store_id, added=True, mode=mode,
-                                    targets=[(kind, name or target_id) for target_id, name in targets])  # notify
-        session.commit()
-    return len(targets)
-
-
-def remove_rules(sessions: sessionmaker[Session], user_id: int, rule_ids: Iterable[int]) -> int:
-    ids = list(rule_ids)
-    with write_locked(sessions) as session:
-        rows = session.scalars(select(CatalogRule).where(CatalogRule.user_id == user_id, CatalogRule.id.in_(ids)))
-        count = 0
-        for row in rows:
-            journal_hooks.rules_changed(session, user_id=user_id, store_id=row.store_id, added=False,
-                                        mode=row.mode, targets=[(row.target_kind, row.target_name)])  # notify
-            session.delete(row)
-            count += 1
-        session.commit()
-    return count
-
-
 # --- the table -------------------------------------------------------------------------------
 
 
@@ -406,6 +370,36 @@ def select_rows(catalog: StoreCatalog, evaluation: Evaluation, flt: TableFilter)
     return rows
 
 
+TABLE_COLUMNS = ("in_sync", "name", "reason", "price", "quantity", "measure", "group_name", "type", "allow_to_sell",
+                 "code", "article", "barcodes", "cost_price")
+
+
+def type_name(code: object, names: Mapping[str, str]) -> str:
+    """A product type in the provider's words; an unknown one as its code; none as empty."""
+    text = _text(code)
+    return "" if text is None else names.get(text, text)
+
+
+def table_view(rows: pd.DataFrame, type_names: Mapping[str, str]) -> pd.DataFrame:
+    """The rows as the table shows them: every cell readable text (prices «3 802,90», quantities
+    «1,5»), types by name, and an empty cell — never «None» or «nan» — where a value is missing."""
+    view = pd.DataFrame(index=rows.index)
+    view["in_sync"] = rows["in_sync"].astype(bool)
+    view["name"] = [_text(v) or "" for v in rows["name"]]
+    view["reason"] = [_text(v) or "" for v in rows["reason"]]
+    view["price"] = [money(_money(v)) for v in rows["price_k"]]
+    view["quantity"] = [number(_money(v)) for v in rows["quantity_k"]]
+    view["measure"] = [_text(v) or "" for v in rows["measure"]]
+    view["group_name"] = [_text(v) or "" for v in rows["group_name"]]
+    view["type"] = [type_name(v, type_names) for v in rows["type"]]
+    view["allow_to_sell"] = rows["allow_to_sell"].fillna(False).astype(bool)
+    view["code"] = [_text(v) or "" for v in rows["code"]]
+    view["article"] = [_text(v) or "" for v in rows["article"]]
+    view["barcodes"] = rows["barcodes"]
+    view["cost_price"] = [money(_money(v)) for v in rows["cost_k"]]
+    return view[list(TABLE_COLUMNS)]
+
+
 def tree_rows(catalog: StoreCatalog, evaluation: Evaluation) -> list[tuple[GroupNode, int]]:
     """Each group in display order with how many of its products (and below) are in the sync."""
     frame = catalog.products
@@ -427,12 +421,14 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None or value is pd.NA else from_thousandths(int(value))
 
 
-def csv_rows(rows: pd.DataFrame) -> Iterable[Sequence[Any]]:
+def csv_rows(rows: pd.DataFrame, type_names: Mapping[str, str] | None = None) -> Iterable[Sequence[Any]]:
+    names = type_names or {}
     columns = ["name", "code", "article", "barcodes", "group_name", "type", "price_k", "cost_k", "quantity_k",
                "measure", "allow_to_sell", "in_sync", "reason", "description", "updated_at", "id"]
     for (name, code, article, barcodes, group, kind, price, cost, quantity, measure, for_sale, in_sync, reason,
          description, updated, pid) in rows[columns].itertuples(index=False, name=None):
-        yield (name, _text(code), _text(article), ", ".join(barcodes), _text(group), _text(kind), _money(price),
+        yield (name, _text(code), _text(article), ", ".join(barcodes), _text(group), type_name(kind, names) or None,
+               _money(price),
                _money(cost), _money(quantity), _text(measure), None if for_sale is pd.NA else bool(for_sale),
                bool(in_sync), reason, _text(description), _when(updated), pid)
 
@@ -447,14 +443,15 @@ def _when(value: Any) -> datetime | None:
     return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
-def csv_bytes(rows: pd.DataFrame) -> bytes:
-    """The table (the rows `select_rows` gave) as an Excel-friendly CSV."""
-    return excel_csv(CSV_HEADER, csv_rows(rows))
+def csv_bytes(rows: pd.DataFrame, type_names: Mapping[str, str] | None = None) -> bytes:
+    """The table (the rows `select_rows` gave) as an Excel-friendly CSV; types by name."""
+    return excel_csv(CSV_HEADER, csv_rows(rows, type_names))
 
 
-def export_csv(rows: pd.DataFrame, store_name: str, day: date) -> tuple[str, bytes]:
+def export_csv(rows: pd.DataFrame, store_name: str, day: date,
+               type_names: Mapping[str, str] | None = None) -> tuple[str, bytes]:
     """The table as an Excel-friendly CSV, and a file name carrying the store and the date."""
-    return csv_filename(store_name, day), csv_bytes(rows)
+    return csv_filename(store_name, day), csv_bytes(rows, type_names)
 
 
 def csv_filename(store_name: str, day: date) -> str:

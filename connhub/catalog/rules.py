@@ -38,8 +38,10 @@ class Decision:
     reason: str  # Russian, for the «Причина» column
 
 
-NO_RULES = Decision(True, None, "Правил нет: в выгрузке всё")
-NOT_COVERED = Decision(False, None, "Не входит ни в одно включение")
+# No rule covers the product: the default decides, and the reason says so (not «Правил нет» while
+# other rules exist).
+NO_RULES = Decision(True, None, "По умолчанию (в выгрузке)")
+NOT_COVERED = Decision(False, None, "По умолчанию (не входит ни в одно включение)")
 
 _KIND_WORDS = {
     RuleTarget.STORE: ("Магазин включён", "Магазин исключён"),

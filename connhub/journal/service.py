@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connhub.db import execute_read
 from connhub.export import excel_csv
 from connhub.journal.events import ActorKind, EventKind
 from connhub.journal.summary import summary
 from connhub.models import JournalEvent
 from connhub.notify.messages import titles
+from connhub.runtime import Runtime
 
 KIND_TITLES: dict[str, str] = {
     EventKind.CONNECTED: "Подключено",
@@ -83,6 +86,11 @@ def events(session: Session, user_id: int, *, services: Sequence[str] = (), kind
     return [EventView(row.at, row.service, names.get(row.service, row.service), row.kind,
                       KIND_TITLES.get(row.kind, row.kind), _actor(row.actor_kind, row.actor_label),
                       summary(row.kind, row.service, row.details or {}, names)) for row in rows]
+
+
+def events_for(rt: Runtime, user_id: int, **filters: Any) -> list[EventView]:
+    """The page's door: `events` in a session of its own."""
+    return execute_read(rt.sessions, lambda session: events(session, user_id, **filters))
 
 
 def csv_bytes(views: Sequence[EventView]) -> bytes:

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connhub.crypto import Secret, TokenCipher
+from connhub.db import execute_read, execute_write
 from connhub.models import NotifyChannel, NotifyOutbox
 from connhub.notify import outbox
 from connhub.notify.topics import ALL_TOPICS, TOPIC_TITLES, Topic
+from connhub.runtime import Runtime
 
 KIND_TITLES = {"email": "E-mail", "telegram": "Telegram", "apprise": "Apprise"}
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
@@ -91,7 +93,7 @@ def apprise_label(url: str) -> str:
 
 def add_channel(session: Session, cipher: TokenCipher, user_id: int, *, kind: str, target: str,
                 topics: Iterable[str] = (), remind_hourly: bool = False) -> ChannelView:
-    """Add a channel (validated; the target sealed) and commit; InvalidChannel with the reason."""
+    """Add a channel (validated; the target sealed); InvalidChannel with the reason."""
     if kind == "email":
         target = validate_email(target)
         label = _masked_email(target)
@@ -106,7 +108,7 @@ def add_channel(session: Session, cipher: TokenCipher, user_id: int, *, kind: st
     row = NotifyChannel(user_id=user_id, kind=kind, label=label[:255], target_sealed=cipher.seal(Secret(target)),
                         topics=chosen, remind_hourly=remind_hourly, enabled=True, disabled_reason="")
     session.add(row)
-    session.commit()
+    session.flush()
     return _view(session, row)
 
 
@@ -141,7 +143,7 @@ def update_channel(session: Session, user_id: int, channel_id: int, *, topics: I
     if enabled and not row.enabled:
         row.disabled_reason = ""  # switched back on by the user: the next send tells again
     row.enabled = enabled
-    session.commit()
+    session.flush()
     return _view(session, row)
 
 
@@ -150,7 +152,6 @@ def delete_channel(session: Session, user_id: int, channel_id: int) -> bool:
     if row is None:
         return False
     session.delete(row)
-    session.commit()
     return True
 
 
@@ -160,5 +161,32 @@ def send_test(session: Session, user_id: int, channel_id: int) -> bool:
     if row is None or not row.enabled:
         return False
     outbox.enqueue_test(session, row)
-    session.commit()
     return True
+
+
+# --- the page's door: each call is its own transaction (`execute_write`) ------------------------
+
+
+def channels(rt: Runtime, user_id: int) -> list[ChannelView]:
+    return execute_read(rt.sessions, lambda session: list_channels(session, user_id))
+
+
+def add(rt: Runtime, user_id: int, *, kind: str, target: str, topics: Iterable[str] = (),
+        remind_hourly: bool = False) -> ChannelView:
+    return execute_write(rt.sessions, lambda session: add_channel(session, rt.cipher, user_id, kind=kind, target=target,
+                                                                  topics=topics, remind_hourly=remind_hourly))
+
+
+def update(rt: Runtime, user_id: int, channel_id: int, *, topics: Iterable[str], remind_hourly: bool,
+           enabled: bool) -> ChannelView | None:
+    return execute_write(rt.sessions, lambda session: update_channel(session, user_id, channel_id, topics=topics,
+                                                                     remind_hourly=remind_hourly, enabled=enabled))
+
+
+def delete(rt: Runtime, user_id: int, channel_id: int) -> bool:
+    return execute_write(rt.sessions, lambda session: delete_channel(session, user_id, channel_id))
+
+
+def test(rt: Runtime, user_id: int, channel_id: int) -> bool:
+    """«Отправить проверочное сообщение»: a notice in the outbox; the sidecar sends it."""
+    return execute_write(rt.sessions, lambda session: send_test(session, user_id, channel_id))

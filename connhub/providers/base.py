@@ -76,6 +76,11 @@ class Provider(ABC):
         the fetched one. A provider overrides it to keep facts a check could not re-learn this time."""
         return fetched
 
+    def product_type_names(self) -> dict[str, str]:
+        """A catalog provider's product types in Russian (code → name), for the catalog page and its
+        CSV; none by default (a type is then shown as its code)."""
+        return {}
+
     def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
         """Short lines the dashboard card shows under the account (e.g. missing rights); none by default."""
         return ()

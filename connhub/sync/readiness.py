@@ -20,8 +20,8 @@ from connhub.sync.policies import plural
 REQUIRED_RIGHTS: dict[str, str] = {"groups": "сообщества", "market": "товары", "photos": "фотографии"}
 
 # The checks, in the order shown.
-CHECKS = ("source_connection", "catalog", "target_connection", "target_rights", "community", "category",
-          "products")
+CHECKS = ("source_connection", "catalog", "products", "target_connection", "target_rights", "community",
+          "category")  # the form's order: the store first, then the community and its category
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,8 @@ def _connection(check: str, facts: ConnectionFacts, page_hint: str) -> Line:
 
 
 def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
+    """The checklist, in the form's order: the source and its catalog, the store (what is sent), then
+    the target, its rights, the community and the category."""
     settings = facts.settings
     source_page = f"«{facts.source.title}»"
     target_page = f"«{facts.target.title}»"
@@ -113,6 +115,19 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
         lines.append(Line("catalog", True, "ok",
                           f"Каталог загружен {age_text(facts.catalog_refreshed_at, now)}"))
 
+    if not settings.store_id:
+        lines.append(Line("products", False, "no_store", "Магазин не выбран",
+                          "Выберите магазин ниже и сохраните настройки."))
+    elif facts.selected_products is None:
+        lines.append(Line("products", False, "no_catalog", f"Каталог магазина «{settings.store_name}» не загружен",
+                          "Откройте «Каталог» и нажмите «Обновить каталог»."))
+    elif facts.selected_products == 0:
+        lines.append(Line("products", False, "none_selected", "Ни один товар не выбран для выгрузки",
+                          "Включите группы или товары на странице «Каталог»."))
+    else:
+        count = facts.selected_products
+        lines.append(Line("products", True, "ok",
+                          f"Выбрано {count} {plural(count, 'товар', 'товара', 'товаров')}"))
     lines.append(_connection("target_connection", facts.target, target_page))
 
     rights = facts.target_rights
@@ -143,6 +158,10 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
     if settings.vk_group_id is None:
         lines.append(Line("community", False, "not_chosen", "Сообщество не выбрано",
                           "Выберите сообщество ниже и сохраните настройки."))
+    elif not facts.target.connected:  # what was saved about it can no longer be checked
+        lines.append(Line("community", False, "not_connected",
+                          f"Сообщество «{settings.vk_group_name}»: нет подключения {facts.target.title}",
+                          f"Подключите {facts.target.title}."))
     elif not settings.vk_group_goods_enabled:
         lines.append(Line("community", False, "goods_off",
                           f"В сообществе «{settings.vk_group_name}» выключены товары",
@@ -157,19 +176,6 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
     else:
         lines.append(Line("category", True, "ok", f"Категория «{settings.vk_category_name}»"))
 
-    if not settings.store_id:
-        lines.append(Line("products", False, "no_store", "Магазин не выбран",
-                          "Выберите магазин ниже и сохраните настройки."))
-    elif facts.selected_products is None:
-        lines.append(Line("products", False, "no_catalog", f"Каталог магазина «{settings.store_name}» не загружен",
-                          "Откройте «Каталог» и нажмите «Обновить каталог»."))
-    elif facts.selected_products == 0:
-        lines.append(Line("products", False, "none_selected", "Ни один товар не выбран для выгрузки",
-                          "Включите группы или товары на странице «Каталог»."))
-    else:
-        count = facts.selected_products
-        lines.append(Line("products", True, "ok",
-                          f"Выбрано {count} {plural(count, 'товар', 'товара', 'товаров')}"))
     return Readiness(tuple(lines))
 
 

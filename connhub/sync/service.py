@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 
+from connhub import connections
+from connhub.connections import ConnectionView
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
-from connhub.sync import runs
+from connhub.sync import config, mapping, policies, runs, selection
 from connhub.sync.engine import Outcome, SyncEngine
+from connhub.sync.roles import roles
 from connhub.sync.runs import RunRecorder, RunView
+from connhub.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +56,143 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
 
 
 __all__ = ["SyncRunState", "run_now", "run_requested"]
+
+
+# ----------------------------------------------------------------------------- the page's door
+# «Синхронизация» calls only these (and `status.sync_status` / `status.switch_on`): each opens its
+# own session or write transaction, so the page never holds one.
+
+
+def runs_now(rt: Runtime, user_id: int) -> tuple[RunView | None, RunView | None]:
+    """The active run (if any) and the newest run of the user, read together."""
+    with rt.sessions() as session:
+        active = runs.active_run(session, user_id)
+        latest = runs.recent_runs(session, user_id, limit=1)
+    return active, (latest[0] if latest else None)
+
+
+def past_runs(rt: Runtime, user_id: int, limit: int = 10) -> list[RunView]:
+    """The user's finished runs, newest first."""
+    with rt.sessions() as session:
+        return [run for run in runs.recent_runs(session, user_id, limit=limit) if not run.active]
+
+
+def ask_for_run(rt: Runtime, user_id: int, *, who: str, dry_run: bool) -> bool:
+    """«Синхронизировать сейчас» / «Предпросмотр»: record a request; False when a run is already active."""
+    try:
+        runs.request_run(rt.sessions, user_id, triggered_by=who, dry_run=dry_run)
+    except runs.RunInProgress:
+        return False
+    return True
+
+
+def store_choices(rt: Runtime, user_id: int, connection_id: int) -> dict[str, str]:
+    """The stores of the source's catalog, id → name."""
+    with rt.sessions() as session:
+        return selection.stores(session, user_id, connection_id)
+
+
+def note_community(rt: Runtime, user_id: int, community: config.Community) -> None:
+    """Write back what the target just said about the saved community (its name, goods on or off)."""
+    with rt.sessions() as session:
+        config.note_community(session, user_id, community)
+
+
+def save_settings(rt: Runtime, user_id: int, raw: Mapping[str, object], choices: config.Choices) -> None:
+    """Validate and save the form; InvalidSettings (nothing written) when a field is wrong."""
+    with rt.sessions() as session:
+        config.save_settings(session, user_id, raw, choices)
+
+
+def switch_off(rt: Runtime, user_id: int) -> None:
+    with rt.sessions() as session:
+        config.disable(session, user_id)
+
+
+def missing_to_enable(settings: config.SyncSettings) -> list[str]:
+    """What must be chosen and saved before the sync can be switched on, in the form's order (the
+    checklist requires the same: store, community, category)."""
+    missing = []
+    if not settings.store_id:
+        missing.append("магазин")
+    if settings.vk_group_id is None:
+        missing.append("сообщество")
+    if settings.vk_category_id is None:
+        missing.append("категорию")
+    return missing
+
+
+def can_run(status: SyncStatus) -> bool:
+    """«Синхронизировать сейчас» is offered only when the sync is on and the checklist is green."""
+    return status.config.is_on and status.readiness.ready
+
+
+@dataclass(frozen=True)
+class ItemPreview:
+    """The description template tried on a real product, as the page shows it."""
+
+    product_name: str
+    name: str = ""
+    description: str = ""
+    price: str = ""
+    hidden: bool = False
+    skipped: str = ""  # why this product would not be published
+    problem: str = ""  # why there is no preview (a field of the form is wrong)
+
+
+def preview_item(rt: Runtime, user_id: int, status: SyncStatus, form: Mapping[str, object]) -> ItemPreview | None:
+    """The item the sync would publish for the first selected product, with the form's (unsaved)
+    multiplier, template and policies; None when there is no product to try it on."""
+    settings = status.config.settings
+    if status.source is None or not settings.store_id:
+        return None
+    with rt.sessions() as session:
+        facts = selection.preview_facts(session, user_id, status.source.id, settings.store_id, status.product_ids)
+    if facts is None:
+        return None
+    try:
+        policy = mapping.MappingPolicy(
+            multiplier=policies.parse_multiplier(form.get("price_multiplier")),
+            template=policies.parse_template(form.get("description_template")),
+            zero_price=policies.ZeroPricePolicy(str(form.get("on_zero_price"))),
+            not_for_sale=policies.NotForSalePolicy(str(form.get("on_not_for_sale"))),
+        )
+    except ValueError as exc:
+        return ItemPreview(facts.name, problem=str(exc))
+    item = mapping.map_product(facts, policy)
+    if isinstance(item, mapping.Skipped):
+        return ItemPreview(facts.name, skipped=mapping.SKIP_MESSAGES[item.reason])
+    return ItemPreview(facts.name, name=item.name, description=item.description,
+                       price=mapping.format_price(item.price), hidden=item.hidden)
+
+
+def sync_uses(rt: Runtime, user_id: int, provider: str) -> str | None:
+    """What disconnecting `provider` does to the sync, for the «Отключить» dialog; None if nothing."""
+    parts = roles(rt.providers)
+    if provider not in (parts.source, parts.target):
+        return None
+    with rt.sessions() as session:
+        view = config.get_config(session, user_id)
+    if not view.is_on:
+        return None
+    community = view.settings.vk_group_name or "сообщество"
+    return (f"Синхронизация включена и будет выключена: без этого подключения она не может работать. "
+            f"Товары, уже выгруженные в сообщество «{community}», останутся там как есть — их можно скрыть "
+            f"или удалить во {parts.target_title}. Чтобы продолжить, подключите сервис снова и включите "
+            "синхронизацию заново.")
+
+
+def disconnect(rt: Runtime, user_id: int, connection_id: int) -> ConnectionView | None:
+    """Delete the user's connection; if the sync uses its provider, switch the sync off too (a sync
+    without its source or target must not read «Включена»). None if the connection is not the user's."""
+    with rt.sessions() as session:
+        removed = connections.delete_for_user(session, user_id, connection_id)
+    if removed is None:
+        return None
+    parts = roles(rt.providers)
+    if removed.provider in (parts.source, parts.target):
+        with rt.sessions() as session:
+            on = config.get_config(session, user_id).is_on
+        if on:
+            switch_off(rt, user_id)
+    return removed

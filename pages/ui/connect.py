@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -24,7 +25,7 @@ from connhub.providers import ProviderInfo
 from connhub.runtime import Runtime
 from connhub.users import UserView
 from pages.ui.session import runtime
-from pages.ui.text import md
+from pages.ui.text import Markup, md
 
 AUTHORIZE_KEY_PREFIX = "_connhub_authorize_"
 AUTHORIZE_WATCH_SECONDS = 5
@@ -75,8 +76,8 @@ def connect_link(user: UserView, info: ProviderInfo, *, label: str) -> None:
     flow = offered_flow(user, info.key)
     st.link_button(label, flow.url, key=f"authorize-{info.key}", type="primary", icon=":material/open_in_new:")
     st.caption(
-        f"{info.title} откроется в новой вкладке. Когда вы подтвердите доступ, результат появится там, "
-        "на странице «Подключения», а эта страница обновится сама."
+        Markup("{} откроется в новой вкладке. Когда вы подтвердите доступ, результат появится там, "
+               "на странице «Подключения», а эта страница обновится сама.").format(info.title)
     )
 
 
@@ -92,8 +93,7 @@ def watch_flows(user: UserView, providers: list[str], links: list[str], then: st
         pending = _pending(provider)
         if pending is None or pending.user_id != user.id:
             continue
-        with rt.sessions() as session:
-            view = connections.connected_since(session, user.id, provider, pending.since)
+        view = connections.connected_after(rt, user.id, provider, pending.since)
         if view is None:
             expiring = pending.expires_at - RENEW_BEFORE <= utcnow()
             if expiring or not oauth.flow_open(rt, user_id=user.id, state=pending.state):
@@ -119,7 +119,8 @@ def token_form(rt: Runtime, user: UserView, info: ProviderInfo, *, title: str,
             st.caption(info.token_hint)
         token_page = rt.providers.get(info.key).sandbox_token_page() if rt.settings.uses_sandbox else None
         if token_page:
-            st.caption(f"Песочница: токен показан на [странице приложения в маркете]({token_page}).")
+            st.caption(Markup("Песочница: токен показан на [странице приложения в маркете]({}).").format(
+                Markup(quote(token_page, safe=":/?&=#%+@,;~"))))
         with st.form(key=f"token-form-{info.key}", border=False):
             raw = st.text_input("Токен", type="password", key=f"token-{info.key}")
             submitted = st.form_submit_button("Подключить по токену", type="primary", icon=":material/key:")

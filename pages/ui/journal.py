@@ -25,8 +25,7 @@ def journal_table(events: Sequence[EventView], *, key: str) -> None:
 
 def connection_journal(user_id: int, connection_id: int) -> None:
     """The last events of one connection, for its service page: one escaped line each."""
-    with runtime().sessions() as session:
-        events = service.events(session, user_id, connection_id=connection_id, limit=10)
+    events = service.events_for(runtime(), user_id, connection_id=connection_id, limit=10)
     st.subheader("Журнал подключения", anchor=False)
     if not events:
         st.caption("Событий пока нет.")

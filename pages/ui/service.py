@@ -3,6 +3,8 @@ reconnect. One renderer serves every registered provider; `service_page` makes i
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import streamlit as st
 
 from connhub import connections
@@ -10,6 +12,7 @@ from connhub.connections import ConnectionView
 from connhub.models import AuthMethod, CheckSource, Outcome
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.providers.presentation import AccountPresentation
+from connhub.text import milliseconds
 from connhub.users import UserView
 from pages.ui.connect import connect_link, token_form, watch_flows
 from pages.ui.journal import connection_journal
@@ -17,7 +20,7 @@ from pages.ui.notices import back_to_dashboard_link
 from pages.ui.routes import ADD_PAGE
 from pages.ui.session import require_user, runtime
 from pages.ui.status import STATUS_BADGES, check_now_panel, render_status
-from pages.ui.text import format_time, md, table_rows
+from pages.ui.text import Markup, format_time, md, table_rows
 
 DETAILS_REFRESH_SECONDS = 10
 
@@ -41,10 +44,9 @@ def render_service_page(provider: str) -> None:
     rt = runtime()
     info = PROVIDER_INFO[provider]
     st.title(info.title, icon=info.icon, anchor=False)
-    with rt.sessions() as session:
-        view = connections.get_for_user(session, user.id, provider)
+    view = connections.view_for_provider(rt, user.id, provider)
     if view is None:
-        st.info(f"{info.title} не подключён.", icon=":material/link_off:")
+        st.info(Markup("{} не подключён.").format(info.title), icon=":material/link_off:")
         st.page_link(ADD_PAGE, label="Подключить", icon=":material/add_link:")
         back_to_dashboard_link()
         return
@@ -65,8 +67,7 @@ def render_service_page(provider: str) -> None:
 @st.fragment(run_every=DETAILS_REFRESH_SECONDS)
 def _details(user: UserView, provider: str) -> None:
     rt = runtime()
-    with rt.sessions() as session:
-        view = connections.get_for_user(session, user.id, provider)
+    view = connections.view_for_provider(rt, user.id, provider)
     if view is None:  # disconnected in another tab
         st.rerun()
         return
@@ -76,8 +77,7 @@ def _details(user: UserView, provider: str) -> None:
     render_account(rt.providers.get(provider).present_account(view.account_id, view.details, view.profile))
 
     st.subheader("Последние проверки", anchor=False)
-    with rt.sessions() as session:
-        checks = connections.recent_checks(session, user.id, view.id, limit=20)
+    checks = connections.checks_for(rt, user.id, view.id, limit=20)
     if not checks:
         st.caption("Проверок ещё не было.")
         return
@@ -89,7 +89,7 @@ def _details(user: UserView, provider: str) -> None:
                 "Результат": CHECK_OUTCOMES.get(check.outcome, check.outcome),
                 "Статус": STATUS_BADGES[check.status_after][0],
                 "Причина": check.reason,
-                "Задержка, мс": check.latency_ms,  # a number (empty when unknown), also in the CSV download
+                "Задержка, мс": milliseconds(check.latency_ms),  # «—» when unknown, never «None»
             }
             for check in checks
         ),
@@ -115,11 +115,11 @@ def _summary(view: ConnectionView, checking: bool) -> None:
 def render_account(account: AccountPresentation) -> None:
     """A provider's account presentation: heading, facts, tables."""
     if account.heading:
-        st.markdown(f"**{md(account.heading)}**")
+        st.markdown(Markup("**{}**").format(account.heading))
     for fact in account.facts:
-        line = f"{md(fact.label)}: {md(fact.value)}"
+        line = Markup("{}: {}").format(fact.label, fact.value)
         if fact.link is not None:
-            line += f" · [{md(fact.link.text)}]({fact.link.url})"
+            line += Markup(" · [{}]({})").format(fact.link.text, Markup(quote(fact.link.url, safe=":/?&=#%+@,;~")))
         st.markdown(line)
     for table in account.tables:
         if not table.rows:

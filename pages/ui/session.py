@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from connhub import connections
 from connhub.config import ConfigError
 from connhub.models import AccessKind
 from connhub.runtime import Runtime
-from connhub.users import LOCAL_SUBJECT, UserView, ensure_user, oidc_subject
+from connhub.users import LOCAL_SUBJECT, UserView, oidc_subject
 
 LOCAL_NAME = "Локальный оператор"
 USER_KEY = "_connhub_user"
@@ -107,8 +108,7 @@ def _user_for(rt: Runtime, subject: str, email: str, name: str) -> UserView:
     if cached is not None and cached[0] == identity:
         user: UserView = cached[1]
         return user
-    with rt.sessions() as session:
-        user = ensure_user(session, subject=subject, email=email, name=name)
+    user = connections.signed_in(rt, subject=subject, email=email, name=name)
     st.session_state[USER_KEY] = (identity, user)
     return user
 

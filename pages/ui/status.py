@@ -8,12 +8,12 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from connhub import connections, health
+from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.models import Status
 from connhub.runtime import Runtime
 from connhub.users import UserView
-from pages.ui.text import format_time, md
+from pages.ui.text import Markup, format_time, md
 
 CHECKING_KEY = "_connhub_checking"
 
@@ -33,7 +33,7 @@ def render_status(view: ConnectionView, *, checking: bool = False) -> None:
         if view.status is Status.ONLINE:
             st.caption(md(view.status_reason))
         else:
-            st.markdown(f":red[{md(view.status_reason)}]")
+            st.markdown(Markup(":red[{}]").format(view.status_reason))
 
 
 def key_banner(rt: Runtime, user: UserView) -> None:
@@ -41,19 +41,18 @@ def key_banner(rt: Runtime, user: UserView) -> None:
     unreadable = connections.unreadable_tokens(rt, user.id)
     if not unreadable:
         return
-    st.error(
+    st.error(Markup(
         "Ключ шифрования connhub не подходит к сохранённым токенам "
-        f"(подключений с нечитаемым токеном: {unreadable}). Статусы ниже не обновляются, пока это не исправлено. "
+        "(подключений с нечитаемым токеном: {}). Статусы ниже не обновляются, пока это не исправлено. "
         "Это не ошибка подключений: администратору нужно вернуть прежний ключ (CONNHUB_SECRET_KEY или файл "
         "data/secret.key; новый ключ можно указать первым, а прежний — через запятую после него). "
-        "Переподключать сервисы не нужно, если ключ можно вернуть.",
+        "Переподключать сервисы не нужно, если ключ можно вернуть.").format(unreadable),
         icon=":material/key_off:",
     )
 
 
 def checker_banner(rt: Runtime) -> None:
-    with rt.sessions() as session:
-        status = health.checker_status(session, interval_seconds=rt.settings.HEALTH_CHECK_INTERVAL_SECONDS)
+    status = connections.checker_state(rt)
     if not status.stale:
         return
     if status.last_beat_at is None:
@@ -92,10 +91,10 @@ def check_now_panel(rt: Runtime, user: UserView, view: ConnectionView, *, slot: 
         st.rerun()
     label = STATUS_BADGES[updated.status][0].lower()
     if updated.status_reason:
-        st.toast(md(f"{updated.title}: {label} — {updated.status_reason}"), icon=":material/warning:")
+        st.toast(Markup("{}: {} — {}").format(updated.title, label, updated.status_reason), icon=":material/warning:")
     else:
         icon = ":material/check_circle:" if updated.is_online else ":material/warning:"
-        st.toast(md(f"{updated.title}: {label}"), icon=icon)
+        st.toast(Markup("{}: {}").format(updated.title, label), icon=icon)
     with slot.container():
         render(updated, False)
     return updated

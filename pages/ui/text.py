@@ -1,8 +1,7 @@
-"""Text for the page: Markdown escaping, times in the user's time zone, provider titles."""
+"""Text for the page: escaping (by type, see pages.ui.markup), times in the user's time zone, provider titles."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,19 +10,13 @@ import streamlit as st
 
 from connhub.export import neutralise
 from connhub.providers import PROVIDER_INFO
+from pages.ui.markup import Markup, escape
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
-_WHITESPACE = re.compile(r"\s+")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+__all__ = ["Markup", "escape", "format_time", "md", "provider_titles", "table_rows", "user_timezone"]
 
-
-def md(text: object) -> str:
-    """Text from a provider or the database, escaped for Streamlit's Markdown.
-
-    Newlines and runs of spaces collapse into one space first, so the text cannot open a
-    paragraph, a list or an indented code block of its own."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", str(text)).strip())
+md = escape  # outside text as Markup (the name the pages have always used)
 
 
 def table_rows(rows: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
@@ -41,10 +34,11 @@ def user_timezone() -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def format_time(moment: datetime | None) -> str:
+def format_time(moment: datetime | None) -> Markup:
+    """«06.03.2026 14:30» in the user's time zone: the app's own digits, safe as markup."""
     if moment is None:
-        return "—"
-    return moment.astimezone(user_timezone()).strftime("%d.%m.%Y %H:%M")
+        return Markup("—")
+    return Markup(moment.astimezone(user_timezone()).strftime("%d.%m.%Y %H:%M"))
 
 
 def provider_titles(conjunction: str) -> str:

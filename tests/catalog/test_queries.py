@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from connhub.catalog import queries, refresh
+from connhub.catalog import queries, refresh, service
 from connhub.catalog.queries import TableFilter
 from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.models import RefreshSource, RuleMode, RuleTarget
@@ -77,7 +77,7 @@ def test_search_finds_by_name_code_article_or_barcode(catalog, needle, expected)
 
 
 def test_filters_by_type_for_sale_and_in_sync(catalog, rt, alice):
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("drinks", "Напитки")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("drinks", "Напитки")], RuleMode.EXCLUDE)
     evaluation = queries.evaluate(catalog, rules(rt, alice))
     pick = lambda **kw: set(queries.select_rows(catalog, evaluation, TableFilter(**kw))["id"])  # noqa: E731
     assert pick(types=("SERVICE", "JUICE_MARKED")) == {"bag", "apple2"}
@@ -88,18 +88,19 @@ def test_filters_by_type_for_sale_and_in_sync(catalog, rt, alice):
 
 
 def test_each_row_says_whether_it_is_in_the_sync_and_why(catalog, rt, alice):
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.EXCLUDE)
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("apple1", "Сок")], RuleMode.INCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("apple1", "Сок")], RuleMode.INCLUDE)
     rows = queries.select_rows(catalog, queries.evaluate(catalog, rules(rt, alice)), TableFilter())
     by_id = rows.set_index("id")
     assert (by_id.loc["apple1", "in_sync"], by_id.loc["apple1", "reason"]) == (True, "Товар включён")
     assert (by_id.loc["apple2", "in_sync"], by_id.loc["apple2", "reason"]) == (False, "Группа «Соки» исключена")
-    assert (by_id.loc["water", "in_sync"], by_id.loc["water", "reason"]) == (False, "Не входит ни в одно включение")
+    assert (by_id.loc["water", "in_sync"], by_id.loc["water", "reason"]) == (
+        False, "По умолчанию (не входит ни в одно включение)")
 
 
 def test_the_summary_counts_products_and_groups_in_the_sync(catalog, rt, alice):
     assert queries.summary(catalog, queries.evaluate(catalog, [])).text() == "В выгрузке: 7 из 7 товаров, 5 групп"
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("drinks", "Напитки")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("drinks", "Напитки")], RuleMode.EXCLUDE)
     summary = queries.summary(catalog, queries.evaluate(catalog, rules(rt, alice)))
     assert summary.text() == "В выгрузке: 3 из 7 товаров, 2 группы"
     assert queries.Summary(1, 21, 1).text() == "В выгрузке: 1 из 21 товара, 1 группа"
@@ -107,17 +108,17 @@ def test_the_summary_counts_products_and_groups_in_the_sync(catalog, rt, alice):
 
 
 def test_a_rule_changes_mode_in_place_and_can_be_removed(catalog, rt, alice, bob):
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.EXCLUDE)
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.INCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("juice", "Соки")], RuleMode.INCLUDE)
     [rule] = rules(rt, alice)
     assert rule.mode == RuleMode.INCLUDE
-    assert queries.remove_rules(rt.sessions, bob.id, [rule.id]) == 0  # not bob's
-    assert queries.remove_rules(rt.sessions, alice.id, [rule.id]) == 1
+    assert service.remove_rules(rt.sessions, bob.id, [rule.id]) == 0  # not bob's
+    assert service.remove_rules(rt.sessions, alice.id, [rule.id]) == 1
     assert rules(rt, alice) == []
 
 
 def test_rules_survive_a_refresh_and_a_vanished_target_is_reported(rt, connection_id, alice, catalog):
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("water", "Вода")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("water", "Вода")], RuleMode.EXCLUDE)
     smaller = ScriptedSource([StoreRecord(STORE, "Магазин у дома")], {STORE: [GROUPS]}, {STORE: [PRODUCTS[1:]]})
     refresh.request_refresh(rt.sessions, connection_id, store_id=STORE, source=RefreshSource.USER)
     refresh.run_pending(rt.sessions, "w", lambda _c: smaller)
@@ -137,7 +138,7 @@ def test_another_user_sees_neither_the_stores_nor_the_snapshot(rt, connection_id
 
 
 def test_the_csv_is_exactly_the_table_for_excel(catalog, rt, alice):
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("apple", "Яблочные")], RuleMode.EXCLUDE)
+    service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.GROUP, [("apple", "Яблочные")], RuleMode.EXCLUDE)
     rows = queries.select_rows(catalog, queries.evaluate(catalog, rules(rt, alice)), TableFilter(group_id="juice"))
     name, data = queries.export_csv(rows, "Магазин у дома", date(2026, 12, 2))
     assert name == "catalog_Магазин_у_дома_2026-12-02.csv"
@@ -154,3 +155,40 @@ def test_the_csv_is_exactly_the_table_for_excel(catalog, rt, alice):
     assert formula["Остаток"] == "-1,5"  # a negative number stays a number
     assert formula["Причина"] == "Группа «Яблочные» исключена"
     assert formula["Себестоимость, ₽"] == ""  # absent, not zero
+
+
+NAMES = {"NORMAL": "Обычный товар", "SERVICE": "Услуга"}
+
+
+def test_the_table_shows_no_none_or_nan_and_numbers_as_a_russian_reader_writes_them(catalog):
+    """Issue 15.2–15.4: «None» in «Остаток», «Код», «Артикул», «Себестоимость»; codes in «Тип»; «701.4»."""
+    rows = queries.select_rows(catalog, queries.evaluate(catalog, []), TableFilter())
+    view = queries.table_view(rows, NAMES)
+    assert list(view.columns) == list(queries.TABLE_COLUMNS)
+    for column in view.columns:
+        for value in view[column]:
+            assert str(value) not in ("None", "nan", "NaN", "<NA>", "NaT"), (column, value)
+    by_name = view.set_index("name")
+    assert by_name.loc["Сок апельсиновый", "price"] == "99,90"
+    assert by_name.loc["Сок апельсиновый", "cost_price"] == ""  # missing is empty
+    assert by_name.loc["Сок апельсиновый", "code"] == "" and by_name.loc["Сок апельсиновый", "article"] == ""
+    assert by_name.loc["Сок апельсиновый", "quantity"] == ""
+    assert by_name.loc["=HYPERLINK(\"x\")", "quantity"] == "\u22121,5"
+    assert by_name.loc["Пакет", "type"] == "Услуга" and by_name.loc["Пакет", "group_name"] == ""
+    assert by_name.loc["=HYPERLINK(\"x\")", "type"] == "JUICE_MARKED"  # unknown: its code, never an error
+
+
+def test_the_csv_names_product_types(catalog):
+    rows = queries.select_rows(catalog, queries.evaluate(catalog, []), TableFilter())
+    lines = list(csv.reader(io.StringIO(queries.csv_bytes(rows, NAMES).decode("utf-8-sig")), delimiter=";"))
+    kinds = {line[0]: line[lines[0].index("Тип")] for line in lines[1:]}
+    assert kinds["Пакет"] == "Услуга" and kinds["Вода"] == "Обычный товар"
+    assert "None" not in "".join("".join(line) for line in lines)
+
+
+def test_a_rule_toast_names_the_group_and_agrees_in_number():
+    """Issue 15.4: «Группа: 1 — исключено из выгрузки» named no group."""
+    assert service.rule_toast(RuleTarget.GROUP, RuleMode.EXCLUDE, ["Чай"]) == "Группа «Чай»: исключена из выгрузки"
+    assert service.rule_toast(RuleTarget.PRODUCT, RuleMode.INCLUDE, ["Сенча"]) == "Товар «Сенча»: включён в выгрузку"
+    assert service.rule_toast(RuleTarget.PRODUCT, RuleMode.EXCLUDE, ["a", "b"]) == "Товары: 2 исключены из выгрузки"
+    assert service.rule_toast(RuleTarget.PRODUCT, RuleMode.EXCLUDE, list("abcde")) == "Товары: 5 исключено из выгрузки"

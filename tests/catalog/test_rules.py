@@ -119,7 +119,16 @@ def test_the_default_decision_says_why():
     assert ruleset.decide("pa", "A") is NO_RULES
     ruleset = RuleSet([group("B", INC)], store_id=STORE, group_parents=PARENTS)
     assert ruleset.decide("pa", "A") is NOT_COVERED
-    assert NOT_COVERED.reason == "Не входит ни в одно включение"
+    assert NOT_COVERED.reason == "По умолчанию (не входит ни в одно включение)"
+
+
+def test_a_product_no_rule_covers_says_default_even_when_other_rules_exist():
+    """Issue 15.4: 4,672 rows said «Правил нет» although two rules existed."""
+    ruleset = RuleSet([group("B", EXC)], store_id=STORE, group_parents=PARENTS)
+    decision = ruleset.decide("pa", "A")
+    assert decision.included and decision.rule is None
+    assert decision.reason == "По умолчанию (в выгрузке)"
+    assert "Правил нет" not in decision.reason and ":" not in decision.reason
 
 
 def test_each_decision_names_its_rule_in_russian():

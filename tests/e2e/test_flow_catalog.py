@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from connhub import connections, oauth
-from connhub.catalog import queries
+from connhub.catalog import queries, service
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.runtime import Runtime, load_settings
 from connhub.users import LOCAL_SUBJECT, ensure_user
@@ -80,7 +80,7 @@ def operator_evotor(stack: Stack) -> Iterator[tuple[Runtime, int, int]]:
     finally:
         with rt.sessions() as session:
             rules = queries.rules_for(session, user.id, STORE)
-        queries.remove_rules(rt.sessions, user.id, [rule.id for rule in rules if rule.id is not None])
+        service.remove_rules(rt.sessions, user.id, [rule.id for rule in rules if rule.id is not None])
         if created:
             with rt.sessions() as session:
                 connections.delete_for_user(session, user.id, connection_id)
@@ -127,7 +127,7 @@ def test_catalog_walk_refresh_rules_reason_and_csv(stack: Stack, page: Page, ope
         settled(page)
         expect(summary(page)).to_have_text(re.compile(rf"^В выгрузке: {5000 - tea.product_count} из 5000"),
                                            timeout=UI)
-        expect(page.get_by_text("Группа «Чай» и всё, что в ней: Группа «Чай» исключена")).to_be_visible()
+        expect(page.get_by_text("Группа «Чай» и всё, что в ней, — группа «Чай» исключена")).to_be_visible()
 
     with steps("c03 include one product of it from the table"):
         widget(page, "catalog-search", "input").fill(chosen)

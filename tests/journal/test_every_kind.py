@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from connhub import connections
 from connhub.catalog import queries, refresh
+from connhub.catalog import service as catalog_service
 from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.health.check import UNREADABLE_TOKEN
 from connhub.health.policy import CheckResult
@@ -55,7 +56,7 @@ def refresh_once(rt, connection_id, *, fail: bool) -> None:
 def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob, sandbox_control):
     with rt.sessions() as session:  # a channel for every topic, so every notice is written too
         for user in (alice, bob):
-            notify_service.add_channel(session, rt.cipher, user.id, kind="apprise", target="json://127.0.0.1:9/h")
+            notify_service.add(rt, user.id, kind="apprise", target="json://127.0.0.1:9/h")
 
     # Connections: connected, reconnected, status changes (with their reason), unreadable token.
     vk = connect(rt, bob, "vk")  # bob's connections; alice's sync below
@@ -74,10 +75,11 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     # The sync: settings, on, a rule added and removed, runs finished / stopped / failed, stale.
     ready_user(rt, sandbox_control, alice)
     save_config(rt, alice, on_zero_price="publish")
-    queries.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("p-latte", "Латте")], RuleMode.EXCLUDE)
+    catalog_service.set_rules(rt.sessions, alice.id, STORE, RuleTarget.PRODUCT, [("p-latte", "Латте")],
+                              RuleMode.EXCLUDE)
     with rt.sessions() as session:
         rule_ids = [rule.id for rule in queries.rules_for(session, alice.id, STORE)]
-    queries.remove_rules(rt.sessions, alice.id, rule_ids)
+    catalog_service.remove_rules(rt.sessions, alice.id, rule_ids)
     for state, reason in (("finished", ""), ("stopped", "В сообществе выключены товары"), ("failed", "Ошибка")):
         with runs.start_run(rt.sessions, alice.id, trigger="cron", triggered_by="cron") as run:
             recorder = runs.RunRecorder(rt.sessions, run.id)

@@ -36,9 +36,8 @@ def main(interval: int, samples: int) -> None:
         Base.metadata.create_all(rt.engine)
         user = make_user(rt, "alice")
         connect(rt, user, "vk")
-        with rt.sessions() as session:
-            service.add_channel(session, rt.cipher, user.id, kind="email", target="alice@example.test",
-                                topics=["connection_trouble"])
+        service.add(rt, user.id, kind="email", target="alice@example.test",
+                            topics=["connection_trouble"])
         with sidecar(rt):
             for sample in range(samples):
                 if sample:

@@ -19,11 +19,10 @@ BOT_TOKEN = "123456789:AAbotSECRETtoken_abcdefgh"
 
 
 def _channels(rt, user, http):
-    with rt.sessions() as session:
-        service.add_channel(session, rt.cipher, user.id, kind="email", target="alice@example.test")
-        service.add_channel(session, rt.cipher, user.id, kind="apprise", target=f"json://127.0.0.1:{http.port}/hook")
-        service.add_channel(session, rt.cipher, user.id, kind="telegram",
-                            target=service.telegram_url(BOT_TOKEN, "-100123"))
+    service.add(rt, user.id, kind="email", target="alice@example.test")
+    service.add(rt, user.id, kind="apprise", target=f"json://127.0.0.1:{http.port}/hook")
+    service.add(rt, user.id, kind="telegram",
+                        target=service.telegram_url(BOT_TOKEN, "-100123"))
 
 
 def _hooks(http) -> list:
@@ -91,8 +90,8 @@ def test_a_claim_left_by_a_killed_sidecar_is_sent_once_by_the_next(make_rt, smtp
     rt = make_rt(**notify_overrides)
     alice = make_user(rt, "alice")
     with rt.sessions() as session:
-        channel = service.add_channel(session, rt.cipher, alice.id, kind="email", target="alice@example.test")
-        service.send_test(session, alice.id, channel.id)
+        channel = service.add(rt, alice.id, kind="email", target="alice@example.test")
+        service.test(rt, alice.id, channel.id)
     [claimed] = outbox.claim(rt.sessions, "killed-sidecar")  # claimed, then the process died before sending
     checker_once(rt)
     assert smtp.items == []  # its lease still holds: nobody sends it yet
@@ -114,9 +113,9 @@ def test_two_sidecars_on_postgresql_send_each_notice_once(make_rt, pg_url, smtp,
     for user in users:
         connect(rt, user, "vk")
         with rt.sessions() as session:
-            service.add_channel(session, rt.cipher, user.id, kind="email", target=f"u{user.id}@example.test")
+            service.add(rt, user.id, kind="email", target=f"u{user.id}@example.test")
             for _ in range(4):
-                service.send_test(session, user.id, service.list_channels(session, user.id)[0].id)
+                service.test(rt, user.id, service.channels(rt, user.id)[0].id)
     sandbox_control.revoke("vk")
     due_now(rt)
     with sidecar(rt), sidecar(rt):  # leaving stops both and waits for their sends in flight

@@ -16,8 +16,7 @@ from tests.support.connect import add_connection
 
 
 def _channel(rt, user, kind="apprise", target="json://127.0.0.1:9/hook", topics=()):
-    with rt.sessions() as session:
-        return service.add_channel(session, rt.cipher, user.id, kind=kind, target=target, topics=topics)
+    return service.add(rt, user.id, kind=kind, target=target, topics=topics)
 
 
 def test_one_notice_per_real_change_never_per_failed_check(rt, alice, sandbox_control):
@@ -53,9 +52,8 @@ def test_a_channel_gets_only_the_topics_it_chose_and_a_switched_off_one_nothing(
     recovery_only = _channel(rt, alice, topics=["connection_recovered"])
     off = _channel(rt, alice)
     _channel(rt, bob)  # someone else's channel hears nothing of alice's connections
-    with rt.sessions() as session:
-        service.update_channel(session, alice.id, off.id, topics=["connection_trouble"], remind_hourly=False,
-                               enabled=False)
+    service.update(rt, alice.id, off.id, topics=["connection_trouble"], remind_hourly=False,
+                           enabled=False)
     check(rt, cid, Outcome.REJECTED)
     check(rt, cid, Outcome.OK)
     check(rt, cid, Outcome.OK)
@@ -65,9 +63,8 @@ def test_a_channel_gets_only_the_topics_it_chose_and_a_switched_off_one_nothing(
 def test_reminder_while_still_broken_at_most_hourly(rt, alice, sandbox_control):
     cid = add_connection(rt, sandbox_control, alice, "vk")
     channel = _channel(rt, alice)
-    with rt.sessions() as session:
-        service.update_channel(session, alice.id, channel.id, topics=["connection_trouble"], remind_hourly=True,
-                               enabled=True)
+    service.update(rt, alice.id, channel.id, topics=["connection_trouble"], remind_hourly=True,
+                           enabled=True)
     check(rt, cid, Outcome.REJECTED)
     assert outbox.enqueue_reminders(rt.sessions) == 0  # the trouble notice was just written
     assert outbox.enqueue_reminders(rt.sessions, now=utcnow() + timedelta(minutes=61)) == 1

@@ -30,10 +30,9 @@ def app(make_rt, notify_overrides, monkeypatch):
 def test_a_channel_switched_off_by_the_sender_shows_why(app, http):
     rt, open_app = app
     alice = make_user(rt, "alice")
-    with rt.sessions() as session:
-        channel = service.add_channel(session, rt.cipher, alice.id, kind="telegram",
-                                      target=service.telegram_url(TOKEN, "-100999"))
-        service.send_test(session, alice.id, channel.id)
+    channel = service.add(rt, alice.id, kind="telegram",
+                                  target=service.telegram_url(TOKEN, "-100999"))
+    service.test(rt, alice.id, channel.id)
     http.answer("/bot", 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"})
     NotifyWorker(rt, "test", threading.Event()).run_once()
     at = open_app(alice, page=NOTIFICATIONS)
@@ -53,8 +52,7 @@ def test_adding_channels_and_a_test_message_touch_no_network(app, smtp, http):
     at.text_input(key="add-apprise-url").input(f"json://user:s3cret-pass@127.0.0.1:{http.port}/hook")
     at.button(key="FormSubmitter:add-apprise-Добавить").click().run()
     assert not at.exception
-    with rt.sessions() as session:
-        channels = service.list_channels(session, alice.id)
+    channels = service.channels(rt, alice.id)
     assert [c.kind for c in channels] == ["email", "apprise"]
     text = unescape(page_text(at))
     assert "s3cret-pass" not in text  # the page shows a label, never the URL's credentials
@@ -71,8 +69,7 @@ def test_an_invalid_address_is_refused_with_the_reason(app):
     at.text_input(key="add-email-address").input("not an address")
     at.button(key="FormSubmitter:add-email-Добавить e-mail").click().run()
     assert "Адрес e-mail выглядит неверно" in page_text(at)
-    with rt.sessions() as session:
-        assert service.list_channels(session, alice.id) == []
+    assert service.channels(rt, alice.id) == []
 
 
 def test_the_journal_lists_events_newest_first_filters_and_escapes(app):

@@ -21,15 +21,13 @@ def _worker(rt):
 
 
 def _add(rt, user, kind, target):
-    with rt.sessions() as session:
-        channel = service.add_channel(session, rt.cipher, user.id, kind=kind, target=target)
-        assert service.send_test(session, user.id, channel.id)
-        return channel
+    channel = service.add(rt, user.id, kind=kind, target=target)
+    assert service.test(rt, user.id, channel.id)
+    return channel
 
 
 def _channels(rt, user):
-    with rt.sessions() as session:
-        return {c.id: c for c in service.list_channels(session, user.id)}
+    return {c.id: c for c in service.channels(rt, user.id)}
 
 
 def test_test_notices_arrive_by_mail_webhook_and_telegram(make_rt, alice, smtp, http, notify_overrides):
@@ -82,8 +80,7 @@ def test_permanent_failures_switch_the_channel_off_with_the_reason(make_rt, alic
     assert channels[telegram.id].disabled_reason == "Получатель ответил 400: Bad Request: chat not found"
     assert channels[mail.id].disabled_reason == "Почтовый сервер отклонил адрес получателя"
     assert smtp.items == [] and http.items == []
-    with rt.sessions() as session:  # a switched-off channel takes no test notice
-        assert not service.send_test(session, alice.id, webhook.id)
+    assert not service.test(rt, alice.id, webhook.id)  # a switched-off channel takes no test notice
 
 
 def test_a_notice_whose_channel_was_switched_off_after_it_was_written_is_dropped(make_rt, alice, http,

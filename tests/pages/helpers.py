@@ -24,6 +24,7 @@ __all__ = ["add_connection", "connect", "consent"]  # re-exported for the page t
 # ----------------------------------------------------------------------------- reading the page
 
 _ESCAPE = re.compile(r"\\(.)")
+_COLON = re.compile(r"(?<!\\)&#58;")  # pages.ui.markup writes an outside colon as a character reference
 _BADGE = re.compile(r":(\w+)-badge\[(?::material/\w+: )?([^\]]*)\]")
 
 
@@ -35,7 +36,7 @@ def unescape(text: str) -> str:
     colored = _COLORED.fullmatch(text)
     if colored:
         text = colored[1]
-    return _ESCAPE.sub(r"\1", text)
+    return _ESCAPE.sub(r"\1", _COLON.sub(":", text))
 
 
 def texts(node: Any) -> list[str]:

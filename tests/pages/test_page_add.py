@@ -26,6 +26,7 @@ from tests.pages.helpers import (
     texts,
     titles,
     toasts,
+    unescape,
 )
 
 ADD = "pages/add_connection.py"
@@ -123,7 +124,7 @@ def test_full_oauth_round_trip_through_the_sandbox_lands_on_the_dashboard(open_a
     callback = open_app(alice, page=CALLBACK, query_params=params)
     assert not callback.exception
     assert titles(callback) == ["Подключения"]
-    assert [success.value.replace("\\", "") for success in callback.success] == ["Эвотор подключён: Чайная"]
+    assert [unescape(success.value) for success in callback.success] == ["Эвотор подключён: Чайная"]
     assert card_order(callback) == ["evotor"]
     assert dict(callback.query_params) == {}
     [row] = connection_rows(app_rt, alice)
@@ -207,7 +208,7 @@ def test_a_token_of_the_wrong_shape_is_refused_with_a_message_and_nothing_is_sto
     at = paste_token(open_app(alice, page=ADD), "not-a-token")
     assert not at.exception
     [error] = at.error
-    assert "Это не похоже на токен Эвотор" in error.value.replace("\\", "")
+    assert "Это не похоже на токен Эвотор" in unescape(error.value)
     assert connection_rows(app_rt) == []
     assert at.text_input(key="token-evotor").value == "not-a-token"
 
@@ -217,7 +218,7 @@ def test_a_token_evotor_rejects_is_refused_and_the_input_is_kept(open_app, app_r
     at = paste_token(open_app(alice, page=ADD), token)
     assert not at.exception
     [error] = at.error
-    assert error.value.replace("\\", "").startswith("Эвотор не принял этот токен")
+    assert unescape(error.value).startswith("Эвотор не принял этот токен")
     assert connection_rows(app_rt) == []
     assert at.text_input(key="token-evotor").value == token
     assert titles(at) == ["Добавить подключение"]

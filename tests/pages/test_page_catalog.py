@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from connhub.catalog import queries, refresh
+from connhub.catalog import queries, refresh, service
 from connhub.catalog.worker import open_source
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, RuleMode, RuleTarget, Status
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
@@ -78,7 +78,8 @@ def test_refresh_is_requested_from_the_page_and_its_progress_shown(open_app, app
     assert done.state == RefreshState.SUCCEEDED
     assert at.selectbox(key="catalog-store").value.name == "Чайная"
     assert summary(at) == "В выгрузке: 5000 из 5000 товаров, 17 групп"
-    assert re.search(r"Обновлён \d\d\.\d\d\.\d{4} \d\d:\d\d по запросу: Alice — прочитано 5074 записей", page_text(at))
+    assert re.search(r"Обновлён \d\d\.\d\d\.\d{4} \d\d:\d\d по запросу: Alice, все магазины — "
+                     r"прочитано товаров и групп: 5\xa0074 за ", page_text(at))
 
 
 def test_a_missing_right_is_named_on_the_page(open_app, app_rt, alice, sandbox_control):
@@ -118,7 +119,7 @@ def test_search_narrows_the_table_by_name_code_article_or_barcode(open_app, app_
 
 def test_a_rule_whose_target_left_the_catalog_is_marked_and_can_be_removed(open_app, app_rt, alice):
     loaded_catalog(app_rt, alice)
-    queries.set_rules(app_rt.sessions, alice.id, BIG_STORE, RuleTarget.PRODUCT, [("gone-id", "Снятый товар")],
+    service.set_rules(app_rt.sessions, alice.id, BIG_STORE, RuleTarget.PRODUCT, [("gone-id", "Снятый товар")],
                       RuleMode.EXCLUDE)
     at = open_app(alice, page=CATALOG)
     assert ("orange", "нет в каталоге") in badges(at)

@@ -22,6 +22,7 @@ from tests.pages.helpers import (
     texts,
     titles,
     toasts,
+    unescape,
 )
 
 CHECKED = datetime(2026, 3, 6, 11, 30, tzinfo=UTC)  # 14:30 in Moscow
@@ -110,7 +111,7 @@ def test_a_card_shows_its_status_badge_and_reason(open_app, app_rt, alice, sandb
     assert badges(shown) == [badge]
     assert reason in texts(shown)
     if status is Status.ONLINE:  # a reason on a green card is a quiet caption, not red text
-        assert any(reason in caption.value.replace("\\", "") for caption in shown.caption)
+        assert any(reason in unescape(caption.value) for caption in shown.caption)
 
 
 def test_banner_warns_when_the_checker_never_sent_a_heartbeat(open_app, alice):
@@ -126,7 +127,7 @@ def test_banner_warns_with_the_last_beat_when_the_heartbeat_is_older_than_two_in
     assert utcnow() - CHECKED > timedelta(seconds=2 * interval)
     at = open_app(alice)
     [warning] = at.warning
-    assert warning.value.replace("\\", "").startswith("Фоновая проверка не работает: последний сигнал 06.03.2026 14:30")
+    assert unescape(warning.value).startswith("Фоновая проверка не работает: последний сигнал 06.03.2026 14:30")
 
 
 def test_no_banner_while_the_checker_is_alive(open_app, app_rt, alice):
@@ -145,7 +146,7 @@ def test_settings_button_opens_the_service_page(open_app, app_rt, alice, sandbox
 
 def test_flash_message_is_shown_once(open_app, alice):
     at = open_app(alice, session_state={FLASH_KEY: "Эвотор подключён: Чайная"})
-    assert [success.value.replace("\\", "") for success in at.success] == ["Эвотор подключён: Чайная"]
+    assert [unescape(success.value) for success in at.success] == ["Эвотор подключён: Чайная"]
     at.run()
     assert at.success == []
 

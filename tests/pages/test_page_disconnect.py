@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pages.ui.notices import PENDING_DISCONNECT_KEY
-from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts
+from tests.pages.helpers import add_connection, card_order, connection_rows, page_text, titles, toasts, unescape
 
 
 def dialog(at):
@@ -77,3 +77,28 @@ def test_a_disconnected_type_is_offered_again_on_the_add_page(open_app, app_rt, 
     at.button(key="add-connection").click().run()
     assert titles(at) == ["Добавить подключение"]
     assert [subheader.value for subheader in at.subheader] == ["Эвотор"]
+
+
+def test_disconnecting_vk_while_the_sync_is_on_warns_and_switches_the_sync_off(open_app, app_rt, alice,
+                                                                                sandbox_control, monkeypatch):
+    """Issue 15.5: no warning, and afterwards the toggle read «Включена» while the checklist was red."""
+    from connhub.sync import config, target
+    from connhub.sync.target import TargetOptions
+    from tests.support.sync import CATEGORIES, COMMUNITIES, ready_user
+
+    monkeypatch.setattr(target, "target_options",
+                        lambda rt, user_id: TargetOptions(communities=dict(COMMUNITIES), categories=dict(CATEGORIES)))
+    ready_user(app_rt, sandbox_control, alice)
+    at = open_app(alice)
+    at.button(key="disconnect-vk").click().run()
+    warning = " ".join(unescape(w.value) for w in dialog(at).warning)
+    assert "Синхронизация включена и будет выключена" in warning
+    assert "останутся там" in warning
+    at.button(key="confirm-disconnect").click().run()
+    assert not at.exception
+    with app_rt.sessions() as session:
+        assert not config.get_config(session, alice.id).is_on
+    sync = open_app(alice, page="pages/sync.py")
+    assert sync.toggle(key="sync-enabled").value is False
+    community = [m.value for m in sync.markdown if "Сообщество" in m.value]
+    assert community and all(value.startswith(":red[") for value in community), community

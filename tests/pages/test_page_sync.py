@@ -9,7 +9,7 @@ import pytest
 from connhub.models import Status
 from connhub.sync import config, target
 from connhub.sync.target import TargetOptions
-from tests.pages.helpers import keyed_block, page_text, toasts
+from tests.pages.helpers import blocks, keyed_block, page_text, toasts
 from tests.support.sync import (
     CATEGORIES,
     COMMUNITIES,
@@ -243,3 +243,19 @@ def test_the_sync_page_is_in_the_navigation(open_app, alice):
     assert not at.exception
     at.switch_page(SYNC).run()
     assert [title.value for title in at.title] == ["Синхронизация"]
+
+
+def test_the_toggle_hint_asks_for_everything_the_checklist_requires_in_the_forms_order(open_app, app_rt, alice,
+                                                                                       sandbox_control):
+    """Issue 15.7: the hint said «магазин, сообщество» while the checklist also required the category,
+    and the checklist listed the community and category before the store (the form's reverse)."""
+    set_up(app_rt, sandbox_control, alice, vk_category_id=None)
+    at = open_app(alice, page=SYNC)
+    toggle = at.toggle(key="sync-enabled")
+    assert toggle.disabled
+    assert "категорию" in toggle.help, toggle.help
+    assert "Чтобы включить, выберите и сохраните: категорию." in page_text(at)
+    shown = [block.proto.id.rsplit("-ready-", 1)[1] for block in blocks(at.main)
+             if "-ready-" in (getattr(getattr(block, "proto", None), "id", "") or "")]
+    assert shown == ["source_connection", "catalog", "products", "target_connection", "target_rights", "community",
+                     "category"]

@@ -95,12 +95,30 @@ def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, ap
     at = open_app(alice, page=SYNC)
     assert not at.exception
     first = page_text(keyed_block(at, f"sync-run-{finished}")).replace("\\", "")
-    assert "Готово" in first and "по расписанию (run/sync.sh)" in first and "61.5 с" in first
+    assert "Готово" in first and "по расписанию (run/sync.sh)" in first and "1 мин 2 с" in first
     assert "добавлено 3, изменено 1" in first and "без изменений 10" in first and "ошибок 1" in first
     assert "Ассам: Название товара слишком длинное" in first
     second = page_text(keyed_block(at, f"sync-run-{stopped}")).replace("\\", "")
     assert "Остановлено" in second and "со страницы: Alice" in second
     assert "В сообществе выключены товары" in second
+
+
+def test_the_run_list_renders_its_badge_and_bold_and_escapes_provider_text(open_app, app_rt, sandbox_control, alice):
+    """Issue 15.1: the outcome line was shown as `:green-badge[Готово] **Синхронизация**` (the app's own
+    markup escaped); a product name carrying markup must still show as written."""
+    ready_user(app_rt, sandbox_control, alice)
+    finished = add_run(app_rt, alice, added=1, failed=1,
+                       failures=[{"product_id": "p-x", "name": "**Жирный** :red[чай]", "reason": "`код`"}])
+    stopped = add_run(app_rt, alice, state=SyncRunState.STOPPED, stop_reason="Стоп :material/home:")
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    heading = keyed_block(at, f"sync-run-{finished}").markdown[0].value
+    assert heading.startswith(":green-badge[Готово] **Синхронизация** "), heading
+    assert keyed_block(at, f"sync-run-{stopped}").markdown[0].value.startswith(":orange-badge[Остановлено] ")
+    failure = [m.value for m in keyed_block(at, f"sync-run-{finished}").markdown if "Жирный" in m.value][0]
+    assert failure == "\\*\\*Жирный\\*\\* &#58;red\\[чай\\]: \\`код\\`"
+    warning = keyed_block(at, f"sync-run-{stopped}").warning[0].value
+    assert warning == "Стоп &#58;material/home&#58;"
 
 
 def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, alice):
@@ -113,3 +131,17 @@ def test_a_finished_preview_shows_its_plan(open_app, app_rt, sandbox_control, al
     text = page_text(keyed_block(at, "sync-run-plan")).replace("\\", "")
     assert "План: добавить 1, изменить 0, скрыть 0, удалить 1, без изменений 2" in text
     assert "Сенча" in text and "Старый чай" in text and "Эспрессо — Нулевая цена" in text
+
+
+def test_a_preview_click_still_toasts_once_the_callback_draws_nothing(open_app, app_rt, sandbox_control, alice,
+                                                                      caplog):
+    """Issue 15.9: the server log warned "A fragment rerun was triggered with a callback…" on every click
+    (the callback drew a toast); the toast now comes from the fragment's own run. AppTest does not run
+    fragment callbacks as fragment reruns: tests/e2e/test_every_page.py reads the real server's log."""
+    ready_user(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    with caplog.at_level("WARNING"):
+        at.button(key="sync-run-preview").click().run()
+    assert not at.exception
+    assert not [r for r in caplog.records if "fragment rerun was triggered with a callback" in r.getMessage()]
+    assert any("Предпросмотр запрошен" in str(toast.value) for toast in at.toast)

@@ -37,11 +37,11 @@ def test_all_green_means_ready_with_every_line_shown_in_order():
     assert [item.message for item in readiness.lines] == [
         "Эвотор в сети",
         "Каталог загружен 3 часа назад",
+        "Выбрано 12 товаров",
         "ВКонтакте в сети",
         "Права на товары, фотографии и сообщества есть",
         "Сообщество «Магазин у дома», товары включены",
         "Категория «Напитки»",
-        "Выбрано 12 товаров",
     ]
 
 
@@ -121,8 +121,9 @@ def test_the_status_gathered_from_the_database_counts_the_rules_selection(rt, al
 def test_the_status_of_a_user_with_nothing_set_up_lists_every_problem(rt, alice):
     status = sync_status(rt, alice.id)
     assert [problem["code"] for problem in status.readiness.problems] == [
-        "source_connection.not_connected", "catalog.not_loaded", "target_connection.not_connected",
-        "target_rights.not_connected", "community.not_chosen", "category.not_chosen", "products.no_store",
+        "source_connection.not_connected", "catalog.not_loaded", "products.no_store",
+        "target_connection.not_connected", "target_rights.not_connected", "community.not_chosen",
+        "category.not_chosen",
     ]
 
 
@@ -132,3 +133,12 @@ def test_a_community_with_goods_off_is_a_red_line_in_the_gathered_status(rt, ali
     save_config(rt, alice, vk_group_id=GOODS_OFF_GROUP)
     status = sync_status(rt, alice.id)
     assert [problem["code"] for problem in status.readiness.problems] == ["community.goods_off"]
+
+
+def test_a_saved_community_is_not_green_once_its_connection_is_gone():
+    """Issue 15.5: after disconnecting VK, «Сообщество … товары включены» stayed green."""
+    from dataclasses import replace
+    base = facts()
+    readiness = evaluate(replace(base, target=replace(base.target, connected=False)), now=NOW)
+    community = next(item for item in readiness.lines if item.check == "community")
+    assert not community.ok and "нет подключения" in community.message

@@ -133,6 +133,12 @@ class EvotorProvider(Provider):
             profile={"store_id": first["id"], "store_name": first["name"], "stores": stores},
         )
 
+    def product_type_names(self) -> dict[str, str]:
+        return dict(presentation.PRODUCT_TYPES)
+
+    def card_notes(self, profile: dict[str, Any]) -> tuple[str, ...]:
+        return presentation.card_notes(profile)
+
     def catalog_source(self, access_token: Secret) -> EvotorCatalog:
         """The account's catalog (stores, groups, products) through the v2 API."""
         return EvotorCatalog(self.config.EVOTOR_API_URL, access_token, timeout=self.timeout,

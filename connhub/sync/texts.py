@@ -1,0 +1,76 @@
+"""The sync's run texts, written once: outcome labels, trigger labels, counts, plans and phases.
+
+The runs list on «Синхронизация», `python -m connhub.sync` and the engine's phase lines all read
+them from here, so a run is described in the same words wherever it is seen. Plain text: a page
+that shows a label as a badge adds its own markup around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connhub.models import SyncRunState
+from connhub.text import duration
+
+# The outcome of a run, as a label (the page's badge) and as a word in a sentence (the CLI's «итог: …»).
+STATE_LABELS: dict[str, str] = {
+    SyncRunState.REQUESTED: "Ожидает запуска",
+    SyncRunState.RUNNING: "Идёт",
+    SyncRunState.FINISHED: "Готово",
+    SyncRunState.STOPPED: "Остановлено",
+    SyncRunState.FAILED: "Прервано",
+}
+STATE_COLORS: dict[str, str] = {
+    SyncRunState.REQUESTED: "blue", SyncRunState.RUNNING: "blue", SyncRunState.FINISHED: "green",
+    SyncRunState.STOPPED: "orange", SyncRunState.FAILED: "red",
+}
+# Who started a run (runs.Trigger values); a page run names the person.
+TRIGGER_CRON = "cron"
+TRIGGER_PAGE = "page"
+TRIGGER_CLI = "cli"
+TRIGGER_LABELS: dict[str, str] = {TRIGGER_CRON: "по расписанию (run/sync.sh)", TRIGGER_CLI: "из командной строки",
+                                  TRIGGER_PAGE: "со страницы"}
+
+PHASE_WAITING = "Ожидает запуска"
+PHASE_CHECKING = "Проверка настроек"
+PHASE_SELECTING = "Отбор товаров по правилам каталога"
+PHASE_PHOTOS = "Фото товаров"
+UNEXPECTED_ERROR = "Непредвиденная ошибка синхронизации"
+
+COUNT_WORDS = (("added", "добавлено"), ("changed", "изменено"), ("hidden", "скрыто"), ("deleted", "удалено"),
+               ("unchanged", "без изменений"), ("skipped", "пропущено"), ("failed", "ошибок"))
+PLAN_WORDS = (("add", "добавить"), ("change", "изменить"), ("hide", "скрыть"), ("delete", "удалить"))
+PLAN_TITLES = {"add": "Будут добавлены", "change": "Будут изменены", "hide": "Будут скрыты",
+               "delete": "Будут удалены", "skip": "Не выгружаются"}
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, str(state))
+
+
+def run_kind(dry_run: bool) -> str:
+    return "Предпросмотр" if dry_run else "Синхронизация"
+
+
+def trigger_text(trigger: str, triggered_by: str | None) -> str:
+    if trigger == TRIGGER_PAGE and triggered_by:
+        return f"со страницы: {triggered_by}"
+    return TRIGGER_LABELS.get(trigger, str(trigger))
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """«добавлено 3, изменено 0, …, ошибок 0»."""
+    return ", ".join(f"{word} {int(counts.get(key, 0))}" for key, word in COUNT_WORDS)
+
+
+def plan_text(plan: Mapping[str, Any]) -> str:
+    """«План: добавить 3, изменить 1, скрыть 0, удалить 0, без изменений 12»."""
+    parts = [f"{word} {len(plan.get(key) or [])}" for key, word in PLAN_WORDS]
+    parts.append(f"без изменений {int(plan.get('unchanged', 0) or 0)}")
+    return "План: " + ", ".join(parts)
+
+
+def run_duration(duration_ms: int | None) -> str:
+    """«2 мин 30 с»; «—» while unknown."""
+    return duration(None if duration_ms is None else duration_ms / 1000)
