@@ -4,7 +4,7 @@ page's AppTest rerun, with the same constant number of statements for the servic
 from __future__ import annotations
 
 from bench.overview import run
-from tests.pages.conftest import fresh_streamlit_caches, keep_main_module  # noqa: F401 - fixtures
+from tests.support.apptest import fresh_streamlit_caches, keep_main_module  # noqa: F401 - fixtures
 
 
 def test_the_overview_benchmark_runs_tiny(tmp_path, monkeypatch):

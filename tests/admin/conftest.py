@@ -10,16 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from connhub.runtime import Runtime
 from connhub.users import UserView
-from tests.pages.conftest import (  # noqa: F401 - fixtures
+from tests.support.admin import ADMIN_SETTINGS
+from tests.support.apptest import (  # noqa: F401 - fixtures
     app_opener,
     fresh_streamlit_caches,
     keep_main_module,
     server_address,
 )
 from tests.support.connect import make_user
-
-ADMIN_SETTINGS = dict(ADMIN_EMAILS="Alice@Example.test, root@example.test", ADMIN_GROUPS_CLAIM="groups",
-                      ADMIN_GROUPS="connhub-admins")
 
 
 @pytest.fixture

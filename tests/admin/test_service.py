@@ -27,7 +27,7 @@ from connhub.models import (
 )
 from connhub.runtime import Runtime
 from connhub.users import UserView
-from tests.admin.conftest import ADMIN_SETTINGS
+from tests.support.admin import ADMIN_SETTINGS
 from tests.support.connect import add_connection, connect, make_user
 
 

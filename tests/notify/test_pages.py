@@ -12,8 +12,8 @@ from connhub.journal.record import record
 from connhub.notify import service
 from connhub.notify.sender import NotifyWorker
 from tests.notify.helpers import notices
-from tests.pages.conftest import app_opener, fresh_streamlit_caches, keep_main_module  # noqa: F401 - fixtures
 from tests.pages.helpers import page_text, unescape
+from tests.support.apptest import app_opener, fresh_streamlit_caches, keep_main_module  # noqa: F401 - fixtures
 from tests.support.connect import make_user
 
 NOTIFICATIONS = "pages/notifications.py"
