@@ -20,7 +20,9 @@ rule change <= 300 ms; CSV of 5,000 rows <= 1 s.
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -41,10 +43,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from bench.checker import start_sandbox  # noqa: E402
 from connhub.catalog import queries, refresh  # noqa: E402
 from connhub.catalog.queries import TableFilter  # noqa: E402
-from connhub.catalog.source import Page, StoreRecord  # noqa: E402
 from connhub.catalog.worker import open_source  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import Base, CatalogGroup, Connection, RefreshSource, Status  # noqa: E402
+from connhub.ports.catalog import Page, RefreshBounds, StoreRecord  # noqa: E402
 from connhub.providers.evotor.catalog import parse_group, parse_page, parse_product  # noqa: E402
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS, SandboxCatalog  # noqa: E402
 from connhub.runtime import (  # noqa: E402
@@ -121,7 +123,9 @@ def open_page(rt: Runtime, group_name: str, search: str, timeout: float) -> AppT
 
 
 def summary_line(at: AppTest) -> str:
-    return next(str(m.value).strip("*") for m in at.markdown if str(m.value).startswith("**В выгрузке:"))
+    """The page's summary as a reader sees it (the page escapes outside text: `\\.` and `&#58;`)."""
+    shown = (re.sub(r"\\(.)", r"\1", html.unescape(str(m.value))).strip("*") for m in at.markdown)
+    return next(line for line in shown if line.startswith("В выгрузке:"))
 
 
 def page_figures(rt: Runtime, repeat: int, label: str, timeout: float) -> dict[str, float]:
@@ -145,6 +149,7 @@ class SeededSource:
     """The sandbox's generator in process, parsed by the Evotor client's parser (for the large store)."""
 
     service = "Эвотор"
+    bounds = RefreshBounds()
 
     def __init__(self, products: int) -> None:
         self.catalog = SandboxCatalog(big_store_products=products)
@@ -152,6 +157,9 @@ class SeededSource:
 
     def stores(self) -> list[StoreRecord]:
         return [StoreRecord(STORE, "Чайная")]
+
+    def stores_page(self, cursor: str | None) -> Page:
+        return Page(self.stores(), None)
 
     def _page(self, resource: str, cursor: str | None, parse) -> Page:
         self.requests += 1

@@ -1,19 +1,9 @@
-"""bench/photos.py at a small size: a real sync run's peak memory does not grow with its images."""
+"""bench/photos.py's measurement as a behaviour: a real sync run's peak memory does not grow with its images
+(the tiny smoke run of the script itself is in tests/test_benches.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from bench import photos
-from connhub.config import PROJECT_ROOT
-
-
-def test_the_photo_bench_runs_at_a_tiny_size():
-    done = subprocess.run([sys.executable, "bench/photos.py", "--images", "3", "--image-bytes", "100000"],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 items, 3 with a photo" in done.stdout and "peak RSS" in done.stdout
 
 
 def test_a_runs_peak_memory_does_not_grow_by_each_images_size():

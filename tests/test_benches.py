@@ -40,6 +40,10 @@ TINY: dict[str, tuple[list[str], list[str]]] = {
                  r"2 prices changed: .* 2 market\.edit calls", r"targets met"]),
     "vk_goods.py": (["--products", "6"],
                     [r"\d+ requests"]),
+    "photos.py": (["--images", "3", "--image-bytes", "100000"],
+                  [r"3 images of 100000 bytes: exit 0, peak RSS \d+ MB, 3 items, 3 with a photo"]),
+    "overview.py": (["--users", "20", "--repeat", "2", "--no-page"],
+                    [r"users: 20", r"\d+"]),
     "hostile.py": ([], [r"row 3  64 MiB answer: checker peak RSS \d+ MB", r"row 4  SIGTERM during a dripped answer",
                         r"row 6  5 refreshes"]),
 }

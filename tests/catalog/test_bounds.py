@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from connhub.catalog import refresh
-from connhub.catalog.source import GroupRecord, Page, RefreshBounds, StoreRecord
 from connhub.crypto import Secret
 from connhub.models import CatalogProduct, RefreshSource, RefreshState
+from connhub.ports.catalog import GroupRecord, Page, RefreshBounds, StoreRecord
 from connhub.providers.base import ProviderError
 from connhub.providers.evotor.catalog import (
     MAX_THOUSANDTHS,

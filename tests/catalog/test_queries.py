@@ -11,8 +11,8 @@ import pytest
 
 from connhub.catalog import queries, refresh, service
 from connhub.catalog.queries import TableFilter
-from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.models import RefreshSource, RuleMode, RuleTarget
+from connhub.ports.catalog import GroupRecord, StoreRecord
 from tests.support.catalog import STORE, ScriptedSource, product
 
 GROUPS = [

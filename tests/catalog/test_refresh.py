@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from connhub.catalog import refresh
-from connhub.catalog.source import GroupRecord, Page, StoreRecord
 from connhub.models import (
     CatalogProduct,
     CatalogRefreshJob,
@@ -20,6 +19,7 @@ from connhub.models import (
     Status,
     utcnow,
 )
+from connhub.ports.catalog import GroupRecord, Page, StoreRecord
 from tests.support.catalog import STORE, ScriptedSource, forbidden, product, rate_limited
 
 OTHER = "20190101-AAAA-4047-807D-E82C50000001"

@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 from connhub import connections
 from connhub.catalog import queries, refresh
 from connhub.catalog import service as catalog_service
-from connhub.catalog.source import GroupRecord, StoreRecord
 from connhub.health.check import UNREADABLE_TOKEN
 from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results
@@ -30,6 +29,7 @@ from connhub.models import (
 )
 from connhub.notify import service as notify_service
 from connhub.notify.topics import Notice
+from connhub.ports.catalog import GroupRecord, StoreRecord
 from connhub.providers.base import ProviderError
 from connhub.sync import runs
 from tests.notify.helpers import check, notices

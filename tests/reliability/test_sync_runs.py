@@ -61,7 +61,7 @@ def test_two_starts_at_the_same_instant_exactly_one_runs(db_rt, tmp_path):
     assert len(done) == TRIALS and {run.state for run in done} == {SyncRunState.FINISHED}
 
 
-@pytest.mark.parametrize("phase", ["Проверка настроек", "Чтение товаров сообщества ВКонтакте", "before_add"])
+@pytest.mark.parametrize("phase", ["Проверка настроек", "Чтение товаров сообщества: ВКонтакте", "before_add"])
 def test_a_killed_run_is_closed_as_interrupted_and_the_next_start_is_accepted_within_10_s(
         db_rt, vk_goods, tmp_path, phase):
     alice = make_user(db_rt, "alice")
@@ -93,7 +93,7 @@ def test_a_phase_longer_than_the_lease_is_never_declared_dead(db_rt, vk_goods, t
     alice = make_user(db_rt, "alice")
     ready_for_goods(db_rt, alice, vk_goods)
     lease = {"SYNC_RUN_LEASE_SECONDS": "1"}
-    slow = holder(db_rt, "sync", alice.email, "Чтение товаров сообщества ВКонтакте", str(tmp_path), **lease)
+    slow = holder(db_rt, "sync", alice.email, "Чтение товаров сообщества: ВКонтакте", str(tmp_path), **lease)
     try:
         slow.expect(lambda line: line.startswith("held"))
         [run] = all_runs(db_rt)

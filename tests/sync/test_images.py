@@ -156,7 +156,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     from tests.support.goods import ACCOUNT, GOODS_ON, SMALL_STORE, connect_vk, refresh_catalog
 
     goods = GoodsControl(sandbox.base_url)
-    evotor_id = connect(rt, alice, "evotor_catalog", account=ACCOUNT)
+    evotor_id = connect(rt, alice, "evotor", account=ACCOUNT)
     refresh_catalog(rt, evotor_id)
     connect_vk(rt, alice, goods)
     options = target.target_options(rt, alice.id)
@@ -177,7 +177,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     assert pictured and pictured == {item["sku"] for item in items} & with_images
 
 
-def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice, control, evotor_catalog, tmp_path,
+def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice, vk_goods, evotor_catalog, tmp_path,
                                                                        monkeypatch):
     import gc
     import tempfile
@@ -185,7 +185,7 @@ def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice,
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
-    ready_with_evotor_images(rt, alice, control)
+    ready_with_evotor_images(rt, alice, vk_goods)
     give_images(evotor_catalog, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.counts["added"] == 4
@@ -194,14 +194,14 @@ def test_images_wait_on_disk_not_in_memory_and_nothing_is_left_behind(rt, alice,
     assert list(spool_dir.iterdir()) == []
 
 
-def test_past_the_spool_budget_an_image_is_downloaded_again_when_used(rt, alice, control, evotor_catalog, monkeypatch):
+def test_past_the_spool_budget_an_image_is_downloaded_again_when_used(rt, alice, vk_goods, evotor_catalog, monkeypatch):
     from connhub.sync import images
 
     monkeypatch.setattr(images, "SPOOL_MAX_BYTES", 0)
-    ready_with_evotor_images(rt, alice, control)
+    ready_with_evotor_images(rt, alice, vk_goods)
     give_images(evotor_catalog, *WITH_IMAGES)
     outcome = sync(rt, alice)
     assert outcome.counts["added"] == 4 and outcome.counts["failed"] == 0
-    items = by_sku(control)
+    items = by_sku(vk_goods)
     assert {pid for pid in SELECTED if items[pid][0]["photos"]} == set(WITH_IMAGES)
     assert image_counters(evotor_catalog) == (4, 4)  # nothing kept: listed once, downloaded when seen and when used

@@ -67,7 +67,7 @@ def refuse_access_errors(response: requests.Response, right: str) -> None:
 
 
 class EvotorCatalog:
-    """One account's catalog (implements connhub.catalog.source.CatalogSource)."""
+    """One account's catalog (implements connhub.ports.catalog.CatalogSource)."""
 
     service = SERVICE
 
