@@ -43,6 +43,7 @@ from connhub.catalog.worker import CATALOG_TICK_SECONDS, CatalogWorker
 from connhub.config import ConfigError, Settings, load_settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
+from connhub.health.history import HistoryWorker
 from connhub.models import utcnow
 from connhub.oauth import prune_flows
 from connhub.runtime import Runtime
@@ -108,6 +109,7 @@ class Checker:
         self.stop = stop or threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
         self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
+        self.history = HistoryWorker(rt, self.stop)  # hourly and daily rollups of the checks, in the loop
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -169,6 +171,7 @@ class Checker:
         jobs.every(1).hours.do(self.housekeeping)
         jobs.every(CATALOG_TICK_SECONDS).seconds.do(self.catalog.tick)
         jobs.every(SYNC_TICK_SECONDS).seconds.do(self.sync.tick)
+        jobs.every(self.history.every).seconds.do(self.history.tick)
         self.housekeeping()
         self.tick()
         while not self.stop.is_set():
@@ -182,6 +185,7 @@ class Checker:
     def run_once(self) -> bool:
         log.info("checker %s: one cycle", self.checker_id)
         ok = self.tick()
+        self.history.tick()  # the rollups this cycle's checks belong to
         self.housekeeping()
         return ok
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     CHECKER_CONCURRENCY: int = Field(default=48, ge=1, le=256)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     CATALOG_REFRESH_INTERVAL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Health history (connhub.health.history): raw checks, then hourly and daily rollups.
+    HISTORY_RAW_DAYS: int = Field(default=7, ge=2, le=90)
+    HISTORY_ROLLUP_DAYS: int = Field(default=90, ge=31, le=3660)
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
