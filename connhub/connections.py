@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from connhub.crypto import UnreadableToken
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
+from connhub.health.history_views import CardHistory, card_histories, empty_history
 from connhub.health.results import apply_results
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status
 from connhub.providers import PROVIDER_INFO, ProviderInfo
@@ -84,6 +85,14 @@ def list_for_user(session: Session, user_id: int) -> list[ConnectionView]:
     order = {key: position for position, key in enumerate(PROVIDER_INFO)}
     views = [to_view(row) for row in rows if row.provider in PROVIDER_INFO]
     return sorted(views, key=lambda view: order[view.provider])
+
+
+def dashboard(session: Session, user_id: int, *, now: datetime | None = None
+              ) -> list[tuple[ConnectionView, CardHistory]]:
+    """The dashboard's cards: each connection with its 24-hour bar and 30-day availability, in a
+    fixed number of statements (connhub.health.history_views)."""
+    bars = card_histories(session, user_id, now=now)
+    return [(view, bars.get(view.id) or empty_history(now=now)) for view in list_for_user(session, user_id)]
 
 
 def get_for_user(session: Session, user_id: int, provider: str) -> ConnectionView | None:

@@ -6,9 +6,11 @@ import streamlit as st
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.health.history_views import CardHistory
 from connhub.providers import PROVIDER_INFO
 from connhub.runtime import Runtime
 from connhub.users import UserView
+from pages.ui.history import hour_bar
 from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, show_queued_toast
 from pages.ui.routes import ADD_PAGE
 from pages.ui.service import service_page
@@ -62,7 +64,7 @@ def confirm_disconnect(user_id: int, connection_id: int, provider: str) -> None:
         st.rerun()
 
 
-def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
+def card(rt: Runtime, user: UserView, view: ConnectionView, history: CardHistory) -> None:
     with st.container(border=True, key=f"conn-{view.provider}"):
         st.subheader(view.title, icon=view.icon, anchor=False)
         body = st.empty()
@@ -74,6 +76,7 @@ def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
                           on_click=ask_disconnect, args=(view.id, view.provider)):
             st.rerun()
         check_now_panel(rt, user, view, slot=body, buttons=actions, render=card_body)
+        hour_bar(history, key=f"history-{view.provider}")
 
 
 def card_body(view: ConnectionView, checking: bool) -> None:
@@ -92,11 +95,11 @@ def cards(user: UserView) -> None:
     checker_banner(rt)
     key_banner(rt, user)
     with rt.sessions() as session:
-        views = connections.list_for_user(session, user.id)
+        views = connections.dashboard(session, user.id)
     if not views:
         st.info("Нет подключений — нажмите «Добавить»", icon=":material/add_link:")
-    for view in views:
-        card(rt, user, view)
+    for view, history in views:
+        card(rt, user, view, history)
 
 
 cards(user)

@@ -12,10 +12,12 @@ from typing import Any
 
 import streamlit as st
 
+from connhub.health.history_views import run_history
 from connhub.models import SyncRunState
 from connhub.sync import runs
 from connhub.sync.runs import RunView, Trigger
 from connhub.sync.status import SyncStatus
+from pages.ui.history import runs_panel
 from pages.ui.session import runtime
 from pages.ui.text import format_time, md
 
@@ -112,6 +114,8 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
 def last_runs(user_id: int) -> None:
     with runtime().sessions() as session:
         recent = [run for run in runs.recent_runs(session, user_id, limit=HISTORY) if not run.active]
+        outcomes = run_history(session, user_id)
+    runs_panel(outcomes)
     if not recent:
         st.caption("Запусков ещё не было.")
         return

@@ -7,11 +7,13 @@ import streamlit as st
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.health.history_views import service_history
 from connhub.models import AuthMethod, CheckSource, Outcome
 from connhub.providers import PROVIDER_INFO, ProviderInfo
 from connhub.providers.presentation import AccountPresentation
 from connhub.users import UserView
 from pages.ui.connect import connect_link, token_form, watch_flows
+from pages.ui.history import hour_bar, latency_chart
 from pages.ui.notices import back_to_dashboard_link
 from pages.ui.routes import ADD_PAGE
 from pages.ui.session import require_user, runtime
@@ -72,6 +74,13 @@ def _details(user: UserView, provider: str) -> None:
 
     st.subheader("Аккаунт", anchor=False)
     render_account(rt.providers.get(provider).present_account(view.account_id, view.details, view.profile))
+
+    st.subheader("История", anchor=False)
+    with rt.sessions() as session:
+        history = service_history(session, user.id, view.id)
+    hour_bar(history.day, key="history-day")
+    st.markdown("**Время ответа за неделю**, по часам")
+    latency_chart(history.week)
 
     st.subheader("Последние проверки", anchor=False)
     with rt.sessions() as session:
