@@ -68,6 +68,7 @@ def card(rt: Runtime, user: UserView, view: ConnectionView, history: CardHistory
     with st.container(border=True, key=f"conn-{view.provider}"):
         st.subheader(view.title, icon=view.icon, anchor=False)
         body = st.empty()
+        hour_bar(history, key=f"history-{view.provider}")
         actions = st.container(horizontal=True)
         if actions.button("Настроить", key=f"settings-{view.provider}", icon=":material/tune:"):
             st.switch_page(service_page(PROVIDER_INFO[view.provider]))
@@ -76,7 +77,6 @@ def card(rt: Runtime, user: UserView, view: ConnectionView, history: CardHistory
                           on_click=ask_disconnect, args=(view.id, view.provider)):
             st.rerun()
         check_now_panel(rt, user, view, slot=body, buttons=actions, render=card_body)
-        hour_bar(history, key=f"history-{view.provider}")
 
 
 def card_body(view: ConnectionView, checking: bool) -> None:

@@ -32,6 +32,7 @@ RUN_COLOURS = {SyncRunState.FINISHED: "#21c354", SyncRunState.STOPPED: "#ffa421"
 RUN_WORDS = {SyncRunState.FINISHED: "готово", SyncRunState.STOPPED: "остановлено", SyncRunState.FAILED: "прервано"}
 BAR_STYLE = "display:flex;gap:2px;height:22px;margin:0.25rem 0 0.1rem 0"
 SEGMENT_STYLE = "flex:1 1 0;border-radius:2px;background:{colour}"
+LEGEND_STYLE = "display:flex;justify-content:space-between;font-size:0.8rem;color:rgba(49,51,63,0.6)"
 
 
 def plural(count: int, one: str, few: str, many: str) -> str:
@@ -90,12 +91,14 @@ def availability_text(history: CardHistory) -> str:
 
 
 def hour_bar(history: CardHistory, *, key: str) -> None:
-    """The 24-hour bar (one segment an hour, coloured by its worst status) and 30-day availability."""
+    """The 24-hour bar (one segment an hour, coloured by its worst status) and, under it, the
+    30-day availability: one piece of markup."""
     segments = [(segment_colour(s), segment_tooltip(s), s.worst or "none") for s in history.hours]
-    with st.container(key=key, gap=None):
-        st.markdown(bar_markup(segments, label="Состояние за последние 24 часа по часам"),
+    legend = (f'<div class="connhub-bar-legend" style="{LEGEND_STYLE}"><span>24 ч назад</span>'
+              f'<span>{escape(availability_text(history))}</span><span>сейчас</span></div>')
+    with st.container(key=key):
+        st.markdown(bar_markup(segments, label="Состояние за последние 24 часа по часам") + legend,
                     unsafe_allow_html=True)
-        st.caption(f"24 часа назад · сейчас  \n{availability_text(history)}")
 
 
 def latency_chart(hours: Iterable[HourSegment]) -> None:
