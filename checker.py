@@ -109,7 +109,7 @@ class Checker:
         self.stop = stop or threading.Event()
         self.catalog = CatalogWorker(rt, self.checker_id, self.stop)  # catalog refreshes, in their own thread
         self.sync = SyncWorker(rt, self.stop)  # sync runs requested on the page, in their own thread
-        self.history = HistoryWorker(rt, self.stop)  # hourly and daily rollups of the checks, in the loop
+        self.history = HistoryWorker(rt, self.stop)  # hourly and daily rollups of the checks, in their own thread
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -180,12 +180,16 @@ class Checker:
             self.stop.wait(timeout=max(0.05, idle if idle is not None else every))
         self.catalog.join()
         self.sync.join()
+        self.history.join()
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:
         log.info("checker %s: one cycle", self.checker_id)
         ok = self.tick()
-        self.history.tick()  # the rollups this cycle's checks belong to
+        try:
+            self.history.run_once()  # the rollups this cycle's checks belong to
+        except Exception:  # noqa: BLE001 - logged; the cycle's own outcome decides the exit code
+            log.exception("history roll-up failed")
         self.housekeeping()
         return ok
 

@@ -37,7 +37,7 @@ ROLLUP_TICK_SECONDS = 300
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # The worse a status, the higher: an hour is coloured by its worst.
-STATUS_RANK = {Status.ONLINE: 0, Status.NEVER_CHECKED: 1, Status.OFFLINE: 2, Status.RECONNECT: 3}
+STATUS_RANK: dict[str, int] = {Status.ONLINE: 0, Status.NEVER_CHECKED: 1, Status.OFFLINE: 2, Status.RECONNECT: 3}
 _ADVISORY_LOCK = 0x636F6E6E  # PostgreSQL: one roll-up at a time across sidecars
 
 
@@ -50,7 +50,7 @@ def floor_day(moment: datetime) -> datetime:
 
 
 def worse(a: str, b: str) -> str:
-    return a if STATUS_RANK.get(Status(a), 0) >= STATUS_RANK.get(Status(b), 0) else b
+    return a if STATUS_RANK.get(a, 0) >= STATUS_RANK.get(b, 0) else b
 
 
 def percentile(ordered: list[int], share: float) -> int | None:
@@ -118,11 +118,12 @@ def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
                                 .where(CheckRollup.period == RollupPeriod.HOUR))
         earliest = floor_hour(now - timedelta(days=raw_days))
         hours_from = max(earliest, newest - HOUR) if newest is not None else earliest
-        days_from = floor_day(hours_from)
+        # The days are recomputed on the first tick of each hour (they need the whole day's records).
+        days_from = floor_day(hours_from) if newest is None or newest < floor_hour(now) else None
         records = session.execute(
             select(CheckRecord.connection_id, CheckRecord.checked_at, CheckRecord.outcome,
                    CheckRecord.status_after, CheckRecord.latency_ms)
-            .where(CheckRecord.checked_at >= days_from)
+            .where(CheckRecord.checked_at >= (hours_from if days_from is None else days_from))
         ).all()
     rows = bucket_rows(records, hours_from=hours_from, days_from=days_from)
     with write_locked(sessions) as session:
@@ -133,8 +134,9 @@ def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
         rows = [row for row in rows if row["connection_id"] in live]  # deleted meanwhile
         session.execute(delete(CheckRollup).where(CheckRollup.period == RollupPeriod.HOUR,
                                                   CheckRollup.bucket_start >= hours_from))
-        session.execute(delete(CheckRollup).where(CheckRollup.period == RollupPeriod.DAY,
-                                                  CheckRollup.bucket_start >= days_from))
+        if days_from is not None:
+            session.execute(delete(CheckRollup).where(CheckRollup.period == RollupPeriod.DAY,
+                                                      CheckRollup.bucket_start >= days_from))
         if rows:
             session.execute(insert(cast(Table, CheckRollup.__table__)), rows)
         pruned = affected(session.execute(
@@ -145,7 +147,8 @@ def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
 
 class HistoryWorker:
     """The sidecar's roll-up (the workers interface of connhub.work: name, every, tick, run_once,
-    join). Short work, done in the loop's own thread; a failure is logged and the next tick retries."""
+    join). A tick starts the roll-up in a background thread unless one is still running, so the
+    health checks never wait on it; a failure is logged and the next tick retries."""
 
     name = "history"
     every = ROLLUP_TICK_SECONDS
@@ -153,6 +156,7 @@ class HistoryWorker:
     def __init__(self, rt: Runtime, stop: threading.Event | None = None) -> None:
         self.rt = rt
         self.stop = stop or threading.Event()
+        self._thread: threading.Thread | None = None
 
     def run_once(self) -> RollupStats | None:
         if self.stop.is_set():
@@ -164,13 +168,21 @@ class HistoryWorker:
                       stats.pruned)
         return stats
 
-    def tick(self) -> None:
+    def _run(self) -> None:
         try:
             self.run_once()
         except DBAPIError as exc:
             log.warning("history roll-up failed, retried next tick: %s", type(exc.orig or exc).__name__)
-        except Exception:  # a bad tick must not kill the loop
+        except Exception:  # a bad tick must not kill the sidecar
             log.exception("history roll-up failed")
 
+    def tick(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
     def join(self, timeout: float | None = None) -> None:
-        return None
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

@@ -58,34 +58,32 @@ def histories(session: Session, scope: ColumnElement[bool], *, hours: int = BAR_
     first = current - (hours - 1) * HOUR
     live_from = current - (LIVE_HOURS - 1) * HOUR
     found: dict[int, dict[datetime, HourSegment]] = defaultdict(dict)
+    # The connections first, then their rows by the primary key / (connection_id, checked_at) index.
+    ids = select(Connection.id).where(scope).scalar_subquery()
     rolled = session.execute(
         select(CheckRollup.connection_id, CheckRollup.bucket_start, CheckRollup.checks, CheckRollup.failures,
                CheckRollup.worst_status, CheckRollup.p50_ms, CheckRollup.p95_ms)
-        .join(Connection, Connection.id == CheckRollup.connection_id)
-        .where(scope, CheckRollup.period == RollupPeriod.HOUR, CheckRollup.bucket_start >= first,
-               CheckRollup.bucket_start < live_from)
+        .where(CheckRollup.connection_id.in_(ids), CheckRollup.period == RollupPeriod.HOUR,
+               CheckRollup.bucket_start >= first, CheckRollup.bucket_start < live_from)
     ).all()
     for row in rolled:
         found[row.connection_id][row.bucket_start] = _segment(row._mapping)
     raw = session.execute(
         select(CheckRecord.connection_id, CheckRecord.checked_at, CheckRecord.outcome, CheckRecord.status_after,
                CheckRecord.latency_ms)
-        .join(Connection, Connection.id == CheckRecord.connection_id)
-        .where(scope, CheckRecord.checked_at >= live_from)
+        .where(CheckRecord.connection_id.in_(ids), CheckRecord.checked_at >= live_from)
     ).all()
     for live in bucket_rows(raw, hours_from=live_from, days_from=None):
         found[live["connection_id"]][live["bucket_start"]] = _segment(live)
     days = session.execute(
-        select(Connection.id, func.sum(CheckRollup.checks), func.sum(CheckRollup.failures))
-        .join(CheckRollup, CheckRollup.connection_id == Connection.id)
-        .where(scope, CheckRollup.period == RollupPeriod.DAY,
+        select(CheckRollup.connection_id, func.sum(CheckRollup.checks), func.sum(CheckRollup.failures))
+        .where(CheckRollup.connection_id.in_(ids), CheckRollup.period == RollupPeriod.DAY,
                CheckRollup.bucket_start >= floor_day(now) - (AVAILABILITY_DAYS - 1) * DAY)
-        .group_by(Connection.id)
+        .group_by(CheckRollup.connection_id)
     ).all()
     totals = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in days}
-    ids = set(found) | set(totals)
     result: dict[int, CardHistory] = {}
-    for connection_id in ids:
+    for connection_id in set(found) | set(totals):
         by_hour = found.get(connection_id, {})
         checks, failures = totals.get(connection_id, (0, 0))
         result[connection_id] = CardHistory(

@@ -32,7 +32,8 @@ RUN_COLOURS = {SyncRunState.FINISHED: "#21c354", SyncRunState.STOPPED: "#ffa421"
 RUN_WORDS = {SyncRunState.FINISHED: "готово", SyncRunState.STOPPED: "остановлено", SyncRunState.FAILED: "прервано"}
 BAR_STYLE = "display:flex;gap:2px;height:22px;margin:0.25rem 0 0.1rem 0"
 SEGMENT_STYLE = "flex:1 1 0;border-radius:2px;background:{colour}"
-LEGEND_STYLE = "display:flex;justify-content:space-between;font-size:0.8rem;color:rgba(49,51,63,0.6)"
+LEGEND_STYLE = (
+    "display:flex;justify-content:space-between;font-size:0.8rem;color:rgba(49,51,63,0.6);margin-bottom:0.5rem")
 
 
 def plural(count: int, one: str, few: str, many: str) -> str:
@@ -110,7 +111,7 @@ def latency_chart(hours: Iterable[HourSegment]) -> None:
         return
     chart = alt.Chart(alt.Data(values=rows)).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=alt.X("Час:T", title=None, axis=alt.Axis(format="%d.%m %H:%M")),
-        y=alt.Y("мс:Q", title="Время ответа, мс"),
+        y=alt.Y("мс:Q", title="Время ответа, мс", axis=alt.Axis(format="d")),
         color=alt.Color("Показатель:N", title=None, sort=["медиана", "95%"],
                         scale=alt.Scale(range=["#1c83e1", "#ff8c00"]), legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("Час:T", format="%d.%m %H:%M"), "Показатель:N", "мс:Q"],

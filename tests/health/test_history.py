@@ -110,6 +110,7 @@ def test_the_worker_rolls_up_with_the_settings(make_rt):
     add_checks(rt, cid, [(datetime.now(UTC) - timedelta(minutes=1), OK, ONLINE, 7)])
     worker = HistoryWorker(rt)
     worker.tick()
+    worker.join(timeout=60)
     assert [row.p50_ms for row in rollups(rt, RollupPeriod.HOUR).values()] == [7]
 
 
