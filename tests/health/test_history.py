@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, select, true
@@ -102,6 +103,31 @@ def test_a_deleted_connection_takes_its_rollups_and_is_skipped_by_a_roll_up_in_f
     assert {cid for cid, _ in rollups(rt, RollupPeriod.HOUR)} == {second}
     roll_up(rt.sessions, raw_days=7, rollup_days=90, now=NOW)
     assert {cid for cid, _ in rollups(rt, RollupPeriod.DAY)} == {second}
+
+
+def test_two_sidecars_rolling_up_at_once_leave_one_correct_set_of_rollups(db_rt):
+    first, second = bare_connections(db_rt, "u", 2)
+    for cid in (first, second):
+        add_checks(db_rt, cid, [(NOW - timedelta(minutes=10 * n), OK, ONLINE, 10 + n) for n in range(60)])
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def sidecar() -> None:
+        start.wait(timeout=30)
+        try:
+            roll_up(db_rt.sessions, raw_days=7, rollup_days=90, now=NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=sidecar) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    hours = rollups(db_rt, RollupPeriod.HOUR)
+    assert sum(row.checks for row in hours.values()) == 120 and len(hours) == 2 * 11
+    assert sum(row.checks for row in rollups(db_rt, RollupPeriod.DAY).values()) == 120
 
 
 def test_the_worker_rolls_up_with_the_settings(make_rt):

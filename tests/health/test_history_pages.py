@@ -107,7 +107,8 @@ def test_the_sync_page_shows_a_bar_of_the_last_runs(open_app, rt, alice):
             session.add(SyncRun(user_id=alice.id, trigger="cron", state=state, requested_at=at_time,
                                 started_at=at_time, finished_at=at_time + timedelta(seconds=30), failed=failed,
                                 duration_ms=30_000 + n * 1000,
-                                stop_reason="В сообществе выключены товары" if state == SyncRunState.STOPPED else ""))
+                                stop_reason='В сообществе выключены товары "><b>x</b>' if state == SyncRunState.STOPPED
+                                else ""))
         session.commit()
     at = open_app(alice, page="pages/sync.py")
     assert not at.exception
@@ -117,3 +118,5 @@ def test_the_sync_page_shows_a_bar_of_the_last_runs(open_app, rt, alice):
     assert "2 ошибки" in bar[1][1] and "33,0 с" in bar[3][1] and "В сообществе выключены товары" in bar[2][1]
     assert "Последние 4 запуска, слева — самый ранний" in page_text(block)
     assert len(block.get("vega_lite_chart")) == 1
+    markup = "".join(element.value for element in block.markdown)
+    assert "<b>" not in markup and "&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in markup  # the reason is text, not markup
