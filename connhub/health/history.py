@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -101,6 +101,19 @@ def bucket_rows(records: Iterable[Any], *, hours_from: datetime,
             + [bucket.row(cid, RollupPeriod.DAY, start) for (cid, start), bucket in days.items()])
 
 
+class Counted:
+    """An iterable that counts what went through it."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items:
+            self.count += 1
+            yield item
+
+
 @dataclass(frozen=True)
 class RollupStats:
     hours_from: datetime | None  # None: another sidecar was rolling up
@@ -120,12 +133,14 @@ def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
         hours_from = max(earliest, newest - HOUR) if newest is not None else earliest
         # The days are recomputed on the first tick of each hour (they need the whole day's records).
         days_from = floor_day(hours_from) if newest is None or newest < floor_hour(now) else None
-        records = session.execute(
+        records = session.execute(  # streamed: memory holds the buckets, not the records
             select(CheckRecord.connection_id, CheckRecord.checked_at, CheckRecord.outcome,
                    CheckRecord.status_after, CheckRecord.latency_ms)
             .where(CheckRecord.checked_at >= (hours_from if days_from is None else days_from))
-        ).all()
-    rows = bucket_rows(records, hours_from=hours_from, days_from=days_from)
+            .execution_options(yield_per=5000)
+        )
+        counted = Counted(records)
+        rows = bucket_rows(counted, hours_from=hours_from, days_from=days_from)
     with write_locked(sessions) as session:
         if session.get_bind().dialect.name == "postgresql" and not session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}):
@@ -142,7 +157,7 @@ def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
         pruned = affected(session.execute(
             delete(CheckRollup).where(CheckRollup.bucket_start < floor_day(now - timedelta(days=rollup_days)))))
         session.commit()
-    return RollupStats(hours_from, len(records), len(rows), pruned)
+    return RollupStats(hours_from, counted.count, len(rows), pruned)
 
 
 class HistoryWorker:
