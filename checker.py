@@ -57,6 +57,7 @@ from connhub.catalog.worker import CatalogWorker
 from connhub.config import ConfigError, Settings
 from connhub.db import file_identity, sqlite_file, sqlite_file_problem
 from connhub.health import beat, prune_history, run_cycle
+from connhub.health.history import HistoryWorker
 from connhub.models import utcnow
 from connhub.notify.sender import NotifyWorker
 from connhub.oauth import prune_flows
@@ -127,7 +128,9 @@ class Checker:
         self.health = InlineWorker("health", tick_seconds(rt.settings.HEALTH_CHECK_INTERVAL_SECONDS), self.tick)
         self.housekeeper = InlineWorker("housekeeping", 3600, self.housekeeping)
         self.notify = NotifyWorker(rt, self.checker_id, self.stop)  # the outbox's notices, in their own thread
-        self.workers: list[Worker] = [self.health, self.catalog, self.sync, self.notify, self.housekeeper]
+        self.history = HistoryWorker(rt, self.stop)  # hourly and daily rollups of the checks, in their own thread
+        self.workers: list[Worker] = [self.health, self.history, self.catalog, self.sync, self.notify,
+                                      self.housekeeper]
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -203,7 +206,7 @@ class Checker:
         all of them caused."""
         log.info("checker %s: each worker once", self.checker_id)
         ok = self.tick()
-        for worker in (self.catalog, self.sync):
+        for worker in (self.history, self.catalog, self.sync):  # history: the rollups this cycle's checks belong to
             if self.stop.is_set():
                 break
             try:

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     NOTIFY_SEND_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=120)
     TELEGRAM_API_URL: str = "https://api.telegram.org"
     SYNC_STALE_HOURS: int = Field(default=26, ge=1, le=24 * 90)  # a switched-on sync with no run this long
+    # Health history (connhub.health.history): raw checks, then hourly and daily rollups.
+    HISTORY_RAW_DAYS: int = Field(default=7, ge=2, le=90)
+    HISTORY_ROLLUP_DAYS: int = Field(default=90, ge=31, le=3660)
 
     # The overrides given to load_settings, and the provider settings read so far.
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from connhub.crypto import UnreadableToken
 from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
+from connhub.health.history_views import CardHistory, ServiceHistory, card_histories, empty_history, service_history
 from connhub.health.housekeeping import CheckerStatus, checker_status
 from connhub.health.results import apply_results
 from connhub.journal import hooks as journal_hooks
@@ -87,6 +88,14 @@ def list_for_user(session: Session, user_id: int) -> list[ConnectionView]:
     order = {key: position for position, key in enumerate(PROVIDER_INFO)}
     views = [to_view(row) for row in rows if row.provider in PROVIDER_INFO]
     return sorted(views, key=lambda view: order[view.provider])
+
+
+def dashboard(session: Session, user_id: int, *, now: datetime | None = None
+              ) -> list[tuple[ConnectionView, CardHistory]]:
+    """The dashboard's cards: each connection with its 24-hour bar and 30-day availability, in a
+    fixed number of statements (connhub.health.history_views)."""
+    bars = card_histories(session, user_id, now=now)
+    return [(view, bars.get(view.id) or empty_history(now=now)) for view in list_for_user(session, user_id)]
 
 
 def get_for_user(session: Session, user_id: int, provider: str) -> ConnectionView | None:
@@ -200,6 +209,16 @@ def views_for_user(rt: Runtime, user_id: int) -> list[ConnectionView]:
 def view_for_provider(rt: Runtime, user_id: int, provider: str) -> ConnectionView | None:
     with rt.sessions() as session:
         return get_for_user(session, user_id, provider)
+
+
+def dashboard_for(rt: Runtime, user_id: int) -> list[tuple[ConnectionView, CardHistory]]:
+    with rt.sessions() as session:
+        return dashboard(session, user_id)
+
+
+def history_for(rt: Runtime, user_id: int, connection_id: int) -> ServiceHistory:
+    with rt.sessions() as session:
+        return service_history(session, user_id, connection_id)
 
 
 def checks_for(rt: Runtime, user_id: int, connection_id: int, limit: int = 20) -> list[CheckView]:

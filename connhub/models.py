@@ -192,6 +192,28 @@ class CheckRecord(Base):
     connection: Mapped[Connection] = relationship(back_populates="checks")
 
 
+class RollupPeriod(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+
+
+class CheckRollup(Base):
+    """One connection's checks in one hour or one day (connhub.health.history): kept for
+    HISTORY_ROLLUP_DAYS, after the raw check records (HISTORY_RAW_DAYS) are gone."""
+
+    __tablename__ = "check_rollups"
+    __table_args__ = (Index("ix_check_rollups_period_bucket_start", "period", "bucket_start"),)  # pruning
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)  # a RollupPeriod
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    checks: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)  # checks whose outcome was not ok
+    worst_status: Mapped[str] = mapped_column(String(16))  # the worst Status a check left behind
+    p50_ms: Mapped[int | None] = mapped_column(Integer)  # None: no check measured a latency
+    p95_ms: Mapped[int | None] = mapped_column(Integer)
+
+
 class OAuthFlow(Base):
     """An authorization begun by a user: single use, bound to the user and the provider."""
 

@@ -6,10 +6,12 @@ import streamlit as st
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.health.history_views import CardHistory
 from connhub.providers import PROVIDER_INFO
 from connhub.runtime import Runtime
 from connhub.sync import service as sync_service
 from connhub.users import UserView
+from pages.ui.history import hour_bar
 from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, show_queued_toast
 from pages.ui.routes import ADD_PAGE
 from pages.ui.service import service_page
@@ -65,10 +67,11 @@ def confirm_disconnect(user_id: int, connection_id: int, provider: str) -> None:
         st.rerun()
 
 
-def card(rt: Runtime, user: UserView, view: ConnectionView) -> None:
+def card(rt: Runtime, user: UserView, view: ConnectionView, history: CardHistory) -> None:
     with st.container(border=True, key=f"conn-{view.provider}"):
         st.subheader(view.title, icon=view.icon, anchor=False)
         body = st.empty()
+        hour_bar(history, key=f"history-{view.provider}")
         actions = st.container(horizontal=True)
         if actions.button("Настроить", key=f"settings-{view.provider}", icon=":material/tune:"):
             st.switch_page(service_page(PROVIDER_INFO[view.provider]))
@@ -94,11 +97,11 @@ def cards(user: UserView) -> None:
     rt = runtime()
     checker_banner(rt)
     key_banner(rt, user)
-    views = connections.views_for_user(rt, user.id)
+    views = connections.dashboard_for(rt, user.id)
     if not views:
         st.info("Нет подключений — нажмите «Добавить»", icon=":material/add_link:")
-    for view in views:
-        card(rt, user, view)
+    for view, history in views:
+        card(rt, user, view, history)
 
 
 cards(user)

@@ -16,6 +16,7 @@ from connhub.models import SyncRunState
 from connhub.sync import service, texts
 from connhub.sync.runs import RunView
 from connhub.sync.status import SyncStatus
+from pages.ui.history import runs_panel
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.session import runtime
 from pages.ui.text import Markup, format_time
@@ -116,6 +117,7 @@ def run_heading(run: RunView) -> Markup:
 
 def last_runs(user_id: int) -> None:
     recent = service.past_runs(runtime(), user_id, limit=HISTORY)
+    runs_panel(service.run_outcomes(runtime(), user_id))
     if not recent:
         st.caption("Запусков ещё не было.")
         return

@@ -44,6 +44,8 @@ TINY: dict[str, tuple[list[str], list[str]]] = {
                   [r"3 images of 100000 bytes: exit 0, peak RSS \d+ MB, 3 items, 3 with a photo"]),
     "overview.py": (["--users", "20", "--repeat", "2", "--no-page"],
                     [r"users: 20", r"\d+"]),
+    "history.py": (["--connections", "10", "--days", "3", "--repeat", "2"],
+                   [r"dashboard rerun", r"bytes per connection per day"]),
     "hostile.py": ([], [r"row 3  64 MiB answer: checker peak RSS \d+ MB", r"row 4  SIGTERM during a dripped answer",
                         r"row 6  5 refreshes"]),
 }

@@ -13,7 +13,7 @@ from connhub.models import Base
 
 TABLES = {"users", "connections", "check_records", "oauth_flows", "checker_heartbeats",
           "catalog_stores", "catalog_snapshots", "catalog_groups", "catalog_products",
-          "catalog_refresh_jobs", "catalog_rules", "sync_configs"}
+          "catalog_refresh_jobs", "catalog_rules", "sync_configs", "check_rollups"}
 
 
 def alembic_config(url: str) -> Config:

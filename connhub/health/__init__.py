@@ -5,6 +5,8 @@
     results.py       claiming due connections (leases) and writing results back (row-locked)
     cycle.py         the checker's cycle: claim, check on a thread pool, write in batches
     housekeeping.py  the checker's heartbeat and the pruning of old history
+    history.py       hourly and daily rollups of the check records, pruned by the sidecar's HistoryWorker
+    history_views.py what the pages read of the history (cards, the service page, the sync's runs)
 
 The checker (checker.py) runs `run_cycle`; the pages' «Проверить сейчас» is
 `connhub.connections.check_now`, which uses the same check and write path. This package never

@@ -13,7 +13,7 @@ from connhub.db import affected, write_locked
 from connhub.models import CheckerHeartbeat, CheckRecord, utcnow
 from connhub.runtime import Runtime
 
-HISTORY_RETENTION = timedelta(days=7)
+HISTORY_RETENTION = timedelta(days=7)  # the default of HISTORY_RAW_DAYS
 
 
 def beat(rt: Runtime, *, checker_id: str, started_at: datetime, last_cycle: dict[str, Any] | None = None) -> None:
@@ -46,14 +46,24 @@ def checker_status(session: Session, *, interval_seconds: int, now: datetime | N
 
 
 def prune_history(rt: Runtime, *, now: datetime | None = None, batch: int = 5000) -> int:
-    """Drop check records past retention (a bounded batch per call) and long-silent heartbeats."""
+    """Drop every check record past HISTORY_RAW_DAYS (a bounded batch per transaction, until none is
+    left: the raw table stays bounded whatever the number of connections) and long-silent heartbeats.
+    Their hours and days live on as rollups (connhub.health.history)."""
     now = now or utcnow()
+    cutoff = now - timedelta(days=rt.settings.HISTORY_RAW_DAYS)
+    total = 0
+    while True:
+        with rt.sessions() as session:
+            old = select(CheckRecord.id).where(CheckRecord.checked_at < cutoff).limit(batch)
+            removed = affected(session.execute(
+                delete(CheckRecord).where(CheckRecord.id.in_(old.scalar_subquery()))
+                .execution_options(synchronize_session=False)
+            ))
+            session.commit()
+        total += removed
+        if removed < batch:
+            break
     with rt.sessions() as session:
-        old = select(CheckRecord.id).where(CheckRecord.checked_at < now - HISTORY_RETENTION).limit(batch)
-        removed = affected(session.execute(
-            delete(CheckRecord).where(CheckRecord.id.in_(old.scalar_subquery()))
-            .execution_options(synchronize_session=False)
-        ))
         session.execute(delete(CheckerHeartbeat).where(CheckerHeartbeat.last_beat_at < now - timedelta(days=7)))
         session.commit()
-    return removed
+    return total

@@ -9,6 +9,7 @@ from functools import partial
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.health.history_views import RunPoint, run_history
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
 from connhub.sync import config, mapping, policies, runs, selection
@@ -75,6 +76,12 @@ def past_runs(rt: Runtime, user_id: int, limit: int = 10) -> list[RunView]:
     """The user's finished runs, newest first."""
     with rt.sessions() as session:
         return [run for run in runs.recent_runs(session, user_id, limit=limit) if not run.active]
+
+
+def run_outcomes(rt: Runtime, user_id: int) -> list[RunPoint]:
+    """The last finished runs, oldest first, for the runs bar (connhub.health.history_views)."""
+    with rt.sessions() as session:
+        return run_history(session, user_id)
 
 
 def ask_for_run(rt: Runtime, user_id: int, *, who: str, dry_run: bool) -> bool:

@@ -7,6 +7,7 @@
     status.py   the status badge, the checker banner and the shared «Проверить сейчас» panel
     connect.py  one-click connect links, the watcher that notices a landed flow, the token form
     service.py  a provider's service page, rendered from the provider's account presentation
+    history.py  the 24-hour bar and availability, the latency chart, the sync runs' bar and durations
 
 Every read and write goes through connhub and names the signed-in user's id; an id kept in session
 state or a widget key only ever says *which of this user's* connections.

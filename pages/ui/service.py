@@ -15,6 +15,7 @@ from connhub.providers.presentation import AccountPresentation
 from connhub.text import milliseconds
 from connhub.users import UserView
 from pages.ui.connect import connect_link, token_form, watch_flows
+from pages.ui.history import hour_bar, latency_chart
 from pages.ui.journal import connection_journal
 from pages.ui.notices import back_to_dashboard_link
 from pages.ui.routes import ADD_PAGE
@@ -75,6 +76,12 @@ def _details(user: UserView, provider: str) -> None:
 
     st.subheader("Аккаунт", anchor=False)
     render_account(rt.providers.get(provider).present_account(view.account_id, view.details, view.profile))
+
+    st.subheader("История", anchor=False)
+    history = connections.history_for(rt, user.id, view.id)
+    hour_bar(history.day, key="history-day")
+    st.markdown("**Время ответа за неделю**, по часам")
+    latency_chart(history.week)
 
     st.subheader("Последние проверки", anchor=False)
     checks = connections.checks_for(rt, user.id, view.id, limit=20)
