@@ -61,6 +61,7 @@ from connhub.health.history import HistoryWorker
 from connhub.models import utcnow
 from connhub.notify.sender import NotifyWorker
 from connhub.oauth import prune_flows
+from connhub.observe.exporter import serve as serve_metrics
 from connhub.runtime import Runtime, load_settings
 from connhub.sync.worker import sync_worker
 from connhub.work.workers import InlineWorker, Worker
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     exporter = None
     if rt.settings.METRICS_PORT and not (args.once or args.catalog_once):  # Prometheus, issue 21
         try:
-            exporter = metrics.serve(rt, port=rt.settings.METRICS_PORT, address=rt.settings.METRICS_ADDRESS)
+            exporter = serve_metrics(rt, port=rt.settings.METRICS_PORT, address=rt.settings.METRICS_ADDRESS)
         except OSError as exc:
             log.error("METRICS_PORT: cannot listen on %s:%s (%s)", rt.settings.METRICS_ADDRESS,
                       rt.settings.METRICS_PORT, exc.strerror or type(exc).__name__)

@@ -15,8 +15,11 @@ import requests
 from prometheus_client import CollectorRegistry, generate_latest
 
 from connhub import metrics
-from connhub.metrics import DatabaseReader, Registry, _Collector
+from connhub.metrics import Registry
 from connhub.models import SyncRun, SyncRunState, utcnow
+from connhub.observe import exporter
+from connhub.observe.database import DatabaseReader
+from connhub.observe.exporter import _Collector
 from tests.support.connect import connect, make_user
 from tests.support.sandbox import PROJECT_ROOT, process_env
 
@@ -95,7 +98,7 @@ def scrape(reader: DatabaseReader | None, registry: Registry) -> str:
 
     class Scoped(_Collector):
         def collect(self):
-            yield from metrics.families(self.reader, registry)
+            yield from exporter.families(self.reader, registry)
 
     collector_registry.register(Scoped(reader))
     return generate_latest(collector_registry).decode()
