@@ -14,9 +14,9 @@ Every provider call goes through a session made (or hardened) here, which guaran
   nested deeper than `MAX_JSON_DEPTH` (30,000 nested arrays make Python's decoder raise
   `RecursionError`), is a `ProviderError` about that one call, never an exception that ends a run.
 
-requests has no whole-request deadline, so the deadline lives in the socket: connections made
-by `DeadlineAdapter` wrap their socket so that each read's timeout is what is left of the
-current request's budget (kept per thread, since a request runs on one thread).
+The deadline lives in the socket (`http_deadline.py`), the body cap in `http_body.py`, the JSON
+decoding in `http_json.py`; this module puts them together (`DeadlineAdapter`, `harden`, `session`,
+`get`) and re-exports what the clients use.
 
 Each thread gets its own `requests.Session` (sessions are not thread-safe) with a connection
 pool, so a checker running many checks at once reuses keep-alive connections. Connection
@@ -26,166 +26,42 @@ setup failures are retried once by urllib3; nothing that reached the provider is
 
 from __future__ import annotations
 
-import io
-import json
-import socket
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from connhub.providers.base import ProviderError
+from connhub.providers.http_body import MAX_BODY_BYTES, ResponseTooLarge, body_limit, read_body
+from connhub.providers.http_deadline import (
+    DEFAULT_BUDGET_SECONDS,
+    DeadlineExceeded,
+    DeadlineHTTPConnectionPool,
+    DeadlineHTTPSConnectionPool,
+    budget_of,
+    deadline,
+    remaining,
+)
+from connhub.providers.http_json import MAX_JSON_DEPTH, decode_json, json_body, too_deep
+
+__all__ = [
+    "DEFAULT_BUDGET_SECONDS", "MAX_BODY_BYTES", "MAX_JSON_DEPTH", "USER_AGENT", "DeadlineAdapter",
+    "DeadlineExceeded", "RedirectRefused", "ResponseTooLarge", "answers", "body_limit", "decode_json",
+    "deadline", "get", "harden", "json_body", "remaining", "retry_after_seconds", "segment", "session",
+    "too_deep", "transport_error",
+]
 
 USER_AGENT = "connhub/1.0 (+health-checker)"
-MAX_BODY_BYTES = 1 << 20  # 1 MiB: a provider's account or token answer is a few hundred bytes
-DEFAULT_BUDGET_SECONDS = 30.0  # when a caller passes no timeout at all
-_CHUNK = 64 << 10
-MAX_JSON_DEPTH = 64  # real provider answers nest fewer than 10 levels deep
 
 _local = threading.local()
 
 
-class DeadlineExceeded(requests.Timeout):
-    """The request's budget ran out (connecting, waiting for the answer, or reading the body)."""
-
-
-class ResponseTooLarge(requests.RequestException):
-    """The answer's body is longer than MAX_BODY_BYTES."""
-
-
 class RedirectRefused(requests.RequestException):
     """A provider call was redirected; provider calls never follow redirects."""
-
-
-# ----------------------------------------------------------------------------- the deadline
-
-
-def _deadline() -> float | None:
-    return getattr(_local, "deadline", None)
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[float]:
-    """Bound every socket read on this thread until the block ends to `seconds` from now in total.
-
-    Nested blocks keep the earlier deadline."""
-    outer = _deadline()
-    mine = time.monotonic() + seconds
-    _local.deadline = mine if outer is None else min(outer, mine)
-    try:
-        yield _local.deadline
-    finally:
-        _local.deadline = outer
-
-
-@contextmanager
-def body_limit(max_bytes: int) -> Iterator[None]:
-    """Read at most `max_bytes` of each answer on this thread until the block ends (instead of
-    MAX_BODY_BYTES): for the few calls whose answers are big by design, such as a catalog page."""
-    outer = getattr(_local, "max_body", None)
-    _local.max_body = max_bytes
-    try:
-        yield
-    finally:
-        _local.max_body = outer
-
-
-def remaining() -> float | None:
-    """Seconds left of this thread's current request budget (None outside any request)."""
-    current = _deadline()
-    return None if current is None else current - time.monotonic()
-
-
-class _DeadlineSocket:
-    """A socket whose reads and writes never wait past the thread's request deadline."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._timeout = sock.gettimeout()
-
-    def _arm(self) -> None:
-        left = remaining()
-        if left is None:
-            self._sock.settimeout(self._timeout)
-            return
-        if left <= 0:
-            raise TimeoutError("request deadline passed")
-        self._sock.settimeout(left if self._timeout is None else min(left, self._timeout))
-
-    def settimeout(self, value: float | None) -> None:
-        self._timeout = value
-        self._sock.settimeout(value)
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        self._arm()
-        return self._sock.recv_into(buffer, nbytes, flags)
-
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        self._arm()
-        return self._sock.recv(bufsize, flags)
-
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        self._arm()
-        self._sock.sendall(data, flags)
-
-    def send(self, data: Any, flags: int = 0) -> int:
-        self._arm()
-        return self._sock.send(data, flags)
-
-    def makefile(self, mode: str = "r", buffering: int | None = None, **_kwargs: Any) -> Any:
-        # socket.makefile, but reading through this wrapper (http.client reads the answer from it).
-        if mode not in ("rb", "r"):
-            return self._sock.makefile(mode, buffering)  # type: ignore[call-overload]
-        self._sock._io_refs += 1  # type: ignore[attr-defined]  # as socket.makefile does
-        raw = socket.SocketIO(self, "rb")  # type: ignore[arg-type]
-        return io.BufferedReader(raw, buffering if buffering and buffering > 0 else io.DEFAULT_BUFFER_SIZE)
-
-    def _decref_socketios(self) -> None:
-        self._sock._decref_socketios()  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-class _DeadlineHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)
-
-
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)
-
-
-class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
-
-
-class _DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-def _budget(timeout: Any) -> float:
-    if timeout is None:
-        return DEFAULT_BUDGET_SECONDS
-    if isinstance(timeout, tuple):
-        parts = [part for part in timeout if part is not None]
-        return float(max(parts)) if parts else DEFAULT_BUDGET_SECONDS
-    return float(timeout)
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -201,12 +77,12 @@ class DeadlineAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
-            "http": _DeadlineHTTPConnectionPool, "https": _DeadlineHTTPSConnectionPool,
+            "http": DeadlineHTTPConnectionPool, "https": DeadlineHTTPSConnectionPool,
         }
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
-        budget = _budget(timeout)
+        budget = budget_of(timeout)
         with deadline(budget):
             try:
                 response = super().send(request, stream=True, timeout=(budget, budget), verify=verify, cert=cert,
@@ -218,36 +94,11 @@ class DeadlineAdapter(HTTPAdapter):
             except requests.Timeout:
                 raise DeadlineExceeded(f"no answer within {budget:g}s", request=request) from None
             try:
-                self._read_body(response)
+                read_body(response, self.max_body)
             except BaseException:
                 response.close()
                 raise
         return response
-
-    def _read_body(self, response: requests.Response) -> None:
-        limit: int = getattr(_local, "max_body", None) or self.max_body
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ResponseTooLarge(f"declared {declared} bytes", response=response)
-        body = bytearray()
-        try:
-            while True:
-                chunk = response.raw.read(_CHUNK, decode_content=True)
-                if not chunk:
-                    break
-                body += chunk
-                if len(body) > limit:
-                    raise ResponseTooLarge(f"more than {limit} bytes", response=response)
-        except requests.RequestException:
-            raise
-        except (Urllib3Error, OSError) as exc:
-            if (remaining() or 0) <= 0:
-                raise DeadlineExceeded("the answer did not finish in time", response=response) from None
-            raise requests.ConnectionError(f"reading the answer failed: {type(exc).__name__}",
-                                           response=response) from None
-        response._content = bytes(body)
-        response._content_consumed = True  # type: ignore[attr-defined]
-        response.raw.release_conn()
 
 
 def harden(client: requests.Session) -> requests.Session:
@@ -307,37 +158,6 @@ def transport_error(exc: Exception, service: str) -> ProviderError:
     if isinstance(exc, requests.ConnectionError):
         return ProviderError(f"Нет связи с сервером {service}", permanent=False, code="connection")
     return ProviderError(f"Сбой связи с {service}", permanent=False, code="transport")
-
-
-def json_body(response: requests.Response, service: str) -> Any:
-    """The answer's body as JSON; ProviderError(permanent=False, code=bad_body_<status>) when it is not
-    JSON a client can use (see `decode_json`)."""
-    return decode_json(response.content, service, code=f"bad_body_{response.status_code}")
-
-
-def decode_json(data: bytes | str, service: str, *, code: str = "bad_body") -> Any:
-    """`data` decoded as JSON, or ProviderError when it cannot be: not JSON, not UTF-8, or nested
-    deeper than MAX_JSON_DEPTH (whether the decoder itself gave up with RecursionError or not, a
-    structure that deep would only make the code that reads it recurse too far)."""
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
-        raise ProviderError(f"{service} прислал непонятный ответ", permanent=False, code=code) from None
-    if too_deep(value, MAX_JSON_DEPTH):
-        raise ProviderError(f"{service} прислал непонятный ответ", permanent=False, code=code)
-    return value
-
-
-def too_deep(value: Any, limit: int) -> bool:
-    """Whether lists and objects in `value` nest more than `limit` levels (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def segment(value: str) -> str:
