@@ -53,15 +53,22 @@ from connhub.journal import hooks as journal_hooks
 from connhub.models import CatalogRefreshJob, RefreshState, utcnow
 from connhub.ports.catalog import CatalogSource
 from connhub.ports.errors import ProviderError
+from connhub.providers.capabilities import CATALOG
+from connhub.runtime import Runtime
 from connhub.work.claims import Heartbeat, beat_every
 
 __all__ = [
     "INSERT_CHUNK", "LEASE", "MAX_PROBLEMS", "MAX_RATE_LIMIT_WAIT_SECONDS", "JobFailed", "JobView", "break_cycles",
-    "claim_next", "last_finished_job", "latest_job", "renew_lease", "request_due_refreshes", "request_refresh",
-    "run_job", "run_own", "run_pending",
+    "catalog_providers", "claim_next", "last_finished_job", "latest_job", "renew_lease", "request_due_refreshes",
+    "request_refresh", "run_job", "run_own", "run_pending",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def catalog_providers(rt: Runtime) -> list[str]:
+    """The keys of the providers that offer a catalog, in registry order (whose catalogs are refreshed)."""
+    return [provider.info.key for provider in rt.providers.all() if CATALOG.offered_by(provider)]
 
 
 def run_job(

@@ -15,18 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.catalog import queries, refresh
 from connhub.catalog.queries import SnapshotView, StoreView
 from connhub.catalog.refresh import JobView
+from connhub.catalog.refresh import catalog_providers as catalog_providers  # the page asks the door
 from connhub.catalog.rules import Rule
 from connhub.db import execute_write
 from connhub.journal import hooks as journal_hooks
 from connhub.models import CatalogRule, Connection, RefreshSource, RuleMode, RuleTarget, Status, User
-from connhub.providers.capabilities import CATALOG
 from connhub.runtime import Runtime
 from connhub.text import duration, number, plural
-
-
-def catalog_providers(rt: Runtime) -> list[str]:
-    """The keys of the providers that offer a catalog, in registry order."""
-    return [provider.info.key for provider in rt.providers.all() if CATALOG.offered_by(provider)]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from connhub.catalog import refresh
-from connhub.catalog.service import catalog_providers
 from connhub.crypto import UNREADABLE_MESSAGE, UnreadableToken
 from connhub.models import CatalogRefreshJob, Connection, RefreshState
 from connhub.ports.catalog import CatalogSource
@@ -62,7 +61,7 @@ class CatalogWorker:
 
     def _queue_scheduled(self) -> None:
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
-        queued = refresh.request_due_refreshes(self.rt.sessions, providers=catalog_providers(self.rt),
+        queued = refresh.request_due_refreshes(self.rt.sessions, providers=refresh.catalog_providers(self.rt),
                                                interval=interval)
         if queued:
             log.info("catalog: queued %d scheduled refreshes", queued)
