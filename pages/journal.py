@@ -10,6 +10,7 @@ from connhub.journal import service
 from connhub.models import utcnow
 from pages.ui.journal import journal_table
 from pages.ui.session import require_user, runtime
+from pages.ui.text import Markup
 
 PERIODS = {"24 часа": timedelta(days=1), "7 дней": timedelta(days=7), "30 дней": timedelta(days=30),
            "90 дней": timedelta(days=90), "Всё время": None}
@@ -34,6 +35,6 @@ events = service.events_for(rt, user.id, services=chosen_services, kinds=chosen_
 
 journal_table(events, key="journal-all")
 if len(events) >= service.LIMIT:
-    st.caption(f"Показаны последние {service.LIMIT} событий; сузьте период или фильтры.")
+    st.caption(Markup("Показаны последние {} событий; сузьте период или фильтры.").format(service.LIMIT))
 st.download_button("Скачать CSV", data=service.csv_bytes(events), file_name="connhub-journal.csv",
                    mime="text/csv", icon=":material/download:", disabled=not events, key="journal-csv")

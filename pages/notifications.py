@@ -12,7 +12,7 @@ from connhub.notify import service
 from connhub.notify.service import ChannelView, InvalidChannel
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.session import require_user, runtime
-from pages.ui.text import format_time, md
+from pages.ui.text import Markup, format_time, md
 
 user = require_user()
 rt = runtime()
@@ -36,7 +36,7 @@ def channel_card(channel: ChannelView) -> None:
         st.markdown(title)
         if not channel.enabled:
             reason = channel.disabled_reason or "выключен вручную"
-            st.error(f"Канал выключен: {md(reason)}", icon=":material/notifications_off:")
+            st.error(Markup("Канал выключен: {}").format(reason), icon=":material/notifications_off:")
         sent = f"последнее сообщение: {format_time(channel.last_sent_at)}" if channel.last_sent_at else \
             "сообщений ещё не было"
         waiting = f", ждут отправки: {channel.pending}" if channel.pending else ""

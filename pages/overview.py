@@ -16,7 +16,7 @@ from connhub.models import Status
 from pages.ui.admin import OPEN_CONNECTION, OPEN_SYNC, admin_actor
 from pages.ui.session import runtime
 from pages.ui.status import STATUS_BADGES
-from pages.ui.text import format_time, md, table_rows
+from pages.ui.text import Markup, format_time, md, table_rows
 
 CONNECTION_LABELS: dict[ConnectionState, str] = {
     ConnectionState.ONLINE: "В сети",
@@ -144,7 +144,7 @@ def connection_panel(actor: Actor, connection_id: int) -> None:
         return
     view = detail.connection
     with st.container(border=True, key="admin-connection"):
-        st.markdown(f"**{md(view.title)}** пользователя **{md(detail.owner)}** · только просмотр")
+        st.markdown(Markup("**{}** пользователя **{}** · только просмотр").format(view.title, detail.owner))
         label, color, icon = STATUS_BADGES[view.status]
         st.badge(label, color=color, icon=icon)
         if detail.unreadable:
@@ -177,7 +177,7 @@ def sync_panel(actor: Actor, user_id: int) -> None:
     config = detail.config
     settings = config.settings
     with st.container(border=True, key="admin-sync"):
-        st.markdown(f"**Синхронизация** пользователя **{md(detail.owner)}** · только просмотр")
+        st.markdown(Markup("**Синхронизация** пользователя **{}** · только просмотр").format(detail.owner))
         st.caption(md(f"{'Включена' if config.is_on else 'Выключена'}. Магазин: {settings.store_name or '—'}. "
                       f"Сообщество: {settings.vk_group_name or '—'}. Включил: {config.confirmed_by or '—'}, "
                       f"{format_time(config.confirmed_at)}."))

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, insert, select
 
 from connhub.crypto import Secret, TokenCipher
 from connhub.models import Connection, User, utcnow
+from connhub.runtime import emulations
 from connhub.sandbox import sandbox_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def clean_env(**values: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("CONNHUB_", "DATABASE_", "EVOTOR_", "VK_", "ADMIN_", "METRICS_"))}
     env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(ROOT),
-               **sandbox_env("http://127.0.0.1:9"), **values)  # loopback provider URLs: nothing leaves
+               **sandbox_env("http://127.0.0.1:9", emulations()), **values)  # loopback provider URLs: nothing leaves
     return env
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 
 from connhub.health.history_views import CardHistory, HourSegment, RunPoint
 from connhub.models import Status, SyncRunState
-from pages.ui.text import user_timezone
+from pages.ui.text import Markup, user_timezone
 
 NO_DATA = "#e6e6ea"
 SEGMENT_COLOURS = {  # worst status of the hour -> colour
@@ -144,7 +144,8 @@ def runs_panel(runs: list[RunPoint]) -> None:
         st.markdown(bar_markup(((run_colour(r), run_tooltip(r), r.state) for r in runs),
                                label=f"Исходы последних запусков: {len(runs)}"), unsafe_allow_html=True)
         total = len(runs)
-        st.caption(f"Последние {total} {plural(total, 'запуск', 'запуска', 'запусков')}, слева — самый ранний")
+        runs_word = plural(total, "запуск", "запуска", "запусков")
+        st.caption(Markup("Последние {} {}, слева — самый ранний").format(total, runs_word))
         rows = [{"Запуск": local(r.started_at).strftime("%d.%m %H:%M:%S"),
                  "Длительность, с": (r.duration_ms or 0) / 1000,
                  "Исход": RUN_WORDS.get(SyncRunState(r.state), r.state)} for r in runs]

@@ -9,7 +9,7 @@ import streamlit as st
 from connhub.journal import service
 from connhub.journal.service import EventView
 from pages.ui.session import runtime
-from pages.ui.text import format_time, md, table_rows
+from pages.ui.text import Markup, format_time, table_rows
 
 
 def journal_table(events: Sequence[EventView], *, key: str) -> None:
@@ -30,5 +30,5 @@ def connection_journal(user_id: int, connection_id: int) -> None:
     if not events:
         st.caption("Событий пока нет.")
     for event in events:
-        st.markdown(f"{md(format_time(event.at))} · {md(event.actor)} · {md(event.summary)}")
+        st.markdown(Markup("{} · {} · {}").format(format_time(event.at), event.actor, event.summary))
     st.page_link("pages/journal.py", label="Весь журнал", icon=":material/history:")
