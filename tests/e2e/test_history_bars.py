@@ -17,8 +17,9 @@ from connhub.health.history import floor_hour, roll_up
 from connhub.models import Base, CheckerHeartbeat, Connection, Outcome, Status, utcnow
 from connhub.runtime import Runtime
 from connhub.users import LOCAL_SUBJECT, ensure_user
-from tests.e2e.helpers import PYTHON, Proc, free_port, http_text, wait_until
 from tests.support.history import add_checks
+
+from .helpers import PYTHON, Proc, free_port, http_text, wait_until
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "history"
@@ -64,9 +65,8 @@ def a_day_of_checks(rt: Runtime) -> None:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: install Debian's `chromium` package")
-def test_the_dashboard_draws_a_24_hour_bar_on_each_card_in_chromium(make_rt, tmp_path):
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
+def test_the_dashboard_draws_a_24_hour_bar_on_each_card_in_chromium(make_rt, tmp_path, browser):
+    """`browser` is pytest-playwright's, launched as the e2e conftest says (Debian's chromium)."""
     rt = make_rt()
     a_day_of_checks(rt)
     port = free_port()
@@ -82,27 +82,25 @@ def test_the_dashboard_draws_a_24_hour_bar_on_each_card_in_chromium(make_rt, tmp
     try:
         app.wait_ready(lambda: http_text(f"http://127.0.0.1:{port}/_stcore/health") == "ok", timeout=60,
                        what="/_stcore/health == ok")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="ru-RU",
-                                    timezone_id="Europe/Moscow")
-            page.goto(f"http://localhost:{port}/", timeout=30_000)
-            bars = page.locator(".connhub-bar")
-            wait_until(lambda: bars.count() == 2, timeout=30, what="two 24-hour bars")
-            for n in range(2):
-                assert bars.nth(n).locator(".connhub-segment").count() == 24
-            evotor = bars.nth(0).locator(".connhub-segment")
-            assert evotor.nth(23 - 6).get_attribute("data-state") == "offline"
-            assert "худший статус: нет связи" in (evotor.nth(23 - 6).get_attribute("title") or "")
-            vk = bars.nth(1).locator(".connhub-segment")
-            assert vk.nth(23 - 15).get_attribute("data-state") == "reconnect"
-            assert vk.nth(0).get_attribute("data-state") == "none"
-            page.locator(".connhub-segment").first.wait_for(state="visible", timeout=10_000)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-bars.png"), full_page=True)
-            page.goto(f"http://localhost:{port}/evotor", timeout=30_000)
-            page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(state="visible", timeout=30_000)
-            page.locator(".connhub-bar").first.wait_for(state="visible", timeout=10_000)
-            page.screenshot(path=str(ARTIFACTS / "service-latency.png"), full_page=True)
-            browser.close()
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="ru-RU",
+                                timezone_id="Europe/Moscow")
+        page.goto(f"http://localhost:{port}/", timeout=30_000)
+        bars = page.locator(".connhub-bar")
+        wait_until(lambda: bars.count() == 2, timeout=30, what="two 24-hour bars")
+        for n in range(2):
+            assert bars.nth(n).locator(".connhub-segment").count() == 24
+        evotor = bars.nth(0).locator(".connhub-segment")
+        assert evotor.nth(23 - 6).get_attribute("data-state") == "offline"
+        assert "худший статус: нет связи" in (evotor.nth(23 - 6).get_attribute("title") or "")
+        vk = bars.nth(1).locator(".connhub-segment")
+        assert vk.nth(23 - 15).get_attribute("data-state") == "reconnect"
+        assert vk.nth(0).get_attribute("data-state") == "none"
+        page.locator(".connhub-segment").first.wait_for(state="visible", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-bars.png"), full_page=True)
+        page.goto(f"http://localhost:{port}/evotor", timeout=30_000)
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(state="visible", timeout=30_000)
+        page.locator(".connhub-bar").first.wait_for(state="visible", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "service-latency.png"), full_page=True)
+        page.close()
     finally:
         app.stop()
