@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +34,7 @@ from connhub.catalog import queries
 from connhub.db import write_locked
 from connhub.models import CatalogProduct, SyncImage, utcnow
 from connhub.ports.errors import ProviderError
+from connhub.ports.images import ListedImage, ProductImages
 from connhub.sync.photos import source_hash
 
 log = logging.getLogger(__name__)
@@ -56,22 +56,6 @@ class ImageRef:
     @classmethod
     def of(cls, data: bytes) -> ImageRef:
         return cls(source_hash(data), lambda: data)
-
-
-class ListedImage(Protocol):
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def version(self) -> str: ...
-
-
-class ProductImages(Protocol):
-    """The catalog provider's image API (connhub.providers.evotor.images.EvotorImages)."""
-
-    def image(self, store_id: str, product_id: str) -> ListedImage | None: ...
-
-    def download(self, url: str) -> bytes: ...
 
 
 class Spool:
