@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,26 +32,16 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bench.checker import start_sandbox  # noqa: E402
+from bench.sync import GROUP, seed  # noqa: E402  (the same seeded user, store and community)
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
-    CatalogGroup,
-    CatalogProduct,
-    CatalogSnapshot,
-    CatalogStore,
     Connection,
-    SnapshotState,
-    Status,
-    utcnow,
 )
 from connhub.providers.evotor.sandbox import catalog_http as sandbox_catalog  # noqa: E402
 from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
 from connhub.runtime import Runtime, emulations, load_settings  # noqa: E402
 from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
-from connhub.sync import config, status  # noqa: E402
-from connhub.sync.config import Choices, Community  # noqa: E402
-from connhub.sync.policies import DEFAULT_TEMPLATE  # noqa: E402
-from connhub.users import ensure_user  # noqa: E402
 
 # Runs the sync's CLI in this process and prints the peak RSS when it ends (VmHWM: after fork and
 # exec, ru_maxrss would still count the parent's size).
@@ -69,50 +58,6 @@ RSS_WRAPPER = (
     "sys.exit(code)\n"
 )
 EMAIL = "bench@example.test"
-STORE = "20170228-F4F1-401B-80FA-9ECCA8451FFB"
-GROUP = 218252175
-CATEGORY = 500
-
-
-def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
-    with rt.sessions() as session:
-        user = ensure_user(session, subject="bench", email="bench@example.test", name="Bench")
-        session.commit()
-    with rt.sessions() as session:
-        rows = {}
-        for provider, account in (("evotor", "01-000000000000001"), ("vk", "743784474")):
-            row = Connection(user_id=user.id, provider=provider, auth_method="oauth", account_id=account,
-                             display_name=provider, profile={}, access_token_sealed=rt.cipher.seal(
-                                 Secret(token if provider == "vk" else "bench-evotor-token")),
-                             refresh_token_sealed=None, token_version=1, status=Status.ONLINE, is_online=True)
-            if provider == "vk":
-                row.profile = {"rights": {"groups": True, "market": True, "photos": True,
-                                          "checked_at": utcnow().isoformat(), "note": ""}}
-            session.add(row)
-            session.flush()
-            rows[provider] = row.id
-        session.add(CatalogStore(connection_id=rows["evotor"], store_id=STORE, name="Чайная", position=0))
-        snapshot = CatalogSnapshot(connection_id=rows["evotor"], store_id=STORE, state=SnapshotState.CURRENT,
-                                   completed_at=utcnow(), group_count=1, product_count=products)
-        session.add(snapshot)
-        session.flush()
-        session.add(CatalogGroup(snapshot_id=snapshot.id, id="g-all", name="Все товары"))
-        for n in range(products):
-            session.add(CatalogProduct(snapshot_id=snapshot.id, id=f"{n:08d}-0000-4000-8000-000000000000",
-                                       group_id="g-all", name=f"Товар номер {n + 1}", measure="шт",
-                                       article=f"A-{n}", price=Decimal(100 + n) + Decimal("0.50"),
-                                       allow_to_sell=True, type="NORMAL"))
-        session.commit()
-        snapshot_id = snapshot.id
-    choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
-                      categories={CATEGORY: "Продукты питания / Напитки"})
-    with rt.sessions() as session:
-        config.save_settings(session, user.id, {
-            "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
-            "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
-            "description_template": DEFAULT_TEMPLATE}, choices)
-    status.switch_on(rt, user.id, confirmed_by="bench", shown=status.sync_status(rt, user.id).snapshot)
-    return user.id, snapshot_id
 
 
 def product_ids(count: int) -> list[str]:
