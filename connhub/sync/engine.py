@@ -43,7 +43,7 @@ from connhub.sync.mapping import MappingPolicy, Skipped, map_product, with_image
 from connhub.sync.plan import Plan, Row, Wanted, make_plan
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
-from connhub.sync.runs import RunRecorder
+from connhub.sync.run_record import RunRecorder
 from connhub.sync.selection import selected_facts
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token

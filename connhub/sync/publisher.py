@@ -27,7 +27,7 @@ from connhub.sync import items as mapping_table
 from connhub.sync.mapping import DESCRIPTION_MIN, NAME_MAX, clean_line, cut_to, format_price, remove_links
 from connhub.sync.photos import PhotoError, pad_photo
 from connhub.sync.plan import NOT_OURS, Row, Wanted
-from connhub.sync.runs import RunRecorder
+from connhub.sync.run_record import RunRecorder
 
 log = logging.getLogger(__name__)
 

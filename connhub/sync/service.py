@@ -9,13 +9,15 @@ from functools import partial
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.db import execute_write
 from connhub.health.history_views import RunPoint, run_history
 from connhub.models import SyncRunState
 from connhub.runtime import Runtime
 from connhub.sync import config, mapping, policies, runs, selection
 from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.roles import roles
-from connhub.sync.runs import RunRecorder, RunView
+from connhub.sync.run_record import RunRecorder
+from connhub.sync.runs import RunView
 from connhub.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -101,19 +103,16 @@ def store_choices(rt: Runtime, user_id: int, connection_id: int) -> dict[str, st
 
 def note_community(rt: Runtime, user_id: int, community: config.Community) -> None:
     """Write back what the target just said about the saved community (its name, goods on or off)."""
-    with rt.sessions() as session:
-        config.note_community(session, user_id, community)
+    execute_write(rt.sessions, lambda session: config.note_community(session, user_id, community))
 
 
 def save_settings(rt: Runtime, user_id: int, raw: Mapping[str, object], choices: config.Choices) -> None:
     """Validate and save the form; InvalidSettings (nothing written) when a field is wrong."""
-    with rt.sessions() as session:
-        config.save_settings(session, user_id, raw, choices)
+    execute_write(rt.sessions, lambda session: config.save_settings(session, user_id, raw, choices))
 
 
 def switch_off(rt: Runtime, user_id: int) -> None:
-    with rt.sessions() as session:
-        config.disable(session, user_id)
+    execute_write(rt.sessions, lambda session: config.disable(session, user_id))
 
 
 def missing_to_enable(settings: config.SyncSettings) -> list[str]:

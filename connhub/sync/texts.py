@@ -29,7 +29,10 @@ STATE_COLORS: dict[str, str] = {
 TRIGGER_CRON = "cron"
 TRIGGER_PAGE = "page"
 TRIGGER_CLI = "cli"
-TRIGGER_LABELS: dict[str, str] = {TRIGGER_CRON: "по расписанию (run/sync.sh)", TRIGGER_CLI: "из командной строки",
+TRIGGER_SCHEDULE = "schedule"  # the sidecar's own schedule (connhub.sync.schedule)
+TRIGGER_MANUAL = "manual"  # run/sync.sh started by a person at a terminal
+TRIGGER_LABELS: dict[str, str] = {TRIGGER_SCHEDULE: "по расписанию", TRIGGER_CRON: "cron (run/sync.sh)",
+                                  TRIGGER_MANUAL: "вручную (run/sync.sh)", TRIGGER_CLI: "из командной строки",
                                   TRIGGER_PAGE: "со страницы"}
 
 PHASE_WAITING = "Ожидает запуска"
