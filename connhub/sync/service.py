@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connhub import connections
 from connhub.connections import ConnectionView
 from connhub.db import execute_write
 from connhub.health.history_views import RunPoint, run_history
-from connhub.models import SyncRunState
+from connhub.models import SyncConfig, SyncRunState, utcnow
 from connhub.runtime import Runtime
-from connhub.sync import config, mapping, policies, runs, selection
+from connhub.sync import config, mapping, policies, runs, schedule, selection
 from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.roles import roles
 from connhub.sync.run_record import RunRecorder
@@ -40,6 +44,15 @@ def _log_line(run_id: int, line: str) -> None:
     log.info("sync run %s: %s", run_id, line)
 
 
+def _catalog_age(rt: Runtime, run: RunView) -> timedelta | None:
+    """A scheduled run refreshes the catalog first when the copy is older than the interval."""
+    if run.trigger != runs.Trigger.SCHEDULE:
+        return None
+    with rt.sessions() as session:
+        chosen = schedule.of(session.scalar(select(SyncConfig).where(SyncConfig.user_id == run.user_id)))
+    return schedule.period(chosen, schedule.minute_of(rt.settings))
+
+
 def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
     """Claim and run every run requested on the page, oldest first."""
     done: list[Outcome] = []
@@ -50,7 +63,8 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
         with active:
             run = active.run
             recorder = RunRecorder(rt.sessions, run.id)
-            engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id))
+            engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id),
+                                catalog_max_age=_catalog_age(rt, run))
             try:
                 done.append(engine.run())
             except Exception:  # recorded as failed by the engine; the next request goes on
@@ -202,3 +216,22 @@ def disconnect(rt: Runtime, user_id: int, connection_id: int) -> ConnectionView 
         if on:
             switch_off(rt, user_id)
     return removed
+
+
+# ----------------------------------------------------------------------------- the schedule
+
+
+def schedule_now(rt: Runtime, user_id: int) -> schedule.Freshness:
+    """The user's schedule, its next run, the last success and whether the sync is fresh."""
+    with rt.sessions() as session:
+        return schedule.freshness(session, user_id, rt.settings)
+
+
+def save_schedule(rt: Runtime, user_id: int, chosen: schedule.Schedule) -> None:
+    """Save the schedule and plan its next run from now."""
+    minute = schedule.minute_of(rt.settings)
+
+    def write(session: Session) -> None:
+        schedule.apply(config.locked_row(session, user_id), chosen, utcnow(), minute)
+
+    execute_write(rt.sessions, write)
