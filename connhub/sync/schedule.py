@@ -88,9 +88,9 @@ def parse(mode: object, minutes: object = DEFAULT_MINUTES, at: object = DEFAULT_
         raise InvalidSchedule(f"Непонятный интервал: «{minutes}»") from None
     if every not in INTERVALS:
         raise InvalidSchedule("Интервал: выберите одно из: " + ", ".join(interval_text(m) for m in INTERVALS))
-    text = str(at).strip()
+    hours, _, minutes_of_hour = str(at).strip().partition(":")
     try:
-        moment = time.fromisoformat(text)
+        moment = time(int(hours), int(minutes_of_hour))
     except ValueError:
         raise InvalidSchedule(f"Время запуска — часы и минуты, например 03:00, а не «{at}»") from None
     return Schedule(mode, every, moment.strftime("%H:%M"), _zone(str(tz)).key)
