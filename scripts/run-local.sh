@@ -14,7 +14,7 @@ pids=()
 stop_all() { trap - EXIT INT TERM; rm -f "$SANDBOX_ENV"; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap stop_all EXIT INT TERM
 
-credentials=$($PY -c 'from connhub.config import load_settings; from connhub.providers.registry import uses_real_credentials; print("real" if uses_real_credentials(load_settings()) else "none")')
+credentials=$($PY -c 'from connhub.runtime import load_settings; from connhub.providers.registry import uses_real_credentials; print("real" if uses_real_credentials(load_settings()) else "none")')
 if [ "$credentials" = "none" ]; then
   base="http://127.0.0.1:${SANDBOX_PORT}"
   # Every registered provider's variables, pointed at the sandbox.

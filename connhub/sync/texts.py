@@ -48,6 +48,11 @@ PLAN_TITLES = {"add": "Будут добавлены", "change": "Будут и�
                "delete": "Будут удалены", "skip": "Не выгружаются"}
 
 
+def photos_phase(done: int, total: int) -> str:
+    """«Фото товаров (25 из 4462)»: the photo uploads' progress, written with each batch."""
+    return f"{PHASE_PHOTOS} ({done} из {total})"
+
+
 def state_label(state: str) -> str:
     return STATE_LABELS.get(state, str(state))
 

@@ -76,7 +76,7 @@ def section(user_id: int, is_on: bool) -> None:
     mode = st.radio("Как запускать", list(MODES), format_func=MODES.__getitem__, key=KEY + "mode", horizontal=True)
     if mode == schedule.EVERY:
         st.selectbox("Интервал", schedule.INTERVALS, key=KEY + "minutes",
-                     format_func=lambda minutes: "каждые " + schedule.interval_text(minutes))
+                     format_func=lambda minutes: schedule.describe(schedule.Schedule(schedule.EVERY, minutes)))
     elif mode == schedule.DAILY:
         st.time_input("Время запуска", key=KEY + "at", step=900)
     else:
