@@ -43,6 +43,9 @@ DEFAULT_MINUTES = 60
 DEFAULT_AT = "03:00"
 DEFAULT_TZ = "Europe/Moscow"
 CRON_ONLY_LIMIT = timedelta(hours=24)
+# A scheduled run refreshes a catalog copy older than its interval, but never one younger than this
+# (it matters only when SYNC_SCHEDULE_MINUTE_SECONDS shortens the intervals).
+CATALOG_AGE_FLOOR = timedelta(minutes=5)
 SCHEDULED_BY = "расписание"
 
 

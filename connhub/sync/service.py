@@ -50,7 +50,8 @@ def _catalog_age(rt: Runtime, run: RunView) -> timedelta | None:
         return None
     with rt.sessions() as session:
         chosen = schedule.of(session.scalar(select(SyncConfig).where(SyncConfig.user_id == run.user_id)))
-    return schedule.period(chosen, schedule.minute_of(rt.settings))
+    every = schedule.period(chosen, schedule.minute_of(rt.settings))
+    return None if every is None else max(every, schedule.CATALOG_AGE_FLOOR)
 
 
 def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
