@@ -84,3 +84,21 @@ def section(user_id: int, is_on: bool) -> None:
                    "Без успешного запуска дольше суток она считается устаревшей.")
     st.button("Сохранить расписание", key=KEY + "save", icon=":material/schedule:", on_click=_save, args=(user_id,))
     freshness(user_id, is_on)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def dashboard_line(user_id: int) -> None:
+    """Next to the dashboard's cards: the sync's freshness, while the sync is on (nothing otherwise)."""
+    state = service.schedule_now(runtime(), user_id)
+    if state.fresh is None:
+        return
+    now = utcnow()
+    last = ("ещё не было" if state.last_success_at is None
+            else ago((now - state.last_success_at).total_seconds()))
+    if state.fresh:
+        following = (Markup(", следующий запуск {}").format(format_time(max(state.next_run_at, now)))
+                     if state.next_run_at is not None else Markup(""))
+        st.caption(Markup("Синхронизация: последняя успешная {}{}").format(last, following))
+    else:
+        st.warning(Markup("Синхронизация устарела: последняя успешная — {}. Откройте «Синхронизация».").format(last),
+                   icon=":material/update_disabled:")
