@@ -213,8 +213,11 @@ def test_after_a_kill_the_schedule_and_the_page_start_within_10_s_and_the_journa
         killed.finish()
     finally:
         killed.stop()
-    # The page: «Синхронизировать сейчас» is accepted at once.
-    assert service.ask_for_run(fast_rt, alice.id, who=alice.email, dry_run=True)
+    # The page: «Синхронизировать сейчас» is accepted as soon as the dead process's lock is gone
+    # (PostgreSQL frees its advisory lock when the server sees the connection close).
+    wait_until(lambda: service.ask_for_run(fast_rt, alice.id, who=alice.email, dry_run=True),
+               "the page's request to be accepted after the kill")
+    assert utcnow() - killed_at < ACCEPT_WITHIN
     # The schedule: due now, queued behind the page's request and started by the sidecar.
     set_schedule(fast_rt, alice.id, schedule.Schedule(schedule.EVERY, 15), next_at=utcnow())
     worker = sync_worker(fast_rt, threading.Event())
