@@ -30,6 +30,11 @@ def ago(moment_seconds: float) -> str:
     return f"{duration(int(moment_seconds))} назад"
 
 
+def interval_label(minutes: int) -> str:
+    """«каждые 15 мин», «каждый час»."""
+    return schedule.describe(schedule.Schedule(schedule.EVERY, minutes))
+
+
 def _fill(chosen: schedule.Schedule) -> None:
     version = (chosen.mode, chosen.minutes, chosen.at)
     if st.session_state.get(KEY + "loaded") == version:
@@ -76,7 +81,7 @@ def section(user_id: int, is_on: bool) -> None:
     mode = st.radio("Как запускать", list(MODES), format_func=MODES.__getitem__, key=KEY + "mode", horizontal=True)
     if mode == schedule.EVERY:
         st.selectbox("Интервал", schedule.INTERVALS, key=KEY + "minutes",
-                     format_func=lambda minutes: schedule.describe(schedule.Schedule(schedule.EVERY, minutes)))
+                     format_func=interval_label)
     elif mode == schedule.DAILY:
         st.time_input("Время запуска", key=KEY + "at", step=900)
     else:
