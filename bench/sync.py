@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.fernet import Fernet  # noqa: E402
 from PIL import Image  # noqa: E402
-from sqlalchemy import update  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
 from bench.checker import start_sandbox  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
@@ -42,6 +43,7 @@ from connhub.models import (  # noqa: E402
     Connection,
     SnapshotState,
     Status,
+    SyncRun,
     utcnow,
 )
 from connhub.ports.images import ImageBytes  # noqa: E402
@@ -103,7 +105,7 @@ def seed(rt: Runtime, token: str, products: int) -> tuple[int, int]:
         snapshot_id = snapshot.id
     choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
                       categories={CATEGORY: "Продукты питания / Напитки"})
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         config.save_settings(session, user.id, {
             "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",
@@ -117,11 +119,48 @@ def _source(images: dict[str, bytes]) -> Callable[[str, str], ImageBytes | None]
     return lambda store, pid: refs.get(pid)
 
 
+class Silence:
+    """Polls the run's row: the longest stretch in which its progress (phase, done, total, counts)
+    did not change, as a watcher of the page would see it."""
+
+    EVERY = 0.1
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.longest = 0.0
+        self.where = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        last: tuple[object, ...] | None = None
+        since = time.monotonic()
+        while not self._stop.wait(self.EVERY):
+            with self.rt.sessions() as session:
+                row = session.scalar(select(SyncRun).order_by(SyncRun.id.desc()).limit(1))
+                seen = None if row is None else (row.id, row.phase, row.done, row.total, row.added, row.changed,
+                                                 row.failed, row.skipped)
+            now = time.monotonic()
+            if seen != last:
+                last, since = seen, now
+            elif row is not None and row.state == "running" and now - since > self.longest:
+                self.longest, self.where = now - since, row.phase
+
+    def __enter__(self) -> Silence:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def measure(rt: Runtime, user_id: int, control: GoodsControl, images: dict[str, bytes] | None) -> dict[str, float]:
     control.reset_stats()
     started = time.monotonic()
-    _run, outcome = run_now(rt, user_id, trigger=Trigger.CLI, triggered_by="bench",
-                            images=_source(images) if images is not None else None)
+    with Silence(rt) as silence:
+        _run, outcome = run_now(rt, user_id, trigger=Trigger.CLI, triggered_by="bench",
+                                images=_source(images) if images is not None else None)
     elapsed = time.monotonic() - started
     stats = control.stats()
     calls = stats["calls"]
@@ -130,7 +169,8 @@ def measure(rt: Runtime, user_id: int, control: GoodsControl, images: dict[str, 
     return {"state": outcome.state, "seconds": elapsed, "api_requests": api, "uploads": uploads,
             "http_requests": api + uploads, "writes": sum(calls.get(m, 0) for m in WRITES),
             "edits": calls.get("market.edit", 0), "adds": calls.get("market.add", 0),
-            "rejected_for_rate": stats["rejected_for_rate"], **{k: v for k, v in outcome.counts.items()}}
+            "rejected_for_rate": stats["rejected_for_rate"], "silent": silence.longest, "silent_in": silence.where,
+            **{k: v for k, v in outcome.counts.items()}}
 
 
 def main() -> int:
@@ -162,6 +202,8 @@ def main() -> int:
               f"= {first['http_requests'] / n:.3f} requests a product ({first['api_requests'] / n:.3f} API), "
               f"{first['api_requests'] / first['seconds']:.2f} API requests/s, added {first['added']}, "
               f"rejected for rate {first['rejected_for_rate']}")
+        print(f"longest silent stretch (no progress written) in the first run: {first['silent']:.1f} s "
+              f"(phase «{first['silent_in']}»)")
         second = measure(rt, user_id, control, images)
         budget = math.ceil(n / 200) + 3
         print(f"second run (nothing changed): {second['seconds']:.1f} s, {second['api_requests']} requests "

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # A running sync run whose lease (renewed every few seconds) is this old is dead; the process
     # lock usually says so at once (connhub.work.claims).
     SYNC_RUN_LEASE_SECONDS: int = Field(default=300, ge=1, le=24 * 3600)
+    # How long one «minute» of the sync schedule's interval lasts (connhub.sync.schedule); tests and
+    # the lateness bench shorten it so a 15-minute interval passes in a second.
+    SYNC_SCHEDULE_MINUTE_SECONDS: float = Field(default=60.0, gt=0, le=60)
 
     # Operations (issue 21): who administers connhub, and the sidecar's Prometheus metrics.
     # ADMIN_EMAILS is a comma list; with OIDC, ADMIN_GROUPS_CLAIM names a claim (a list or a

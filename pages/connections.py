@@ -11,6 +11,7 @@ from connhub.providers import PROVIDER_INFO
 from connhub.runtime import Runtime
 from connhub.sync import service as sync_service
 from connhub.users import UserView
+from pages.ui import sync_schedule
 from pages.ui.history import hour_bar
 from pages.ui.notices import PENDING_DISCONNECT_KEY, queue_toast, show_flash, show_queued_toast
 from pages.ui.routes import ADD_PAGE
@@ -105,6 +106,7 @@ def cards(user: UserView) -> None:
 
 
 cards(user)
+sync_schedule.dashboard_line(user.id)  # the sync's freshness next to the cards (issue 17)
 
 pending = st.session_state.get(PENDING_DISCONNECT_KEY)
 if pending is not None:

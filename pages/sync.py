@@ -13,6 +13,7 @@ from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, Inv
 from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import sync_runs
+from pages.ui import sync_schedule
 from pages.ui.markup import lines
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
@@ -320,6 +321,7 @@ if noted:
 fill_widgets(status.config)
 
 toggle_section(status)
+sync_schedule.section(user.id, status.config.is_on)
 readiness_section()
 st.divider()
 stores = source_section(status)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publish each user's selected Evotor products to their VK community's goods (cron-friendly).
 #
-#   run/sync.sh [--user SUBJECT_OR_EMAIL] [--dry-run]
+#   run/sync.sh [--user SUBJECT_OR_EMAIL] [--dry-run] [--trigger cron|manual]
 #
 # For each user (or the one named): run/read_config.py decides. Off → one line, skipped.
 # Not ready (its exit code 4) → the problems are printed and the user skipped. Ready → the
@@ -16,9 +16,15 @@
 # With several users the highest of these wins.
 #
 # Environment: the app's (DATABASE_URL, CONNHUB_DATA_DIR, ...); PYTHON picks the interpreter.
+# While `make run` runs on the sandbox, its resolved settings (data/sandbox.env) are read too,
+# so this publishes to the same sandbox the page shows. Runs are recorded as «cron (run/sync.sh)»,
+# or «вручную (run/sync.sh)» when started at a terminal (--trigger says it outright).
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
+sandbox_env="${CONNHUB_DATA_DIR:-data}/sandbox.env"
+if [ -f "$sandbox_env" ]; then set -a; . "$sandbox_env"; set +a; fi
+export PYTHONWARNINGS=ignore  # no library's English warnings in a Russian log
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
@@ -27,15 +33,20 @@ fi
 
 user=""
 dry_run=""
+trigger=cron
+if [ -t 0 ] || [ -t 1 ]; then trigger=manual; fi
 while [ $# -gt 0 ]; do
     case "$1" in
         --user) [ $# -ge 2 ] || { echo "sync.sh: --user needs a value" >&2; exit 2; }; user="$2"; shift 2 ;;
         --user=*) user="${1#--user=}"; shift ;;
         --dry-run) dry_run="--dry-run"; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --trigger) [ $# -ge 2 ] || { echo "sync.sh: --trigger needs cron or manual" >&2; exit 2; }; trigger="$2"; shift 2 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sync.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+
+case "$trigger" in cron|manual) ;; *) echo "sync.sh: --trigger is cron or manual" >&2; exit 2 ;; esac
 
 # Severity order for the overall exit code: 1 (unexpected) outranks everything.
 severity() { case "$1" in 0) echo 0 ;; 6) echo 1 ;; 4) echo 2 ;; 5) echo 3 ;; 2) echo 4 ;; *) echo 5 ;; esac; }
@@ -85,7 +96,7 @@ for problem in json.load(sys.stdin).get("problems", []):
         *) say "read_config завершился с кодом $rc:" >&2; printf '%s\n' "$report" | say_lines >&2
            failed=$((failed + 1)); note 1; continue ;;
     esac
-    "$PYTHON" -m connhub.sync --user "$name" --trigger cron $dry_run </dev/null 2>&1 | stamp
+    "$PYTHON" -m connhub.sync --user "$name" --trigger "$trigger" $dry_run </dev/null 2>&1 | stamp
     rc=${PIPESTATUS[0]}
     case "$rc" in
         0) synced=$((synced + 1)) ;;

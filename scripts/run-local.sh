@@ -6,16 +6,23 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 APP_PORT=${APP_PORT:-8501}
 SANDBOX_PORT=${SANDBOX_PORT:-8090}
+DATA_DIR=${CONNHUB_DATA_DIR:-data}
+# The resolved sandbox settings, for run/sync.sh and run/read_config.py from any shell (cron);
+# removed when `make run` stops, so nothing talks to a sandbox that is gone.
+SANDBOX_ENV="$DATA_DIR/sandbox.env"
 pids=()
-stop_all() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
+stop_all() { trap - EXIT INT TERM; rm -f "$SANDBOX_ENV"; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap stop_all EXIT INT TERM
 
-credentials=$($PY -c 'from connhub.config import load_settings; from connhub.providers.registry import uses_real_credentials; print("real" if uses_real_credentials(load_settings()) else "none")')
+credentials=$($PY -c 'from connhub.runtime import load_settings; from connhub.providers.registry import uses_real_credentials; print("real" if uses_real_credentials(load_settings()) else "none")')
 if [ "$credentials" = "none" ]; then
   base="http://127.0.0.1:${SANDBOX_PORT}"
   # Every registered provider's variables, pointed at the sandbox.
   eval "$($PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --print-env)"
   export PUBLIC_URL="${PUBLIC_URL:-http://localhost:${APP_PORT}}"
+  mkdir -p "$DATA_DIR"
+  { $PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --print-env
+    printf 'export PUBLIC_URL=%q\n' "$PUBLIC_URL"; } >"$SANDBOX_ENV"
   echo "No provider credentials configured: using the sandbox providers at $base"
   $PY -m connhub.sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" & pids+=($!)
   for _ in $(seq 1 100); do

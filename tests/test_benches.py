@@ -4,7 +4,7 @@ Each runs with arguments that make it quick (a few products or connections, no i
 and must exit 0 and print its figures. The figures' values are not judged here (a loaded machine
 moves them); that the script still measures what the README quotes is. Covered here:
 bench/catalog.py, bench/checker.py, bench/history.py, bench/hostile.py, bench/overview.py,
-bench/photos.py, bench/sync.py and bench/vk_goods.py (`test_every_bench_script_is_covered` fails on
+bench/photos.py, bench/schedule.py, bench/sync.py and bench/vk_goods.py (`test_every_bench_script_is_covered` fails on
 a script missing from TINY).
 """
 
@@ -41,6 +41,8 @@ TINY: dict[str, tuple[list[str], list[str]]] = {
     "sync.py": (["--products", "6", "--changes", "2"],
                 [r"first run \(6 products\): finished", r"second run \(nothing changed\)",
                  r"2 prices changed: .* 2 market\.edit calls", r"targets met"]),
+    "schedule.py": (["--runs", "2", "--products", "3"],
+                    [r"2 scheduled runs every 0\.30 s .*lateness due → start median \d+\.\d+ s"]),
     "vk_goods.py": (["--products", "6"],
                     [r"\d+ requests"]),
     "photos.py": (["--images", "3", "--image-bytes", "100000"],

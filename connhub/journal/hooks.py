@@ -115,8 +115,12 @@ RUN_COUNTS = ("total", "added", "changed", "hidden", "deleted", "unchanged", "fa
 
 
 def run_ended(session: Session, run: SyncRun) -> None:
-    kind = {"cron": ActorKind.CRON, "page": ActorKind.USER}.get(run.trigger, ActorKind.ADMIN)
-    actor = Actor(kind, run.triggered_by[:320])
+    if run.trigger == "schedule":
+        actor = SCHEDULE
+    else:
+        kind = {"cron": ActorKind.CRON, "manual": ActorKind.CRON, "page": ActorKind.USER}.get(run.trigger,
+                                                                                             ActorKind.ADMIN)
+        actor = Actor(kind, run.triggered_by[:320])
     record(session, events.run_ended(run.user_id, actor, state=run.state, run_id=run.id, dry_run=run.dry_run,
                                      counts={name: int(getattr(run, name) or 0) for name in RUN_COUNTS},
                                      reason=run.stop_reason))

@@ -60,6 +60,14 @@ class SyncConfig(Base):
     confirmed_by: Mapped[str] = mapped_column(String(320), default="")
     confirmed_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # The schedule (connhub.sync.schedule): "every" N minutes, "daily" at HH:MM in schedule_tz, or
+    # "off" (cron only). The sidecar queues a run when schedule_next_at has passed.
+    schedule_mode: Mapped[str] = mapped_column(String(8), default="every", server_default="every")
+    schedule_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default=text("60"))
+    schedule_at: Mapped[str] = mapped_column(String(5), default="03:00", server_default="03:00")
+    schedule_tz: Mapped[str] = mapped_column(String(64), default="Europe/Moscow", server_default="Europe/Moscow")
+    schedule_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

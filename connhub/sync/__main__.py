@@ -84,8 +84,8 @@ def parser() -> argparse.ArgumentParser:
                                       description="Синхронизация товаров Эвотор с товарами сообщества ВКонтакте.")
     command.add_argument("--user", metavar="SUBJECT_OR_EMAIL", help="чью синхронизацию запустить")
     command.add_argument("--dry-run", action="store_true", help="только показать план, ничего не менять")
-    command.add_argument("--trigger", choices=(runs.Trigger.CRON, runs.Trigger.CLI), default=runs.Trigger.CLI,
-                         help="кто запустил (записывается в историю запусков)")
+    command.add_argument("--trigger", choices=(runs.Trigger.CRON, runs.Trigger.MANUAL, runs.Trigger.CLI),
+                         default=runs.Trigger.CLI, help="кто запустил (записывается в историю запусков)")
     command.add_argument("--requested", action="store_true", help="выполнить запуски, запрошенные на странице")
     command.add_argument("--list-users", action="store_true", help="перечислить пользователей (subject)")
     command.add_argument("--null", action="store_true",

@@ -13,8 +13,6 @@ The policies and their parsing are `connhub.sync.policies`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connhub.db import begin_write
 from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncConfig, utcnow
 from connhub.sync.confirmation import make_snapshot
@@ -38,83 +35,23 @@ from connhub.sync.policies import (
     parse_multiplier,
     parse_template,
 )
+from connhub.sync.values import (  # re-exported: the pages and tests find them here
+    FIELDS,
+    CannotEnable,
+    Choices,
+    Community,
+    ConfirmationOutdated,
+    InvalidSettings,
+    SyncConfigView,
+    SyncSettings,
+)
 
-# Field names, as the page's widgets and InvalidSettings.errors use them.
-FIELDS = ("store_id", "vk_group_id", "vk_category_id", "on_removed", "on_not_for_sale", "on_zero_price",
-          "price_multiplier", "description_template")
-
+__all__ = ["FIELDS", "CannotEnable", "Choices", "Community", "ConfirmationOutdated", "InvalidSettings",
+           "SyncConfigView", "SyncSettings", "disable", "enable", "get_config", "note_community", "save_settings",
+           "validate"]
 
 # ----------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    """Everything the page saves: source, target and policies."""
-
-    store_id: str = ""
-    store_name: str = ""
-    vk_group_id: int | None = None
-    vk_group_name: str = ""
-    vk_group_goods_enabled: bool = False
-    vk_category_id: int | None = None
-    vk_category_name: str = ""
-    policies: Policies = field(default_factory=Policies)
-
-
-@dataclass(frozen=True)
-class SyncConfigView:
-    user_id: int
-    settings: SyncSettings
-    exists: bool = False  # False: nothing saved yet (the defaults are shown)
-    enabled: bool = False  # the master toggle
-    confirmed_at: datetime | None = None
-    confirmed_by: str = ""
-    confirmed_snapshot: dict[str, Any] = field(default_factory=dict)
-    updated_at: datetime | None = None
-
-    @property
-    def is_on(self) -> bool:
-        """On and confirmed: the only state in which a sync may run."""
-        return self.enabled and self.confirmed_at is not None
-
-
-@dataclass(frozen=True)
-class Community:
-    """A VK community the user may pick: one the VK account administers or edits."""
-
-    id: int
-    name: str
-    goods_enabled: bool
-
-
-@dataclass(frozen=True)
-class Choices:
-    """What the user may pick from, as the page listed it.
-
-    None means the list could not be had (say VK is offline): then only the saved value is
-    accepted for that field, so the other fields can still be saved.
-    """
-
-    stores: Mapping[str, str] | None = None  # store id → name
-    communities: Mapping[int, Community] | None = None
-    categories: Mapping[int, str] | None = None  # category id → name as shown
-
-
-class InvalidSettings(ValueError):
-    """Some fields are wrong; `errors` maps each field to what is wrong with it, in Russian."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = dict(errors)
-
-
-class ConfirmationOutdated(Exception):
-    """What the confirmation showed is no longer what would be published."""
-
-
-class CannotEnable(Exception):
-    """The sync cannot be switched on yet; the message says why, in Russian."""
-
+# The value types live in connhub.sync.values; re-exported here, where the pages look for them.
 
 # ----------------------------------------------------------------------------- reading
 
@@ -249,26 +186,36 @@ def validate(raw: Mapping[str, object], choices: Choices, current: SyncSettings)
 # ----------------------------------------------------------------------------- writing
 
 
+# Functions that take a Session never commit: the door (connhub.sync.service) runs them inside
+# `db.execute_write`, which holds the write lock and commits once.
+
+
 def _locked_row(session: Session, user_id: int) -> SyncConfig | None:
-    begin_write(session)
     return session.scalar(select(SyncConfig).where(SyncConfig.user_id == user_id).with_for_update())
 
 
-def _write(session: Session, user_id: int, change: Any) -> SyncConfigView:
-    """Apply `change(row)` to the user's row (created if missing) in one write transaction."""
-    for _attempt in range(2):
-        row = _locked_row(session, user_id)
-        if row is None:
+def locked_row(session: Session, user_id: int) -> SyncConfig:
+    """The user's row, locked for this write transaction; created (flushed) when missing."""
+    row = _locked_row(session, user_id)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
             row = SyncConfig(user_id=user_id, confirmed_snapshot={})
             session.add(row)
-        change(row)
-        try:
-            session.commit()
-        except IntegrityError:  # the user's first save raced another one: apply it to that row
-            session.rollback()
-            continue
-        return _view(row)
-    raise RuntimeError("could not write the sync configuration")
+    except IntegrityError:  # the user's first save raced another one: use that row
+        row = _locked_row(session, user_id)
+        if row is None:
+            raise RuntimeError("could not write the sync configuration") from None
+    return row
+
+
+def _write(session: Session, user_id: int, change: Any) -> SyncConfigView:
+    """Apply `change(row)` to the user's row (created if missing); flushed, not committed."""
+    row = locked_row(session, user_id)
+    change(row)
+    session.flush()
+    return _view(row)
 
 
 def save_settings(session: Session, user_id: int, raw: Mapping[str, object], choices: Choices) -> SyncConfigView:
@@ -278,7 +225,6 @@ def save_settings(session: Session, user_id: int, raw: Mapping[str, object], cho
     would be published shows up in `changes_since_confirmation`.
     """
     current = get_config(session, user_id).settings
-    session.rollback()
     settings = validate(raw, choices, current)
 
     def apply(row: SyncConfig) -> None:
@@ -308,11 +254,10 @@ def note_community(session: Session, user_id: int, community: Community) -> None
     if row is None or row.vk_group_id != community.id or (
         row.vk_group_name == community.name and row.vk_group_goods_enabled == community.goods_enabled
     ):
-        session.rollback()
         return
     row.vk_group_name = community.name
     row.vk_group_goods_enabled = community.goods_enabled
-    session.commit()
+    session.flush()
 
 
 # ----------------------------------------------------------------------------- the master toggle
@@ -325,18 +270,14 @@ def enable(session: Session, user_id: int, *, confirmed_by: str, shown: Mapping[
     ids = list(product_ids)
     row = _locked_row(session, user_id)
     if row is None:
-        session.rollback()
         raise CannotEnable("Сначала выберите магазин и сообщество и сохраните настройки.")
     view = _view(row)
     if not view.settings.store_id:
-        session.rollback()
         raise CannotEnable("Сначала выберите магазин Эвотор и сохраните настройки.")
     if view.settings.vk_group_id is None:
-        session.rollback()
         raise CannotEnable("Сначала выберите сообщество ВКонтакте и сохраните настройки.")
     snapshot = make_snapshot(view.settings, ids)
     if snapshot != dict(shown):
-        session.rollback()
         raise ConfirmationOutdated("Настройки или состав выгрузки изменились — проверьте и подтвердите снова.")
     row.enabled = True
     row.confirmed_at = utcnow()
@@ -345,7 +286,7 @@ def enable(session: Session, user_id: int, *, confirmed_by: str, shown: Mapping[
     journal_hooks.sync_switched(session, user_id=user_id, on=True, confirmed_by=confirmed_by,
                                 confirmed=f"{view.settings.store_name} → {view.settings.vk_group_name}, "
                                           f"товаров: {len(ids)}")
-    session.commit()
+    session.flush()
     return _view(row)
 
 

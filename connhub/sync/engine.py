@@ -43,7 +43,7 @@ from connhub.sync.mapping import MappingPolicy, Skipped, map_product, with_image
 from connhub.sync.plan import Plan, Row, Wanted, make_plan
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
-from connhub.sync.runs import RunRecorder
+from connhub.sync.run_record import RunRecorder
 from connhub.sync.selection import selected_facts
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token
@@ -83,8 +83,10 @@ class SyncEngine:
     def __init__(self, rt: Runtime, user_id: int, recorder: RunRecorder, *, dry_run: bool = False,
                  images: ProductImageSource | None = None, target: GoodsTarget | None = None,
                  say: Callable[[str], None] = lambda line: None, checkpoint: Checkpoint = _no_checkpoint,
-                 refresh_wait: float = REFRESH_WAIT_SECONDS, refresh_pickup: float = REFRESH_PICKUP_SECONDS) -> None:
+                 refresh_wait: float = REFRESH_WAIT_SECONDS, refresh_pickup: float = REFRESH_PICKUP_SECONDS,
+                 catalog_max_age: timedelta | None = None) -> None:
         self.rt = rt
+        self.catalog_max_age = catalog_max_age  # a scheduled run: refresh a copy older than its interval
         self.user_id = user_id
         self.recorder = recorder
         self.dry_run = dry_run
@@ -180,6 +182,8 @@ class SyncEngine:
         sidecar has taken within `REFRESH_PICKUP_SECONDS` (cron without a sidecar) the run takes and
         runs itself: its own job, never anyone else's."""
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
+        if self.catalog_max_age is not None:
+            interval = min(interval, self.catalog_max_age)
         refreshed = status.catalog_refreshed_at
         if refreshed is not None and utcnow() - refreshed < interval:
             return status

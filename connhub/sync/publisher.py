@@ -24,10 +24,11 @@ from connhub.models import SyncItemState
 from connhub.ports.errors import ProviderError
 from connhub.ports.goods import Draft, GoodsError, GoodsErrorKind, GoodsTarget, Photo, PhotoFile
 from connhub.sync import items as mapping_table
+from connhub.sync import texts
 from connhub.sync.mapping import DESCRIPTION_MIN, NAME_MAX, clean_line, cut_to, format_price, remove_links
 from connhub.sync.photos import PhotoError, pad_photo
 from connhub.sync.plan import NOT_OURS, Row, Wanted
-from connhub.sync.runs import RunRecorder
+from connhub.sync.run_record import RunRecorder
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Publisher:
         need = [w for w in wanted if w.image is not None and w.item.image is not None]
         if not need:
             return
-        self.phase("Фото товаров")
+        self.phase(texts.PHASE_PHOTOS)
         with self.sessions() as session:
             known = {} if fresh else mapping_table.photo_ids(session, self.group_id, [w.item.image or "" for w in need])
         uploads: dict[str, Wanted] = {}
@@ -111,7 +112,11 @@ class Publisher:
             else:
                 uploads.setdefault(key, w)
         saved: dict[str, int] = {}
+        sent = 0
         for chunk in self._batches(list(uploads.items())):
+            self.recorder.phase = texts.photos_phase(sent, len(uploads))  # progress on every batch (issue 17)
+            self.recorder.save()
+            sent += len(chunk)
             if self._photos_off_said:  # the target stopped uploading: no image is even read
                 for _, w in chunk:
                     w.item = dataclasses.replace(w.item, image=None, fingerprint="")

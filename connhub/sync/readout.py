@@ -27,6 +27,7 @@ from connhub.connections import ConnectionView
 from connhub.models import User
 from connhub.ports.errors import ProviderError
 from connhub.runtime import Runtime
+from connhub.sync import schedule
 from connhub.sync.policies import Policies
 from connhub.sync.roles import Roles, roles
 from connhub.sync.status import SyncStatus, sync_status
@@ -101,6 +102,7 @@ def empty_report(parts: Roles) -> Report:
         parts.target: {"group_id": None, "group_name": None, "goods_enabled": False, "category_id": None,
                        "category_name": None, "status": "not_connected", "rights": []},
         "policies": Policies().as_dict(), "rules": [], "products": [], "catalog_refreshed_at": None,
+        "schedule": None, "fresh": None, "last_success_at": None, "next_run_at": None,
     }
     return Report(data, EXIT_OFF, parts)
 
@@ -151,6 +153,10 @@ def build_report(rt: Runtime, user: User, status: SyncStatus, *, with_tokens: bo
         "products": list(status.product_ids),
         "catalog_refreshed_at": _iso(status.catalog_refreshed_at),
     }
+    with rt.sessions() as session:
+        fresh = schedule.freshness(session, user.id, rt.settings)
+    data.update(schedule=schedule.describe(fresh.schedule), fresh=fresh.fresh,
+                last_success_at=_iso(fresh.last_success_at), next_run_at=_iso(fresh.next_run_at))
     code = EXIT_OFF if not config.is_on else EXIT_READY if ready else EXIT_NOT_READY
     return Report(data, code, status.roles)
 
@@ -207,6 +213,10 @@ def env_lines(data: dict[str, Any], parts: Roles) -> list[str]:
         ("DESCRIPTION_TEMPLATE", policies["description_template"]),
         ("PRODUCTS_COUNT", len(data["products"])),
         ("CATALOG_REFRESHED_AT", data["catalog_refreshed_at"]),
+        ("SCHEDULE", data["schedule"]),
+        ("FRESH", data["fresh"]),
+        ("LAST_SUCCESS_AT", data["last_success_at"]),
+        ("NEXT_RUN_AT", data["next_run_at"]),
     ]
     if "token" in source:
         pairs.append((f"{src}_TOKEN", source["token"]))

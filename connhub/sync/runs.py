@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.db import retry_while_locked, write_locked
 from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncRun, SyncRunState, utcnow
+from connhub.sync import texts
 from connhub.work.claims import LOCK_WAIT_SECONDS, Heartbeat, ProcessLock, beat_every, claimable, process_lock
 
 if TYPE_CHECKING:
@@ -39,16 +40,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=5)  # the default lease (Settings.SYNC_RUN_LEASE_SECONDS)
-FAILURES_KEPT = 500  # the failure list keeps this many (the count keeps them all)
 ACTIVE = (SyncRunState.REQUESTED, SyncRunState.RUNNING)
 LOCK_NAME = "sync-user"
 ABANDONED_REASON = "Прервано: процесс синхронизации остановился; следующий запуск продолжит с того же места"
 
 
 class Trigger:
-    CRON = "cron"  # run/sync.sh from cron or by hand
-    PAGE = "page"  # «Синхронизировать сейчас»
-    CLI = "cli"  # python -m connhub.sync
+    CRON = texts.TRIGGER_CRON  # run/sync.sh from cron
+    MANUAL = texts.TRIGGER_MANUAL  # run/sync.sh by a person at a terminal
+    PAGE = texts.TRIGGER_PAGE  # «Синхронизировать сейчас»
+    CLI = texts.TRIGGER_CLI  # python -m connhub.sync
+    SCHEDULE = texts.TRIGGER_SCHEDULE  # the sidecar's schedule (connhub.sync.schedule)
 
 
 COUNTS = ("added", "changed", "hidden", "deleted", "unchanged", "failed", "skipped")
@@ -135,6 +137,7 @@ def close_abandoned(session: Session, user_id: int, now: datetime, *, lease: tim
             row.phase = "Прервано"
             if row.started_at is not None:
                 row.duration_ms = max(0, int((now - row.started_at).total_seconds() * 1000))
+            journal_hooks.run_ended(session, row)  # the user's journal: «Прервано»
             log.warning("sync run %s of user %s was abandoned by its process (%s); closed", row.id, user_id,
                         row.worker or "?")
             closed += 1
@@ -319,72 +322,3 @@ def claim_requested(sessions: sessionmaker[Session], *, lease: timedelta = STALE
             raise
         return ActiveRun(sessions, claimed, lock, lease)
     return None
-
-
-# --- writing while running ----------------------------------------------------------------------
-
-
-class RunClosed(Exception):
-    """The run's record was closed by someone else (declared abandoned): this process must stop."""
-
-    def __init__(self, run_id: int, state: str) -> None:
-        super().__init__(f"sync run {run_id} was closed ({state}) while this process was running it")
-
-
-@dataclass
-class RunRecorder:
-    """What one run has done so far, written to its row at each phase and batch."""
-
-    sessions: sessionmaker[Session]
-    run_id: int
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
-    failures: list[dict[str, str]] = field(default_factory=list)
-    total: int = 0
-    done: int = 0
-    phase: str = ""
-    requests: int = 0
-    plan: dict[str, Any] = field(default_factory=dict)
-
-    def count(self, name: str, n: int = 1) -> None:
-        self.counts[name] += n
-
-    def fail(self, product_id: str, name: str, reason: str) -> None:
-        self.counts["failed"] += 1
-        if len(self.failures) < FAILURES_KEPT:
-            self.failures.append({"product_id": product_id, "name": name, "reason": reason[:300]})
-
-    def save(self, **extra: Any) -> None:
-        retry_while_locked(lambda: self._save(extra))
-
-    def _save(self, extra: dict[str, Any]) -> None:
-        with write_locked(self.sessions) as session:
-            row = session.get(SyncRun, self.run_id)
-            if row is None:
-                return
-            if row.state != SyncRunState.RUNNING:  # closed as abandoned meanwhile: what it says stays
-                if "state" in extra:
-                    return
-                raise RunClosed(self.run_id, row.state)
-            for name, value in self.counts.items():
-                setattr(row, name, value)
-            row.failures = list(self.failures)
-            row.total, row.done, row.phase, row.requests = self.total, self.done, self.phase[:200], self.requests
-            row.plan = dict(self.plan)
-            row.heartbeat_at = utcnow()
-            for key, value in extra.items():
-                setattr(row, key, value)
-            if "finished_at" in extra:
-                journal_hooks.run_ended(session, row)  # lane notify: the journal and its notices
-            session.commit()
-
-    def finish(self, state: str, stop_reason: str = "") -> RunView:
-        now = utcnow()
-        with self.sessions() as session:
-            row = session.get(SyncRun, self.run_id)
-            started = (row.started_at if row is not None else None) or now
-        duration = max(0, int((now - started).total_seconds() * 1000))
-        self.save(state=state, stop_reason=stop_reason[:500], finished_at=now, duration_ms=duration)
-        with self.sessions() as session:
-            row = session.get(SyncRun, self.run_id)
-            assert row is not None
-            return view(row)

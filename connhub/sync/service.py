@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.db import execute_write
 from connhub.health.history_views import RunPoint, run_history
-from connhub.models import SyncRunState
+from connhub.models import SyncConfig, SyncRunState, utcnow
 from connhub.runtime import Runtime
-from connhub.sync import config, mapping, policies, runs, selection
+from connhub.sync import config, mapping, policies, runs, schedule, selection
 from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.roles import roles
-from connhub.sync.runs import RunRecorder, RunView
+from connhub.sync.run_record import RunRecorder
+from connhub.sync.runs import RunView
 from connhub.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,16 @@ def _log_line(run_id: int, line: str) -> None:
     log.info("sync run %s: %s", run_id, line)
 
 
+def _catalog_age(rt: Runtime, run: RunView) -> timedelta | None:
+    """A scheduled run refreshes the catalog first when the copy is older than the interval."""
+    if run.trigger != runs.Trigger.SCHEDULE:
+        return None
+    with rt.sessions() as session:
+        chosen = schedule.of(session.scalar(select(SyncConfig).where(SyncConfig.user_id == run.user_id)))
+    every = schedule.period(chosen, schedule.minute_of(rt.settings))
+    return None if every is None else max(every, schedule.CATALOG_AGE_FLOOR)
+
+
 def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
     """Claim and run every run requested on the page, oldest first."""
     done: list[Outcome] = []
@@ -48,7 +64,8 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
         with active:
             run = active.run
             recorder = RunRecorder(rt.sessions, run.id)
-            engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id))
+            engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id),
+                                catalog_max_age=_catalog_age(rt, run))
             try:
                 done.append(engine.run())
             except Exception:  # recorded as failed by the engine; the next request goes on
@@ -101,19 +118,16 @@ def store_choices(rt: Runtime, user_id: int, connection_id: int) -> dict[str, st
 
 def note_community(rt: Runtime, user_id: int, community: config.Community) -> None:
     """Write back what the target just said about the saved community (its name, goods on or off)."""
-    with rt.sessions() as session:
-        config.note_community(session, user_id, community)
+    execute_write(rt.sessions, lambda session: config.note_community(session, user_id, community))
 
 
 def save_settings(rt: Runtime, user_id: int, raw: Mapping[str, object], choices: config.Choices) -> None:
     """Validate and save the form; InvalidSettings (nothing written) when a field is wrong."""
-    with rt.sessions() as session:
-        config.save_settings(session, user_id, raw, choices)
+    execute_write(rt.sessions, lambda session: config.save_settings(session, user_id, raw, choices))
 
 
 def switch_off(rt: Runtime, user_id: int) -> None:
-    with rt.sessions() as session:
-        config.disable(session, user_id)
+    execute_write(rt.sessions, lambda session: config.disable(session, user_id))
 
 
 def missing_to_enable(settings: config.SyncSettings) -> list[str]:
@@ -203,3 +217,22 @@ def disconnect(rt: Runtime, user_id: int, connection_id: int) -> ConnectionView 
         if on:
             switch_off(rt, user_id)
     return removed
+
+
+# ----------------------------------------------------------------------------- the schedule
+
+
+def schedule_now(rt: Runtime, user_id: int) -> schedule.Freshness:
+    """The user's schedule, its next run, the last success and whether the sync is fresh."""
+    with rt.sessions() as session:
+        return schedule.freshness(session, user_id, rt.settings)
+
+
+def save_schedule(rt: Runtime, user_id: int, chosen: schedule.Schedule) -> None:
+    """Save the schedule and plan its next run from now."""
+    minute = schedule.minute_of(rt.settings)
+
+    def write(session: Session) -> None:
+        schedule.apply(config.locked_row(session, user_id), chosen, utcnow(), minute)
+
+    execute_write(rt.sessions, write)

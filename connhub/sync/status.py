@@ -14,6 +14,7 @@ from typing import Any
 
 from connhub import connections
 from connhub.connections import ConnectionView
+from connhub.db import execute_write
 from connhub.models import utcnow
 from connhub.runtime import Runtime
 from connhub.sync.config import SyncConfigView, enable, get_config
@@ -99,5 +100,5 @@ def switch_on(rt: Runtime, user_id: int, *, confirmed_by: str, shown: Mapping[st
     """Switch the sync on for what the confirmation showed (`shown`, a `SyncStatus.snapshot`);
     ConfirmationOutdated if the configuration or the selection changed since."""
     current = sync_status(rt, user_id)
-    with rt.sessions() as session:
-        return enable(session, user_id, confirmed_by=confirmed_by, shown=shown, product_ids=current.product_ids)
+    return execute_write(rt.sessions, lambda session: enable(session, user_id, confirmed_by=confirmed_by, shown=shown,
+                                                             product_ids=current.product_ids))

@@ -29,7 +29,10 @@ STATE_COLORS: dict[str, str] = {
 TRIGGER_CRON = "cron"
 TRIGGER_PAGE = "page"
 TRIGGER_CLI = "cli"
-TRIGGER_LABELS: dict[str, str] = {TRIGGER_CRON: "по расписанию (run/sync.sh)", TRIGGER_CLI: "из командной строки",
+TRIGGER_SCHEDULE = "schedule"  # the sidecar's own schedule (connhub.sync.schedule)
+TRIGGER_MANUAL = "manual"  # run/sync.sh started by a person at a terminal
+TRIGGER_LABELS: dict[str, str] = {TRIGGER_SCHEDULE: "по расписанию", TRIGGER_CRON: "cron (run/sync.sh)",
+                                  TRIGGER_MANUAL: "вручную (run/sync.sh)", TRIGGER_CLI: "из командной строки",
                                   TRIGGER_PAGE: "со страницы"}
 
 PHASE_WAITING = "Ожидает запуска"
@@ -43,6 +46,11 @@ COUNT_WORDS = (("added", "добавлено"), ("changed", "изменено"),
 PLAN_WORDS = (("add", "добавить"), ("change", "изменить"), ("hide", "скрыть"), ("delete", "удалить"))
 PLAN_TITLES = {"add": "Будут добавлены", "change": "Будут изменены", "hide": "Будут скрыты",
                "delete": "Будут удалены", "skip": "Не выгружаются"}
+
+
+def photos_phase(done: int, total: int) -> str:
+    """«Фото товаров (25 из 4462)»: the photo uploads' progress, written with each batch."""
+    return f"{PHASE_PHOTOS} ({done} из {total})"
 
 
 def state_label(state: str) -> str:

@@ -1,7 +1,8 @@
 """The sidecar's side of «Синхронизировать сейчас»: runs requested on the page start here.
 
 `checker.py` ticks `sync_worker` every few seconds. A tick closes runs whose process died
-(`runs.close_all_abandoned`, so no start waits for a dead run) and, when a run is waiting and
+(`runs.close_all_abandoned`, so no start waits for a dead run), queues the runs whose schedule
+is due (`schedule.queue_due`: requested runs, trigger «по расписанию») and, when a run is waiting and
 none is running in this process, starts a thread that runs them.
 """
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from connhub.models import SyncRun, SyncRunState
 from connhub.runtime import Runtime
-from connhub.sync import runs
+from connhub.sync import runs, schedule
 from connhub.work.workers import BackgroundWorker
 
 SYNC_TICK_SECONDS = 2  # a click on «Синхронизировать сейчас» starts within this
@@ -27,6 +28,7 @@ def sync_worker(rt: Runtime, stop: threading.Event) -> BackgroundWorker:
 
     def sweep() -> None:
         runs.close_all_abandoned(rt.sessions, lease=runs.lease_of(rt.settings))
+        schedule.queue_due(rt.sessions, rt.settings)  # due schedules become requested runs, claimed below
 
     def work() -> object:
         from connhub.sync.service import run_requested  # the engine's imports only when a run is asked for

@@ -31,7 +31,7 @@ from connhub.notify import service as notify_service
 from connhub.notify.topics import Notice
 from connhub.ports.catalog import GroupRecord, StoreRecord
 from connhub.providers.base import ProviderError
-from connhub.sync import runs
+from connhub.sync import run_record, runs
 from tests.notify.helpers import check, notices
 from tests.support.catalog import STORE, ScriptedSource, product
 from tests.support.connect import connect
@@ -82,14 +82,14 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     catalog_service.remove_rules(rt.sessions, alice.id, rule_ids)
     for state, reason in (("finished", ""), ("stopped", "В сообществе выключены товары"), ("failed", "Ошибка")):
         with runs.start_run(rt.sessions, alice.id, trigger="cron", triggered_by="cron") as run:
-            recorder = runs.RunRecorder(rt.sessions, run.id)
+            recorder = run_record.RunRecorder(rt.sessions, run.id)
             recorder.fail("p1", "Чай", "ВКонтакте отклонил фото") if state == "finished" else None
             recorder.finish(state, reason)
     assert note_stale_syncs(rt.sessions, after=timedelta(hours=26), now=utcnow() + timedelta(hours=27)) == 1
     assert note_stale_syncs(rt.sessions, after=timedelta(hours=26), now=utcnow() + timedelta(hours=28)) == 0
     from connhub.sync import config
 
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         config.disable(session, alice.id)
 
     # The catalog: a refresh fails (told once), fails again (not told), recovers.

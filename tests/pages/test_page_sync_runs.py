@@ -95,7 +95,7 @@ def test_last_runs_show_trigger_duration_counts_reason_and_failures(open_app, ap
     at = open_app(alice, page=SYNC)
     assert not at.exception
     first = page_text(keyed_block(at, f"sync-run-{finished}")).replace("\\", "")
-    assert "Готово" in first and "по расписанию (run/sync.sh)" in first and "1 мин 2 с" in first
+    assert "Готово" in first and "cron (run/sync.sh)" in first and "1 мин 2 с" in first
     assert "добавлено 3, изменено 1" in first and "без изменений 10" in first and "ошибок 1" in first
     assert "Ассам: Название товара слишком длинное" in first
     second = page_text(keyed_block(at, f"sync-run-{stopped}")).replace("\\", "")

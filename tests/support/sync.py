@@ -112,7 +112,7 @@ def save_config(rt: Runtime, user: UserView, **changes: object) -> config.SyncCo
         "price_multiplier": "1", "description_template": DEFAULT_TEMPLATE,
     }
     values.update(changes)
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         return config.save_settings(session, user.id, values, choices(rt, user))
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from connhub.db import execute_write
 from connhub.sync import config, confirmation, policies
 from connhub.sync.config import (
     CannotEnable,
@@ -37,7 +38,7 @@ def form(**changes: object) -> dict[str, object]:
 
 
 def save(rt, user, **changes):
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         return config.save_settings(session, user.id, form(**changes), CHOICES)
 
 
@@ -140,11 +141,11 @@ def test_saving_bad_values_names_every_bad_field_and_writes_nothing(rt, alice):
 def test_the_saved_choice_stays_valid_when_its_list_cannot_be_had(rt, alice):
     save(rt, alice)
     offline = Choices(stores=CHOICES.stores, communities=None, categories=None)
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         view = config.save_settings(session, alice.id, form(price_multiplier="2"), offline)
     assert view.settings.vk_group_name == "Магазин у дома" and view.settings.vk_category_id == 500
     assert view.settings.policies.price_multiplier == Decimal("2.00")
-    with rt.sessions() as session, pytest.raises(InvalidSettings) as caught:
+    with rt.sessions.begin() as session, pytest.raises(InvalidSettings) as caught:
         config.save_settings(session, alice.id, form(vk_group_id=1), offline)
     assert set(caught.value.errors) == {"vk_group_id"}
 
@@ -160,9 +161,9 @@ def test_configurations_are_per_user(rt, alice, bob):
 def enable(rt, user, ids, shown=None):
     with rt.sessions() as session:
         settings = config.get_config(session, user.id).settings
-        session.rollback()
-        return config.enable(session, user.id, confirmed_by="alice@example.test",
-                             shown=shown or confirmation.make_snapshot(settings, ids), product_ids=ids)
+    return execute_write(rt.sessions, lambda session: config.enable(
+        session, user.id, confirmed_by="alice@example.test",
+        shown=shown or confirmation.make_snapshot(settings, ids), product_ids=ids))
 
 
 def test_switching_on_records_who_confirmed_what_and_when(rt, alice):
@@ -178,7 +179,7 @@ def test_switching_on_records_who_confirmed_what_and_when(rt, alice):
 def test_switching_off_takes_effect_at_once_and_a_new_confirmation_is_needed(rt, alice):
     save(rt, alice)
     enable(rt, alice, ["p1"])
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         view = config.disable(session, alice.id)
     assert not view.enabled and not view.is_on
     assert not load(rt, alice).is_on

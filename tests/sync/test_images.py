@@ -160,7 +160,7 @@ def test_the_sandbox_catalog_synced_for_real_publishes_its_seeded_images(rt, ali
     refresh_catalog(rt, evotor_id)
     connect_vk(rt, alice, goods)
     options = target.target_options(rt, alice.id)
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         config.save_settings(session, alice.id, {
             "store_id": SMALL_STORE, "vk_group_id": GOODS_ON, "vk_category_id": 501, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",

@@ -108,7 +108,7 @@ def test_switched_off_after_a_confirmation_is_off(rt, alice, sandbox_control):
     from connhub.sync import config
 
     ready_user(rt, sandbox_control, alice)
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         config.disable(session, alice.id)
     code, data = run_json(rt)
     assert code == 3 and data["enabled"] is False and data["ready"] is True

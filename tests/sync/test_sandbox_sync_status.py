@@ -38,7 +38,7 @@ def test_a_configuration_made_from_live_lists_is_ready_and_read_config_reports_i
     options = target.target_options(rt, alice.id)
     from connhub.sync import selection
 
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         stores = selection.stores(session, alice.id, evotor)
         config.save_settings(session, alice.id, {
             "store_id": SMALL_STORE, "vk_group_id": GOODS_ON, "vk_category_id": 501, "on_removed": "hide",

@@ -100,3 +100,44 @@ def test_goods_switched_off_stops_with_exit_5_and_the_reason(rt, sandbox, alice,
 def test_an_unknown_user_is_bad_usage(rt, sandbox, alice):
     done = sync_sh(rt, sandbox, "--user", "nobody@example.test")
     assert done.returncode == 2 and "не найден" in done.stderr
+
+
+def test_cron_from_a_plain_shell_finds_make_runs_sandbox_settings(rt, sandbox, alice, vk_goods, tmp_path):
+    """`env -i HOME=… PATH=/usr/bin:/bin`, another directory, the scripts called by path: the
+    sandbox settings `make run` leaves in the data directory are found, no venv is activated, every
+    line of run/sync.sh carries a timestamp, no English library warning reaches it, and the run
+    is recorded as cron's."""
+    import json
+    import re
+    import shlex
+
+    from pydantic import SecretStr
+    from sqlalchemy import select
+
+    ready_for_goods(rt, alice, vk_goods)
+    data_dir = Path(rt.settings.CONNHUB_DATA_DIR)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "sandbox.env").write_text("".join(f"export {name}={shlex.quote(value)}\n"
+                                                  for name, value in sandbox.env().items()), encoding="utf-8")
+    core = {name: str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+            for name, value in rt.settings.model_dump().items() if value is not None}
+    plain = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"} | core
+    try:
+        config = subprocess.run(["/usr/bin/python3", str(ROOT / "run" / "read_config.py"), "--user", alice.email,
+                                 "--format", "json"], capture_output=True, text=True, env=plain, cwd=tmp_path,
+                                timeout=180, check=False)
+        assert config.returncode == 0, config.stdout + config.stderr
+        assert json.loads(config.stdout)["fresh"] is True
+        done = subprocess.run([str(SCRIPT)], capture_output=True, text=True, env=plain, cwd=tmp_path, timeout=180,
+                              check=False)
+    finally:
+        (data_dir / "sandbox.env").unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    stamped = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
+    assert lines and all(stamped.match(line) for line in lines), lines
+    assert not any("Warning" in line or "warn" in line.lower() for line in lines), lines
+    assert set(by_sku(vk_goods)) == SELECTED  # published to the sandbox the page shows
+    with rt.sessions() as session:
+        [run] = session.scalars(select(SyncRun)).all()
+    assert run.trigger == runs.Trigger.CRON and run.state == SyncRunState.FINISHED

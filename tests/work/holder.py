@@ -37,7 +37,7 @@ def say(line: str) -> None:
 
 def race(user_id: int, where: Path) -> int:
     from connhub.models import SyncRunState
-    from connhub.sync import runs
+    from connhub.sync import run_record, runs
 
     rt = Runtime.from_settings()
     n = 0
@@ -60,7 +60,7 @@ def race(user_id: int, where: Path) -> int:
         say(f"started {n}")
         wait_for(where / f"release-{n}")
         with active:
-            runs.RunRecorder(rt.sessions, active.id).finish(SyncRunState.FINISHED)
+            run_record.RunRecorder(rt.sessions, active.id).finish(SyncRunState.FINISHED)
         say(f"done {n}")
 
 

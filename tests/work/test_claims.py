@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from connhub.catalog import refresh
 from connhub.models import CatalogRefreshJob, RefreshSource, RefreshState, SyncRun, SyncRunState, utcnow
 from connhub.ports.catalog import GroupRecord, Page, ProductRecord, RefreshBounds, StoreRecord
-from connhub.sync import runs
+from connhub.sync import run_record, runs
 from tests.support.connect import connect, make_user
 from tests.work.procs import DEADLINE, holder
 
@@ -132,7 +132,7 @@ def test_two_claimers_on_postgresql_never_claim_one_job_twice(make_rt, pg_url, t
 def test_a_run_closed_by_someone_else_stops_writing_and_keeps_the_closing_reason(db_rt):
     alice = make_user(db_rt, "alice")
     with runs.start_run(db_rt.sessions, alice.id, trigger=runs.Trigger.CLI, triggered_by="cli") as active:
-        recorder = runs.RunRecorder(db_rt.sessions, active.id)
+        recorder = run_record.RunRecorder(db_rt.sessions, active.id)
         recorder.save()
         with db_rt.sessions() as session:  # declared dead elsewhere (a lease that ran out on another host)
             row = session.get(SyncRun, active.id)
@@ -140,7 +140,7 @@ def test_a_run_closed_by_someone_else_stops_writing_and_keeps_the_closing_reason
             row.state, row.stop_reason = SyncRunState.FAILED, runs.ABANDONED_REASON
             session.commit()
         recorder.phase = "Добавление товаров: 4"
-        with pytest.raises(runs.RunClosed):
+        with pytest.raises(run_record.RunClosed):
             recorder.save()  # the engine stops here: nothing more is written to VK or the mapping table
         ended = recorder.finish(SyncRunState.FINISHED)
     assert ended.state == SyncRunState.FAILED and ended.stop_reason == runs.ABANDONED_REASON
