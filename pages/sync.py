@@ -277,7 +277,8 @@ def policies_section(status: SyncStatus) -> None:
     show_error("price_multiplier")
     st.text_area("Шаблон описания", key=KEY + "description_template", height=80)
     st.caption("Поля: " + ", ".join(f"`{{{name}}}` — {meaning}" for name, meaning in policies.PLACEHOLDERS.items()) +
-               ". Ссылки ВКонтакте не принимает; описание — не короче 10 символов.")
+               ". Блок `{поле:текст}` пишется, только если поле у товара не пустое: "
+               "`{article:Артикул: {article}. }`. Ссылки ВКонтакте не принимает; описание — не короче 10 символов.")
     show_error("description_template")
     preview(status)
 

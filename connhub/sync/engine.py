@@ -45,6 +45,7 @@ from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
 from connhub.sync.runs import RunRecorder
 from connhub.sync.selection import selected_facts
+from connhub.sync.shop_options import get_options
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token
 
@@ -255,6 +256,7 @@ class SyncEngine:
             multiplier=policies.price_multiplier, zero_price=policies.on_zero_price,
             not_for_sale=policies.on_not_for_sale, template=policies.description_template,
             category_id=status.config.settings.vk_category_id,
+            stock=get_options(self.rt.sessions, self.user_id).send_stock,
         )
         wanted: dict[str, Wanted] = {}
         skipped: list[tuple[Skipped, str]] = []

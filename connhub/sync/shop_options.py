@@ -1,0 +1,51 @@
+"""The VK shop options of a user's sync (docs/vk-goods.md, «Shop options»), kept apart from the
+rest of the configuration: today «Передавать остаток» (send Evotor's quantity of the chosen store
+as the item's `stock_amount`). Off by default.
+
+Functions taking a `Session` never commit; `get_options` and `save_options` are the page's door
+(one read, one write transaction through `db.execute_write`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.db import execute_read, execute_write
+from connhub.models import SyncConfig, utcnow
+
+STOCK_LABEL = "Передавать остаток"
+STOCK_HELP = ("Остаток во ВКонтакте = количество товара в выбранном магазине Эвотор, округлённое вниз "
+              "(отрицательное — 0, не больше 999 999). Количество в Эвоторе верно, только если учёт "
+              "остатков ведётся в Эвоторе. Изменение одного остатка — одна правка товара.")
+
+
+@dataclass(frozen=True)
+class ShopOptions:
+    send_stock: bool = False
+
+
+def read_options(session: Session, user_id: int) -> ShopOptions:
+    """The user's options (the defaults when the sync is not configured yet)."""
+    stock = session.scalar(select(SyncConfig.send_stock).where(SyncConfig.user_id == user_id))
+    return ShopOptions(send_stock=bool(stock))
+
+
+def get_options(sessions: sessionmaker[Session], user_id: int) -> ShopOptions:
+    return execute_read(sessions, lambda session: read_options(session, user_id))
+
+
+def save_options(sessions: sessionmaker[Session], user_id: int, options: ShopOptions) -> bool:
+    """Store the options; False when the user has no sync configuration yet (save it first)."""
+    def write(session: Session) -> bool:
+        row = session.scalar(select(SyncConfig).where(SyncConfig.user_id == user_id))
+        if row is None:
+            return False
+        if row.send_stock != options.send_stock:
+            row.send_stock = options.send_stock
+            row.updated_at = utcnow()
+        return True
+
+    return execute_write(sessions, write)
