@@ -13,6 +13,7 @@ from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, Inv
 from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import sync_runs
+from pages.ui import shop_options
 from pages.ui.markup import lines
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
@@ -326,6 +327,7 @@ st.divider()
 stores = source_section(status)
 target_section(status, options)
 policies_section(status)
+shop_options.section(rt, user.id)
 choices = Choices(stores=stores, communities=options.communities, categories=options.categories)
 if st.session_state.get(ERRORS_KEY):
     st.error("Настройки не сохранены: исправьте отмеченные поля.", icon=":material/error:")
