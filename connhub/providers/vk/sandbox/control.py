@@ -149,6 +149,28 @@ def control_calls(state: SandboxState, request: Request) -> Response:
     return json_response(goods.stats())
 
 
+def control_albums(state: SandboxState, request: Request) -> Response:
+    """GET ?group_id=: the community's albums with their item ids; POST {group_id, title}: an album made
+    by hand; POST {album_limit?, album_item_limit?} (null: none): the limits behind 1407 and 1406."""
+    goods: GoodsState = state.extra(VK)
+    with goods._lock:
+        if request.method == "GET":
+            try:
+                group_id = int(request.params.get("group_id", ""))
+            except ValueError:
+                raise BadRequest("group_id must be an integer") from None
+            return json_response({"albums": [{"id": a.id, "title": a.title, "items": list(a.items),
+                                              "photo_id": a.photo_id} for a in goods.albums.of(group_id)]})
+        body = request.json()
+        if "group_id" in body:
+            album = goods.albums.create(_community(body), str(body.get("title") or "Подборка"))
+            return json_response({"id": album.id})
+        for name, attribute in (("album_limit", "album_limit"), ("album_item_limit", "item_limit")):
+            if name in body:
+                setattr(goods.albums, attribute, _body_int(body, name))
+        return json_response({"album_limit": goods.albums.album_limit, "album_item_limit": goods.albums.item_limit})
+
+
 class GoodsControl:
     """A client of the goods control routes (/_sandbox/vk/...), for tests and benchmarks."""
 
@@ -194,3 +216,13 @@ class GoodsControl:
 
     def reset_stats(self) -> None:
         self._call("DELETE", "calls")
+
+    def albums(self, group_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", "albums", params={"group_id": group_id})["albums"])
+
+    def add_album_by_hand(self, group_id: int, title: str) -> int:
+        return int(self._call("POST", "albums", {"group_id": group_id, "title": title})["id"])
+
+    def album_limits(self, **limits: int | None) -> dict[str, Any]:
+        """album_limit (1407), album_item_limit (1406); None: no limit."""
+        return dict(self._call("POST", "albums", limits))

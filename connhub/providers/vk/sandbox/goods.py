@@ -33,6 +33,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from connhub.providers.vk.sandbox.albums import AlbumBook
 from connhub.providers.vk.sandbox.constants import (
     API_RATE_LIMIT,
     CATEGORY_BY_ID,
@@ -72,6 +73,7 @@ class GoodsState:
             self.goods_enabled = {gid: bool(seed["goods"]) for gid, seed in COMMUNITIES.items()}
             self.item_limit: dict[int, int | None] = {gid: None for gid in COMMUNITIES}
             self.items: dict[int, Item] = {}
+            self.albums = AlbumBook()
             self.photos: dict[int, Photo] = {}
             self.uploads: dict[str, Upload] = {}
             self.require_photo = False
@@ -117,6 +119,7 @@ class GoodsState:
             if item is None or item.group_id != group_id:
                 return False
             del self.items[item_id]
+            self.albums.forget_item(item_id)
             return True
 
     def seed_items(self, group_id: int, count: int, sku_prefix: str = "seed-") -> list[int]:
