@@ -70,12 +70,12 @@ class AlbumRun:
         groups = {g.id: Group(g.id, g.parent_id, g.name, g.is_modification_group)
                   for g in session.scalars(select(CatalogGroup).where(CatalogGroup.snapshot_id == snapshot.id))}
         of_product = dict(session.execute(select(CatalogProduct.id, CatalogProduct.group_id)
-                                          .where(CatalogProduct.snapshot_id == snapshot.id)).tuples().all())
+                                          .where(CatalogProduct.snapshot_id == snapshot.id)).all())
         items = dict(session.execute(
             select(SyncItem.product_id, SyncItem.vk_item_id).where(
                 SyncItem.user_id == self.user_id, SyncItem.store_id == self.store_id,
                 SyncItem.group_id == self.group_id, SyncItem.state == SyncItemState.SYNCED,
-                SyncItem.vk_item_id.is_not(None))).tuples().all())
+                SyncItem.vk_item_id.is_not(None))).all())
         wanted: dict[str, tuple[str, list[int]]] = {}
         for product_id in product_ids:
             album = album_of(of_product.get(product_id), groups, mode)
@@ -111,10 +111,11 @@ class AlbumRun:
         rows = self._add_rows([(g, t, None) for g, t in plan.new_rows] + [(g, t, a) for g, t, a in plan.adopt_new])
         made = [(rows[g], t) for g, t in plan.new_rows]
         if made:
-            ids = _check(self.target.add_albums(community, [t for _, t in made]))
+            ids = self.target.add_albums(community, [t for _, t in made])
             for (row_id, _), answer in zip(made, ids, strict=True):
                 if isinstance(answer, int):
                     self._update(row_id, album_id=answer, created=True)
+            _check(ids)
         if plan.renames:
             _check(self.target.rename_albums(community, [(a, t) for _, a, t in plan.renames]))
             for row_id, _, title in plan.renames:
