@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import execute_read, execute_write
 from connhub.models import SyncConfig, utcnow
-from connhub.sync.albums import ALBUM_MODE_LABELS, AlbumMode
+from connhub.sync.albums import ALBUM_MODE_LABELS as ALBUM_MODE_LABELS
+from connhub.sync.albums import AlbumMode
 
 ALBUMS_LABEL = "Подборки во ВКонтакте"
 ALBUMS_HELP = ("Подборки создаются из групп Эвотор: своя подборка у каждой группы верхнего уровня (с товарами "
                "подгрупп) или у каждой конечной группы. Подборка с тем же названием, созданная вами, "
                "используется, а не создаётся вторая; удаляются только подборки, созданные синхронизацией. "
                "Нужно право «Товары» у ключа ВКонтакте.")
-__all__ = ["ALBUM_MODE_LABELS", "AlbumMode"]
 STOCK_LABEL = "Передавать остаток"
 STOCK_HELP = ("Остаток во ВКонтакте = количество товара в выбранном магазине Эвотор, округлённое вниз "
               "(отрицательное — 0, не больше 999 999). Количество в Эвоторе верно, только если учёт "

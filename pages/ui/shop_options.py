@@ -1,5 +1,5 @@
 """«Магазин ВКонтакте» on «Синхронизация»: the VK shop options (connhub.sync.shop_options), saved as
-soon as they change. Today «Передавать остаток»."""
+soon as they change: «Подборки во ВКонтакте» and «Передавать остаток»."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from connhub.sync import shop_options
 from pages.ui.notices import queue_toast
 
 STOCK_KEY = "shop-send-stock"
+ALBUMS_KEY = "shop-album-mode"
 
 
-def _save_stock(rt: Runtime, user_id: int) -> None:
-    wanted = bool(st.session_state.get(STOCK_KEY))
-    if shop_options.save_options(rt.sessions, user_id, shop_options.ShopOptions(send_stock=wanted)):
-        queue_toast("Остаток передаётся во ВКонтакте" if wanted else "Остаток во ВКонтакте не передаётся",
-                    ":material/inventory:")
+def _save(rt: Runtime, user_id: int) -> None:
+    chosen = shop_options.ShopOptions(send_stock=bool(st.session_state.get(STOCK_KEY)),
+                                      album_mode=shop_options.AlbumMode(st.session_state.get(ALBUMS_KEY, "off")))
+    if shop_options.save_options(rt.sessions, user_id, chosen):
+        queue_toast("Настройки магазина сохранены", ":material/storefront:")
     else:
         st.session_state.pop(STOCK_KEY, None)
+        st.session_state.pop(ALBUMS_KEY, None)
         queue_toast("Сначала сохраните настройки синхронизации", ":material/info:")
 
 
@@ -26,5 +28,10 @@ def section(rt: Runtime, user_id: int) -> None:
     options = shop_options.get_options(rt.sessions, user_id)
     st.subheader("Магазин ВКонтакте", anchor=False)
     st.session_state.setdefault(STOCK_KEY, options.send_stock)
-    st.toggle(shop_options.STOCK_LABEL, key=STOCK_KEY, on_change=_save_stock, args=(rt, user_id))
+    st.session_state.setdefault(ALBUMS_KEY, options.album_mode.value)
+    labels = {mode.value: label for mode, label in shop_options.ALBUM_MODE_LABELS.items()}
+    st.radio(shop_options.ALBUMS_LABEL, options=list(labels), key=ALBUMS_KEY, format_func=labels.get,
+             horizontal=True, on_change=_save, args=(rt, user_id))
+    st.caption(shop_options.ALBUMS_HELP)
+    st.toggle(shop_options.STOCK_LABEL, key=STOCK_KEY, on_change=_save, args=(rt, user_id))
     st.caption(shop_options.STOCK_HELP)
