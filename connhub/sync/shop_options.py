@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import execute_read, execute_write
-from connhub.models import SyncConfig, utcnow
+from connhub.models import SyncConfig, SyncRun, utcnow
 from connhub.sync.albums import ALBUM_MODE_LABELS as ALBUM_MODE_LABELS
 from connhub.sync.albums import AlbumMode
+from connhub.text import plural
 
 ALBUMS_LABEL = "Подборки во ВКонтакте"
 ALBUMS_HELP = ("Подборки создаются из групп Эвотор: своя подборка у каждой группы верхнего уровня (с товарами "
@@ -63,3 +64,22 @@ def save_options(sessions: sessionmaker[Session], user_id: int, options: ShopOpt
         return True
 
     return execute_write(sessions, write)
+
+
+def album_note(sessions: sessionmaker[Session], user_id: int) -> str | None:
+    """What the last finished run did with the albums (Russian), or None when it did nothing with them."""
+    def read(session: Session) -> dict[str, object] | None:
+        plan = session.scalar(select(SyncRun.plan).where(SyncRun.user_id == user_id, SyncRun.dry_run.is_(False),
+                                                          SyncRun.finished_at.is_not(None))
+                              .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1))
+        found = plan.get("albums") if isinstance(plan, dict) else None
+        return found if isinstance(found, dict) else None
+
+    albums = execute_read(sessions, read)
+    if not albums:
+        return None
+    if albums.get("stopped"):
+        return f"Подборки при последнем запуске не обновлены до конца: {albums['stopped']}. Товары выгружены."
+    made, placed = int(str(albums.get("made", 0))), int(str(albums.get("placed", 0)))
+    return (f"Последний запуск: создано {made} {plural(made, 'подборка', 'подборки', 'подборок')}, "
+            f"добавлено в подборки {placed} {plural(placed, 'товар', 'товара', 'товаров')}.")

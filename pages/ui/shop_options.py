@@ -8,6 +8,7 @@ import streamlit as st
 from connhub.runtime import Runtime
 from connhub.sync import shop_options
 from pages.ui.notices import queue_toast
+from pages.ui.text import md
 
 STOCK_KEY = "shop-send-stock"
 ALBUMS_KEY = "shop-album-mode"
@@ -27,11 +28,17 @@ def _save(rt: Runtime, user_id: int) -> None:
 def section(rt: Runtime, user_id: int) -> None:
     options = shop_options.get_options(rt.sessions, user_id)
     st.subheader("Магазин ВКонтакте", anchor=False)
+    st.caption("Эти настройки сохраняются сразу, без кнопки «Сохранить».")
     st.session_state.setdefault(STOCK_KEY, options.send_stock)
     st.session_state.setdefault(ALBUMS_KEY, options.album_mode.value)
     labels = {mode.value: label for mode, label in shop_options.ALBUM_MODE_LABELS.items()}
     st.radio(shop_options.ALBUMS_LABEL, options=list(labels), key=ALBUMS_KEY, format_func=labels.get,
              horizontal=True, on_change=_save, args=(rt, user_id))
     st.caption(shop_options.ALBUMS_HELP)
+    note = shop_options.album_note(rt.sessions, user_id)
+    if note and "не обновлены" in note:
+        st.warning(md(note), icon=":material/warning:")
+    elif note:
+        st.caption(md(note))
     st.toggle(shop_options.STOCK_LABEL, key=STOCK_KEY, on_change=_save, args=(rt, user_id))
     st.caption(shop_options.STOCK_HELP)
