@@ -1,4 +1,4 @@
-"""the VK shop options: stock, albums from Evotor groups
+"""the VK shop options: stock, albums from Evotor groups, the hand-edit policy
 
 Revision ID: 0017_shop
 Revises: 0014_history
@@ -20,6 +20,8 @@ def upgrade() -> None:
     with op.batch_alter_table('sync_configs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('send_stock', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('album_mode', sa.String(length=16), server_default='off', nullable=False))
+        batch_op.add_column(sa.Column('hand_edits', sa.String(length=16), server_default='overwrite',
+                                      nullable=False))
     op.create_table('sync_albums',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -41,5 +43,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('sync_albums')
     with op.batch_alter_table('sync_configs', schema=None) as batch_op:
+        batch_op.drop_column('hand_edits')
         batch_op.drop_column('album_mode')
         batch_op.drop_column('send_stock')

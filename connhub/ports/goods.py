@@ -82,12 +82,23 @@ class Category:
 
 
 @dataclass(frozen=True)
+class ItemLooks:
+    """What the shop shows of an item now, to compare with what the sync last wrote (hand edits)."""
+
+    title: str
+    description: str
+    price_kopecks: int | None
+
+
+@dataclass(frozen=True)
 class ListedItem:
-    """An item the shop holds. `sku` is what the sync wrote there (its product id) or anyone else's."""
+    """An item the shop holds. `sku` is what the sync wrote there (its product id) or anyone else's;
+    `looks`, when the target reads it back, is what the item shows now."""
 
     id: int
     sku: str
     hidden: bool = False
+    looks: ItemLooks | None = None
 
 
 @dataclass(frozen=True)

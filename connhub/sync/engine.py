@@ -152,7 +152,8 @@ class SyncEngine:
         publisher = Publisher(target, self.rt.sessions, self.recorder, user_id=self.user_id, store_id=self.store_id,
                               group_id=self.group_id, phase=self._phase, say=self.say, checkpoint=self.checkpoint)
         listed = publisher.whole(lambda: target.items(self.group_id))
-        plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed))
+        plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed),
+                         self.options.hand_edits)
         self.recorder.plan = plan.summary()
         self.recorder.total = plan.writes
         self.recorder.count("unchanged", len(plan.unchanged))

@@ -1,5 +1,5 @@
 """«Магазин ВКонтакте» on «Синхронизация»: the VK shop options (connhub.sync.shop_options), saved as
-soon as they change: «Подборки во ВКонтакте» and «Передавать остаток»."""
+soon as they change: «Подборки во ВКонтакте», «Передавать остаток» and the hand-edit policy."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from pages.ui.text import md
 
 STOCK_KEY = "shop-send-stock"
 ALBUMS_KEY = "shop-album-mode"
+HAND_KEY = "shop-hand-edits"
 
 
 def _save(rt: Runtime, user_id: int) -> None:
     chosen = shop_options.ShopOptions(send_stock=bool(st.session_state.get(STOCK_KEY)),
-                                      album_mode=shop_options.AlbumMode(st.session_state.get(ALBUMS_KEY, "off")))
+                                      album_mode=shop_options.AlbumMode(st.session_state.get(ALBUMS_KEY, "off")),
+                                      hand_edits=shop_options.HandEdits(st.session_state.get(HAND_KEY, "overwrite")))
     if shop_options.save_options(rt.sessions, user_id, chosen):
         queue_toast("Настройки магазина сохранены", ":material/storefront:")
     else:
         st.session_state.pop(STOCK_KEY, None)
         st.session_state.pop(ALBUMS_KEY, None)
+        st.session_state.pop(HAND_KEY, None)
         queue_toast("Сначала сохраните настройки синхронизации", ":material/info:")
 
 
@@ -42,3 +45,10 @@ def section(rt: Runtime, user_id: int) -> None:
         st.caption(md(note))
     st.toggle(shop_options.STOCK_LABEL, key=STOCK_KEY, on_change=_save, args=(rt, user_id))
     st.caption(shop_options.STOCK_HELP)
+    st.session_state.setdefault(HAND_KEY, options.hand_edits.value)
+    hand = {policy.value: label for policy, label in shop_options.HAND_EDIT_LABELS.items()}
+    st.radio(shop_options.HAND_LABEL, options=list(hand), key=HAND_KEY, format_func=hand.get,
+             on_change=_save, args=(rt, user_id))
+    st.caption(shop_options.HAND_HELP)
+    for line in shop_options.hand_note(rt.sessions, user_id)[:20]:
+        st.warning(md(line), icon=":material/edit_note:")

@@ -15,6 +15,7 @@ from connhub.ports.goods import (
     Draft,
     GoodsError,
     GoodsErrorKind,
+    ItemLooks,
     ListedAlbum,
     ListedItem,
     Photo,
@@ -86,7 +87,8 @@ class VkGoodsTarget:
         return [convert(node) for node in _whole(self.goods.categories)]
 
     def items(self, community_id: int) -> list[ListedItem]:
-        return [ListedItem(item.id, item.sku, item.hidden) for item in _whole(lambda: self.goods.items(community_id))]
+        return [ListedItem(item.id, item.sku, item.hidden, ItemLooks(item.title, item.description, item.price_kopecks))
+                for item in _whole(lambda: self.goods.items(community_id))]
 
     def add(self, community_id: int, drafts: Sequence[Draft]) -> list[int | GoodsError]:
         out: list[int | GoodsError] = []

@@ -4,6 +4,7 @@ shows what each sandbox community holds, and `GoodsControl`, their client for te
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -141,6 +142,24 @@ def control_delete_item(state: SandboxState, request: Request) -> Response:
     return json_response({"ok": True})
 
 
+def control_edit_item(state: SandboxState, request: Request) -> Response:
+    """POST /_sandbox/vk/edit-item {group_id, item_id, title?, description?, price?}: an edit "by hand"
+    in VK's interface (not counted as an API call)."""
+    body = request.json()
+    goods: GoodsState = state.extra(VK)
+    group_id, item_id = _community(body), _body_int(body, "item_id", required=True)
+    with goods._lock:
+        item = goods.items.get(item_id or -1)
+        if item is None or item.group_id != group_id or item.deleted:
+            raise BadRequest("no such item in that community")
+        for name in ("title", "description"):
+            if isinstance(body.get(name), str):
+                setattr(item, name, body[name])
+        if isinstance(body.get("price"), str):
+            item.price = Decimal(body["price"])
+    return json_response({"ok": True})
+
+
 def control_calls(state: SandboxState, request: Request) -> Response:
     """GET: API requests and calls by method (calls inside execute too); DELETE: start counting anew."""
     goods: GoodsState = state.extra(VK)
@@ -226,3 +245,7 @@ class GoodsControl:
     def album_limits(self, **limits: int | None) -> dict[str, Any]:
         """album_limit (1407), album_item_limit (1406); None: no limit."""
         return dict(self._call("POST", "albums", limits))
+
+    def edit_by_hand(self, group_id: int, item_id: int, **changes: str) -> None:
+        """title, description, price (rubles as text) changed as the owner would in VK."""
+        self._call("POST", "edit-item", {"group_id": group_id, "item_id": item_id, **changes})
