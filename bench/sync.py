@@ -196,7 +196,8 @@ def main() -> int:
         # 1.3 requests a product, plus the few every run makes whatever its size (the community, the
         # listing): at a tiny size (tests/test_benches.py) those few are most of it.
         # Albums add three requests a run whatever its size (getAlbums, one addAlbum batch, one addToAlbum batch).
-        ok = (first["http_requests"] <= 1.3 * n + 5 + (3 if args.albums else 0) and first["rejected_for_rate"] == 0 and second["writes"] == 0
+        ok = (first["http_requests"] <= 1.3 * n + 5 + (3 if args.albums else 0)
+              and first["rejected_for_rate"] == 0 and second["writes"] == 0
               and second["api_requests"] <= budget and third["edits"] == args.changes)
         print("targets met" if ok else "TARGETS MISSED")
         rt.close()
