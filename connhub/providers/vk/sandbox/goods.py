@@ -17,7 +17,9 @@ Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
   each answered in order, a failed one as `false` with its error in `execute_errors`.
 Every request and every call (inside `execute` too) is counted by method for tests and benchmarks.
 
-This module holds the state and its lock; the methods are in `methods.py`, what arrives on the
+Albums (подборки) live in `albums.py`; items edited by hand go through the control API
+(`/_sandbox/vk/edit-item`, `/_sandbox/vk/delete-item`). This module holds the state and its lock;
+the methods are in `methods.py`, what arrives on the
 wire (`execute`'s code, multipart uploads) in `wire.py`, the records in `model.py`.
 """
 
