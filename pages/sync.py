@@ -13,7 +13,7 @@ from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, Inv
 from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
 from pages import sync_runs
-from pages.ui import sync_schedule
+from pages.ui import shop_options, sync_schedule
 from pages.ui.markup import lines
 from pages.ui.notices import queue_toast, show_queued_toast
 from pages.ui.routes import ADD_PAGE, CATALOG_PAGE
@@ -278,7 +278,8 @@ def policies_section(status: SyncStatus) -> None:
     show_error("price_multiplier")
     st.text_area("Шаблон описания", key=KEY + "description_template", height=80)
     st.caption("Поля: " + ", ".join(f"`{{{name}}}` — {meaning}" for name, meaning in policies.PLACEHOLDERS.items()) +
-               ". Ссылки ВКонтакте не принимает; описание — не короче 10 символов.")
+               ". Блок `{поле:текст}` пишется, только если поле у товара не пустое: "
+               "`{article:Артикул: {article}. }`. Ссылки ВКонтакте не принимает; описание — не короче 10 символов.")
     show_error("description_template")
     preview(status)
 
@@ -327,6 +328,7 @@ st.divider()
 stores = source_section(status)
 target_section(status, options)
 policies_section(status)
+shop_options.section(rt, user.id)
 choices = Choices(stores=stores, communities=options.communities, categories=options.categories)
 if st.session_state.get(ERRORS_KEY):
     st.error("Настройки не сохранены: исправьте отмеченные поля.", icon=":material/error:")

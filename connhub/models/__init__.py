@@ -38,6 +38,7 @@ from connhub.models.catalog import (
     SnapshotState,
 )
 from connhub.models.journal import JournalEvent, NotifyChannel, NotifyOutbox
+from connhub.models.shop import SyncAlbum
 from connhub.models.sync import SyncConfig, SyncImage, SyncItem, SyncItemState, SyncPhoto, SyncRun, SyncRunState
 
 __all__ = [
@@ -45,6 +46,6 @@ __all__ = [
     "CatalogSnapshot", "CatalogStore", "CheckRecord", "CheckRollup", "CheckSource", "CheckerHeartbeat",
     "Connection", "JournalEvent", "NAMING_CONVENTION", "NotifyChannel", "NotifyOutbox", "OAuthFlow", "Outcome",
     "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "SnapshotState", "Status",
-    "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto", "SyncRun", "SyncRunState",
+    "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto", "SyncRun", "SyncRunState",
     "Thousandths", "UTCDateTime", "User", "from_thousandths", "utcnow",
 ]

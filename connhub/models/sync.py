@@ -54,6 +54,10 @@ class SyncConfig(Base):
     # An exact decimal with two places, kept as text ("1.00") so SQLite and PostgreSQL agree.
     price_multiplier: Mapped[str] = mapped_column(String(16), default="1.00")
     description_template: Mapped[str] = mapped_column(Text, default="{name} (цена за {measure})")
+    # The VK shop options (connhub.sync.shop_options): send Evotor's quantity as VK's stock.
+    send_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    album_mode: Mapped[str] = mapped_column(String(16), default="off", server_default="off")  # off|top|leaf
+    hand_edits: Mapped[str] = mapped_column(String(16), default="overwrite", server_default="overwrite")
 
     enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

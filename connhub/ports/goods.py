@@ -82,12 +82,32 @@ class Category:
 
 
 @dataclass(frozen=True)
+class ItemLooks:
+    """What the shop shows of an item now, to compare with what the sync last wrote (hand edits)."""
+
+    title: str
+    description: str
+    price_kopecks: int | None
+
+
+@dataclass(frozen=True)
 class ListedItem:
-    """An item the shop holds. `sku` is what the sync wrote there (its product id) or anyone else's."""
+    """An item the shop holds. `sku` is what the sync wrote there (its product id) or anyone else's;
+    `looks`, when the target reads it back, is what the item shows now."""
 
     id: int
     sku: str
     hidden: bool = False
+    looks: ItemLooks | None = None
+
+
+@dataclass(frozen=True)
+class ListedAlbum:
+    """An album (a VK «подборка») of the community, made by anyone; the main «all items» one is left out."""
+
+    id: int
+    title: str
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,3 +166,24 @@ class GoodsTarget(Protocol):
 
     def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
         """Each photo's id for `Draft.photo_id`, or its error."""
+
+    # --- albums (docs/vk-goods.md, «Shop options»); a target without albums answers NEEDS_USER -----
+
+    def albums(self, community_id: int) -> list[ListedAlbum]:
+        """The community's albums (never the main one)."""
+
+    def add_albums(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        """New albums: each one's id, or its error. A lost answer is never repeated (adopt by title)."""
+
+    def rename_albums(self, community_id: int, renames: Sequence[tuple[int, str]]) -> list[GoodsError | None]:
+        """(album id, new title) each."""
+
+    def delete_albums(self, community_id: int, album_ids: Sequence[int]) -> list[GoodsError | None]:
+        """Deleted albums (their items stay in the shop)."""
+
+    def add_to_albums(self, community_id: int, placements: Sequence[tuple[int, Sequence[int]]],
+                      ) -> list[GoodsError | None]:
+        """(album id, item ids) each: the items put into the album; "already there" is ALREADY."""
+
+    def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
+        """(album id, item id) each: the item taken out of the album (it stays in the shop)."""

@@ -38,6 +38,7 @@ from connhub.providers.capabilities import GOODS, PRODUCT_IMAGES
 from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
 from connhub.sync import runs
+from connhub.sync.album_run import AlbumRun
 from connhub.sync.images import CachedImages
 from connhub.sync.mapping import MappingPolicy, Skipped, map_product, with_image
 from connhub.sync.plan import Plan, Row, Wanted, make_plan
@@ -45,6 +46,7 @@ from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
 from connhub.sync.run_record import RunRecorder
 from connhub.sync.selection import selected_facts
+from connhub.sync.shop_options import get_options
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token
 
@@ -140,6 +142,8 @@ class SyncEngine:
         self.store_id, self.group_id = settings.store_id, settings.vk_group_id
 
         status = self._fresh_catalog(status)
+        self.options = get_options(self.rt.sessions, self.user_id)
+        source_id = status.source.id if status.source is not None else 0
         cache = self._provider_images(status) if self.images is None else None
         wanted, skipped = self._wanted(status, cache or self.images)
         if cache is not None and not self.dry_run:
@@ -150,7 +154,8 @@ class SyncEngine:
         publisher = Publisher(target, self.rt.sessions, self.recorder, user_id=self.user_id, store_id=self.store_id,
                               group_id=self.group_id, phase=self._phase, say=self.say, checkpoint=self.checkpoint)
         listed = publisher.whole(lambda: target.items(self.group_id))
-        plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed))
+        plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed),
+                         self.options.hand_edits)
         self.recorder.plan = plan.summary()
         self.recorder.total = plan.writes
         self.recorder.count("unchanged", len(plan.unchanged))
@@ -163,6 +168,10 @@ class SyncEngine:
         publisher.edits(plan.edits)
         publisher.removals(plan.hides, plan.deletes)
         publisher.adds(plan.adds, taken=plan.taken_skus)
+        albums = AlbumRun(self.rt.sessions, target, user_id=self.user_id, store_id=self.store_id,
+                          group_id=self.group_id, connection_id=source_id,
+                          say=self.say).run(self.options.album_mode, list(wanted))
+        self.recorder.plan = {**self.recorder.plan, **({"albums": albums} if albums else {})}
         counts = self.recorder.counts
         self._phase(f"Готово: добавлено {counts['added']}, изменено {counts['changed']}, скрыто {counts['hidden']}, "
                     f"удалено {counts['deleted']}, без изменений {counts['unchanged']}, "
@@ -259,6 +268,7 @@ class SyncEngine:
             multiplier=policies.price_multiplier, zero_price=policies.on_zero_price,
             not_for_sale=policies.on_not_for_sale, template=policies.description_template,
             category_id=status.config.settings.vk_category_id,
+            stock=self.options.send_stock,
         )
         wanted: dict[str, Wanted] = {}
         skipped: list[tuple[Skipped, str]] = []

@@ -25,11 +25,11 @@ import dataclasses
 import enum
 import hashlib
 import json
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from connhub.sync import template as description_template
 from connhub.sync.item_text import (
     ELLIPSIS,
     KOPECK,
@@ -170,31 +170,12 @@ class Skipped:
 
 def template_problems(template: str) -> list[str]:
     """What is wrong with a description template (Russian, for the configuration page)."""
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError:
-        return ["Шаблон описания: непарная фигурная скобка (для самой скобки пишите {{ или }})"]
-    problems: list[str] = []
-    allowed = ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
-    for _, name, spec, conversion in parts:
-        if name is None:
-            continue
-        if name not in TEMPLATE_FIELDS or spec or conversion:
-            shown = "{" + name + (("!" + conversion) if conversion else "") + ((":" + spec) if spec else "") + "}"
-            problems.append(f"Шаблон описания: неизвестная подстановка {shown}; можно {allowed}")
-    if not template.strip():
-        problems.append("Шаблон описания пуст")
-    return problems
+    return description_template.problems(template, TEMPLATE_FIELDS)
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Fill a template checked by `template_problems`; only the plain `{name}` fields are read."""
-    out: list[str] = []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        out.append(literal)
-        if name is not None:
-            out.append(values.get(name, ""))
-    return "".join(out)
+    """Fill a template checked by `template_problems` (a `{field:…}` block drops out when the field is empty)."""
+    return description_template.render(template, values, TEMPLATE_FIELDS)
 
 
 def policy_problems(policy: MappingPolicy) -> list[str]:

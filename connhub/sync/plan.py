@@ -21,6 +21,7 @@ from typing import Any
 from connhub.models import SyncItemState
 from connhub.ports.goods import ListedItem
 from connhub.ports.images import ImageRef
+from connhub.sync.hand_edits import HandEdits, changed_by_hand
 from connhub.sync.mapping import Skipped, VkItem
 from connhub.sync.policies import RemovedPolicy
 
@@ -71,6 +72,8 @@ class Plan:
     adopt: list[tuple[int, int]] = field(default_factory=list)  # (row id, item id): a lost add found
     forget: list[int] = field(default_factory=list)  # row ids whose items are gone from the target
     taken_skus: dict[str, tuple[int, ...]] = field(default_factory=dict)  # product id → items with its sku now
+    hand_edited: list[tuple[str, str]] = field(default_factory=list)  # (product id, what changed) at the target
+    hand_deleted: list[str] = field(default_factory=list)  # product ids whose items were deleted by hand, left so
 
     def summary(self) -> dict[str, Any]:
         """The lists a dry run shows (product id and name each)."""
@@ -83,6 +86,9 @@ class Plan:
             "delete": named(row.product_id for row in self.deletes),
             "unchanged": len(self.unchanged),
             "skip": [{"product_id": pid, "name": title, "reason": reason} for pid, title, reason in self.skipped],
+            **({"hand_edited": [{"product_id": pid, "name": self.names.get(pid, pid), "what": what}
+                                for pid, what in self.hand_edited]} if self.hand_edited else {}),
+            **({"hand_deleted": named(self.hand_deleted)} if self.hand_deleted else {}),
         }
 
     @property
@@ -95,11 +101,15 @@ class Plan:
 
 
 def make_plan(wanted: Mapping[str, Wanted], skipped: Sequence[tuple[Skipped, str]], rows: Mapping[str, Row],
-              listed: Sequence[ListedItem], on_removed: RemovedPolicy) -> Plan:
+              listed: Sequence[ListedItem], on_removed: RemovedPolicy,
+              hand_edits: HandEdits = HandEdits.OVERWRITE) -> Plan:
     """The plan for one run; `skipped` pairs each skipped product with its title."""
     plan = Plan()
     plan.names = {pid: w.title for pid, w in wanted.items()} | {s.product_id: title for s, title in skipped}
     present = {item.id for item in listed}
+    looks = {item.id: item.looks for item in listed}
+    leave = hand_edits is HandEdits.LEAVE
+    left_alone: set[str] = set()  # products the owner changed or deleted by hand: no write under LEAVE
     claimed = {row.item_id for row in rows.values() if row.item_id is not None}
     with_sku: dict[str, list[int]] = {}
     for item in listed:
@@ -114,26 +124,40 @@ def make_plan(wanted: Mapping[str, Wanted], skipped: Sequence[tuple[Skipped, str
                 claimed.add(found)
             current[product_id] = found
         elif row.item_id not in present:  # deleted at the target by hand: made again if still wanted
+            if leave and row.state == SyncItemState.SYNCED:
+                plan.hand_deleted.append(product_id)
+                left_alone.add(product_id)
+                current[product_id] = row.item_id
+                continue
             plan.forget.append(row.id)
             current[product_id] = None
         else:
             current[product_id] = row.item_id
+            what = changed_by_hand(looks.get(row.item_id), row.fields) if row.state == SyncItemState.SYNCED else []
+            if what:
+                plan.hand_edited.append((product_id, ", ".join(what)))
+                if leave:
+                    left_alone.add(product_id)
     adopted = {row_id for row_id, _ in plan.adopt}
+    by_hand = {pid for pid, _ in plan.hand_edited}
     for product_id, want in wanted.items():
         mapped = rows.get(product_id)
         item_id = current.get(product_id)
+        if product_id in left_alone:
+            continue
         if mapped is None or item_id is None:
             plan.adds.append(want)
             plan.taken_skus[product_id] = tuple(with_sku.get(product_id, ()))
         elif mapped.id in adopted:  # its fields are unknown: one edit with the full set
             plan.edits.append((Row(mapped.id, product_id, item_id, SyncItemState.SYNCED, "", {}), want))
-        elif mapped.state == SyncItemState.SYNCED and mapped.fingerprint == want.item.fingerprint:
+        elif (mapped.state == SyncItemState.SYNCED and mapped.fingerprint == want.item.fingerprint
+              and product_id not in by_hand):
             plan.unchanged.append(product_id)
         else:
             plan.edits.append((mapped, want))
     plan.skipped = [(s.product_id, title, s.message) for s, title in skipped]
     for product_id, row in rows.items():
-        if product_id in wanted or current.get(product_id) is None:
+        if product_id in wanted or current.get(product_id) is None or product_id in left_alone:
             continue
         if row.id in adopted:
             row = Row(row.id, product_id, current[product_id], SyncItemState.SYNCED, "", {})

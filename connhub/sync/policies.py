@@ -22,7 +22,7 @@ PLACEHOLDER_HELP: dict[str, str] = {
     "measure": "единица измерения",
     "article": "артикул",
     "description": "описание из Эвотор",
-    "price": "цена в рублях (с множителем)",
+    "price": "цена с множителем, уже со знаком «₽» (например «1 234,50 ₽»): свой «₽» после неё не нужен",
 }
 PLACEHOLDERS: dict[str, str] = {name: PLACEHOLDER_HELP.get(name, name) for name in mapping.TEMPLATE_FIELDS}
 TEMPLATE_MAX_LENGTH = 1000

@@ -4,20 +4,31 @@ items, photo upload, and the batched edits, hides and deletes a sync needs.
 `market.*` methods take the community as a **negative** `owner_id`; the photo upload server
 takes it as a **positive** `group_id`. Callers pass the positive community id everywhere and
 this module signs it. Prices go in as rubles and come back as kopecks (`MarketItem.price_kopecks`).
-A little over 300 lines: the parsed shapes and every goods method a sync needs.
+The parsed shapes live in goods_shapes.py (re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connhub.providers.vk.api import Call, CallResult, VkApi, VkApiError
 from connhub.providers.vk.goods_errors import ErrorKind
+from connhub.providers.vk.goods_shapes import (
+    Album,
+    Category,
+    Community,
+    MarketItem,
+    as_int,
+    bad_answer,
+    endless,
+    leaves,
+    parse_communities,
+)
 
 log = logging.getLogger(__name__)
+__all__ = ["Album", "Category", "Community", "Goods", "MarketItem", "leaves", "parse_communities"]
 
 GROUPS_PAGE = 1000
 MAX_COMMUNITIES = 10_000  # far more than anyone administers or edits; `groups.get` stops listing here
@@ -29,146 +40,6 @@ ALBUMS_PAGE = 100
 PHOTO_IDS_MAX = 4
 COMMUNITIES_QUERY: dict[str, Any] = {"filter": "admin,editor", "extended": 1, "fields": "market",
                                      "count": GROUPS_PAGE}
-
-
-def parse_communities(answer: Any, method: str) -> list[Community] | VkApiError:
-    """The communities of one `groups.get` page (extended), or the error its answer amounts to."""
-    items = answer.get("items") if isinstance(answer, dict) else None
-    if not isinstance(items, list):
-        return _bad_answer(method)
-    parsed = (Community.parse(raw) for raw in items if isinstance(raw, dict))
-    return [community for community in parsed if community is not None]
-
-
-def _endless(reason: str) -> VkApiError:
-    """A listing that does not end as a real one does: the run stops (what is on VK is unknown)."""
-    return VkApiError(f"{reason} — синхронизация остановлена, чтобы не создать дубли товаров",
-                      kind=ErrorKind.USER_ACTION, method="market.get", error_code=None)
-
-
-def _bad_answer(method: str) -> VkApiError:
-    return VkApiError("ВКонтакте прислал непонятный ответ", kind=ErrorKind.RETRY, method=method, error_code=None)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-@dataclass(frozen=True)
-class Community:
-    id: int  # positive
-    name: str
-    screen_name: str
-    admin_level: int  # 1 moderator, 2 editor, 3 administrator
-    goods_enabled: bool
-    photo_url: str = ""
-
-    @property
-    def can_manage_goods(self) -> bool:
-        return self.admin_level >= 2
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> Community | None:
-        group_id = _int(raw.get("id"))
-        if group_id is None or raw.get("deactivated"):
-            return None
-        market = raw.get("market")
-        enabled = isinstance(market, dict) and _int(market.get("enabled")) == 1
-        return cls(
-            id=group_id,
-            name=str(raw.get("name") or f"club{group_id}"),
-            screen_name=str(raw.get("screen_name") or f"club{group_id}"),
-            admin_level=_int(raw.get("admin_level")) or 0,
-            goods_enabled=enabled,
-            photo_url=str(raw.get("photo_100") or raw.get("photo_50") or ""),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "screen_name": self.screen_name, "admin_level": self.admin_level,
-                "goods_enabled": self.goods_enabled, "photo_url": self.photo_url}
-
-
-@dataclass(frozen=True)
-class Category:
-    id: int
-    name: str
-    children: tuple[Category, ...] = ()
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> Category | None:
-        category_id = _int(raw.get("id"))
-        if category_id is None:
-            return None
-        raw_children = raw.get("children")
-        children = raw_children if isinstance(raw_children, list) else []
-        parsed = tuple(child for child in (cls.parse(c) for c in children if isinstance(c, dict)) if child)
-        return cls(category_id, str(raw.get("name") or category_id), parsed)
-
-
-def leaves(tree: Iterable[Category], path: tuple[str, ...] = ()) -> Iterator[tuple[Category, tuple[str, ...]]]:
-    """Every leaf category with the names leading to it (what a sync picks: a leaf)."""
-    for node in tree:
-        here = (*path, node.name)
-        if node.children:
-            yield from leaves(node.children, here)
-        else:
-            yield node, here
-
-
-@dataclass(frozen=True)
-class Album:
-    id: int
-    title: str
-    count: int
-    is_main: bool = False
-    is_hidden: bool = False
-
-
-@dataclass(frozen=True)
-class MarketItem:
-    id: int
-    owner_id: int
-    title: str
-    description: str
-    price_kopecks: int | None
-    sku: str
-    availability: int  # 0 available, 1 removed (hidden), 2 unavailable
-    stock_amount: int | None = None
-    category_id: int | None = None
-    photo_ids: tuple[int, ...] = ()
-
-    @property
-    def hidden(self) -> bool:
-        return self.availability != 0
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> MarketItem | None:
-        item_id, owner_id = _int(raw.get("id")), _int(raw.get("owner_id"))
-        if item_id is None or owner_id is None:
-            return None
-        price = raw.get("price")
-        amount = _int(price.get("amount")) if isinstance(price, dict) else None
-        category = raw.get("category")
-        raw_photos = raw.get("photos")
-        photos = raw_photos if isinstance(raw_photos, list) else []
-        return cls(
-            id=item_id,
-            owner_id=owner_id,
-            title=str(raw.get("title") or ""),
-            description=str(raw.get("description") or ""),
-            price_kopecks=amount,
-            sku=str(raw.get("sku") or ""),
-            availability=_int(raw.get("availability")) or 0,
-            stock_amount=_int(raw.get("stock_amount")),
-            category_id=_int(category.get("id")) if isinstance(category, dict) else None,
-            photo_ids=tuple(pid for pid in (_int(p.get("id")) for p in photos if isinstance(p, dict)) if pid),
-        )
 
 
 class Goods:
@@ -193,7 +64,7 @@ class Goods:
                 found.setdefault(community.id, community)
             items = answer["items"]
             offset += len(items)
-            total = _int(answer.get("count")) or 0
+            total = as_int(answer.get("count")) or 0
             if not items or offset >= total or len(found) == before:
                 break
         else:
@@ -206,20 +77,20 @@ class Goods:
         answer = self.api.call("market.getCategories")
         items = answer.get("items") if isinstance(answer, dict) else None
         if not isinstance(items, list):
-            raise _bad_answer("market.getCategories")
+            raise bad_answer("market.getCategories")
         return [node for node in (Category.parse(raw) for raw in items if isinstance(raw, dict)) if node]
 
     def albums(self, group_id: int, *, count: int = ALBUMS_PAGE, offset: int = 0) -> tuple[int, list[Album]]:
         answer = self.api.call("market.getAlbums", {"owner_id": -group_id, "count": count, "offset": offset})
         items = answer.get("items") if isinstance(answer, dict) else None
         if not isinstance(items, list):
-            raise _bad_answer("market.getAlbums")
+            raise bad_answer("market.getAlbums")
         albums = [
-            Album(id=_int(raw.get("id")) or 0, title=str(raw.get("title") or ""), count=_int(raw.get("count")) or 0,
+            Album(id=as_int(raw.get("id")) or 0, title=str(raw.get("title") or ""), count=as_int(raw.get("count")) or 0,
                   is_main=bool(raw.get("is_main")), is_hidden=bool(raw.get("is_hidden")))
             for raw in items if isinstance(raw, dict)
         ]
-        return _int(answer.get("count")) or 0, albums
+        return as_int(answer.get("count")) or 0, albums
 
     # --- items ---------------------------------------------------------------------------------
 
@@ -239,24 +110,24 @@ class Goods:
                                                   "extended": extended, "with_disabled": with_disabled})
             items = answer.get("items") if isinstance(answer, dict) else None
             if not isinstance(items, list):
-                raise _bad_answer("market.get")
+                raise bad_answer("market.get")
             before = len(found)
             for raw in items:
                 item = MarketItem.parse(raw) if isinstance(raw, dict) else None
                 if item is not None:
                     found.setdefault(item.id, item)
             offset += len(items)
-            total = _int(answer.get("count")) or 0
+            total = as_int(answer.get("count")) or 0
             if len(items) < ITEMS_PAGE or offset >= total:
                 return list(found.values())
             if len(found) == before:
                 log.warning("market.get of group %s: page at offset %s repeats earlier items; listing stopped",
                             group_id, offset - len(items))
-                raise _endless("ВКонтакте повторяет одну и ту же страницу списка товаров сообщества")
+                raise endless("ВКонтакте повторяет одну и ту же страницу списка товаров сообщества")
         log.warning("market.get of group %s: more than %s items listed (count %s); listing stopped",
                     group_id, MAX_COMMUNITY_ITEMS, total)
         shown = f"{MAX_COMMUNITY_ITEMS:,}".replace(",", "\u00a0")
-        raise _endless(f"список товаров сообщества не кончается: прочитано {shown} товаров, "
+        raise endless(f"список товаров сообщества не кончается: прочитано {shown} товаров, "
                        "больше, чем бывает в сообществе")
 
     @staticmethod
@@ -275,9 +146,9 @@ class Goods:
     def add(self, group_id: int, fields: Mapping[str, Any], *, main_photo_id: int | None = None) -> int:
         """`market.add`; the new item's id. Never retried on a lost answer (see `api`)."""
         answer = self.api.call("market.add", self.item_params(group_id, fields, main_photo_id=main_photo_id))
-        item_id = _int(answer.get("market_item_id")) if isinstance(answer, dict) else None
+        item_id = as_int(answer.get("market_item_id")) if isinstance(answer, dict) else None
         if item_id is None:
-            raise _bad_answer("market.add")
+            raise bad_answer("market.add")
         return item_id
 
     def edit(self, group_id: int, item_id: int, fields: Mapping[str, Any], *,
@@ -357,12 +228,12 @@ def _upload_url(result: CallResult) -> str | VkApiError:
         return result.error
     url = result.response.get("upload_url") if isinstance(result.response, dict) else None
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return _bad_answer("market.getProductPhotoUploadServer")
+        return bad_answer("market.getProductPhotoUploadServer")
     return url
 
 
 def _photo_id(result: CallResult) -> int | VkApiError:
     if result.error is not None:
         return result.error
-    photo_id = _int(result.response.get("photo_id")) if isinstance(result.response, dict) else None
-    return _bad_answer("market.saveProductPhoto") if photo_id is None else photo_id
+    photo_id = as_int(result.response.get("photo_id")) if isinstance(result.response, dict) else None
+    return bad_answer("market.saveProductPhoto") if photo_id is None else photo_id

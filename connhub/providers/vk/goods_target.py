@@ -9,10 +9,21 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-from connhub.ports.goods import Category, Community, Draft, GoodsError, GoodsErrorKind, ListedItem, Photo
+from connhub.ports.goods import (
+    Category,
+    Community,
+    Draft,
+    GoodsError,
+    GoodsErrorKind,
+    ItemLooks,
+    ListedAlbum,
+    ListedItem,
+    Photo,
+)
 from connhub.providers.vk import goods as vk_goods
 from connhub.providers.vk.api import CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.goods_albums import VkAlbums, added_album
 from connhub.providers.vk.goods_errors import goods_kind
 
 SERVICE = "ВКонтакте"
@@ -59,6 +70,7 @@ class VkGoodsTarget:
 
     def __init__(self, goods: Goods) -> None:
         self.goods = goods
+        self._albums = VkAlbums(goods)
         self._uploads = UploadBreaker()
 
     @property
@@ -75,7 +87,8 @@ class VkGoodsTarget:
         return [convert(node) for node in _whole(self.goods.categories)]
 
     def items(self, community_id: int) -> list[ListedItem]:
-        return [ListedItem(item.id, item.sku, item.hidden) for item in _whole(lambda: self.goods.items(community_id))]
+        return [ListedItem(item.id, item.sku, item.hidden, ItemLooks(item.title, item.description, item.price_kopecks))
+                for item in _whole(lambda: self.goods.items(community_id))]
 
     def add(self, community_id: int, drafts: Sequence[Draft]) -> list[int | GoodsError]:
         out: list[int | GoodsError] = []
@@ -105,6 +118,28 @@ class VkGoodsTarget:
             results = _whole(partial(self.goods.delete_many, community_id, list(chunk)))
             out.extend(_done(result) for result in results)
         return out
+
+    # --- albums (goods_albums.py) -------------------------------------------------------------------
+
+    def albums(self, community_id: int) -> list[ListedAlbum]:
+        return _whole(lambda: self._albums.listed(community_id))
+
+    def add_albums(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        results = _whole(lambda: self._albums.add(community_id, titles))
+        return [goods_error(r) if isinstance(r := added_album(result), VkApiError) else r for result in results]
+
+    def rename_albums(self, community_id: int, renames: Sequence[tuple[int, str]]) -> list[GoodsError | None]:
+        return [_done(result) for result in _whole(lambda: self._albums.rename(community_id, renames))]
+
+    def delete_albums(self, community_id: int, album_ids: Sequence[int]) -> list[GoodsError | None]:
+        return [_done(result) for result in _whole(lambda: self._albums.delete(community_id, album_ids))]
+
+    def add_to_albums(self, community_id: int, placements: Sequence[tuple[int, Sequence[int]]],
+                      ) -> list[GoodsError | None]:
+        return [_done(result) for result in _whole(lambda: self._albums.add_to(community_id, placements))]
+
+    def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
+        return [_done(result) for result in _whole(lambda: self._albums.remove_from(community_id, removals))]
 
     def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
         """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""

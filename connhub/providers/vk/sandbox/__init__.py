@@ -25,8 +25,10 @@ from connhub.providers.vk.sandbox.communities import communities_page
 from connhub.providers.vk.sandbox.constants import RIGHT_SCOPES, VK, VK_ACCOUNTS, VK_CLIENT_ID, VK_SCOPE
 from connhub.providers.vk.sandbox.control import (
     GoodsControl,
+    control_albums,
     control_calls,
     control_delete_item,
+    control_edit_item,
     control_goods,
     control_items,
     control_user_token,
@@ -69,6 +71,9 @@ EMULATION = Emulation(
         Route("/_sandbox/vk/items", {"GET": control_items, "POST": control_items},
               "управление: товары сообщества (все; без group_id — всех сообществ) / добавить товары"),
         Route("/_sandbox/vk/delete-item", {"POST": control_delete_item}, "управление: удалить товар «вручную»"),
+        Route("/_sandbox/vk/albums", {"GET": control_albums, "POST": control_albums},
+              "управление: подборки сообщества, подборка «вручную», пределы"),
+        Route("/_sandbox/vk/edit-item", {"POST": control_edit_item}, "управление: изменить товар «вручную»"),
         Route("/_sandbox/vk/calls", {"GET": control_calls, "DELETE": control_calls},
               "управление: счётчики вызовов VK по методам"),
     ),

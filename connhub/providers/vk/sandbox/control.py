@@ -4,6 +4,7 @@ shows what each sandbox community holds, and `GoodsControl`, their client for te
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -141,12 +142,52 @@ def control_delete_item(state: SandboxState, request: Request) -> Response:
     return json_response({"ok": True})
 
 
+def control_edit_item(state: SandboxState, request: Request) -> Response:
+    """POST /_sandbox/vk/edit-item {group_id, item_id, title?, description?, price?}: an edit "by hand"
+    in VK's interface (not counted as an API call)."""
+    body = request.json()
+    goods: GoodsState = state.extra(VK)
+    group_id, item_id = _community(body), _body_int(body, "item_id", required=True)
+    with goods._lock:
+        item = goods.items.get(item_id or -1)
+        if item is None or item.group_id != group_id or item.deleted:
+            raise BadRequest("no such item in that community")
+        for name in ("title", "description"):
+            if isinstance(body.get(name), str):
+                setattr(item, name, body[name])
+        if isinstance(body.get("price"), str):
+            item.price = Decimal(body["price"])
+    return json_response({"ok": True})
+
+
 def control_calls(state: SandboxState, request: Request) -> Response:
     """GET: API requests and calls by method (calls inside execute too); DELETE: start counting anew."""
     goods: GoodsState = state.extra(VK)
     if request.method == "DELETE":
         goods.reset_stats()
     return json_response(goods.stats())
+
+
+def control_albums(state: SandboxState, request: Request) -> Response:
+    """GET ?group_id=: the community's albums with their item ids; POST {group_id, title}: an album made
+    by hand; POST {album_limit?, album_item_limit?} (null: none): the limits behind 1407 and 1406."""
+    goods: GoodsState = state.extra(VK)
+    with goods._lock:
+        if request.method == "GET":
+            try:
+                group_id = int(request.params.get("group_id", ""))
+            except ValueError:
+                raise BadRequest("group_id must be an integer") from None
+            return json_response({"albums": [{"id": a.id, "title": a.title, "items": list(a.items),
+                                              "photo_id": a.photo_id} for a in goods.albums.of(group_id)]})
+        body = request.json()
+        if "group_id" in body:
+            album = goods.albums.create(_community(body), str(body.get("title") or "Подборка"))
+            return json_response({"id": album.id})
+        for name, attribute in (("album_limit", "album_limit"), ("album_item_limit", "item_limit")):
+            if name in body:
+                setattr(goods.albums, attribute, _body_int(body, name))
+        return json_response({"album_limit": goods.albums.album_limit, "album_item_limit": goods.albums.item_limit})
 
 
 class GoodsControl:
@@ -194,3 +235,17 @@ class GoodsControl:
 
     def reset_stats(self) -> None:
         self._call("DELETE", "calls")
+
+    def albums(self, group_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", "albums", params={"group_id": group_id})["albums"])
+
+    def add_album_by_hand(self, group_id: int, title: str) -> int:
+        return int(self._call("POST", "albums", {"group_id": group_id, "title": title})["id"])
+
+    def album_limits(self, **limits: int | None) -> dict[str, Any]:
+        """album_limit (1407), album_item_limit (1406); None: no limit."""
+        return dict(self._call("POST", "albums", limits))
+
+    def edit_by_hand(self, group_id: int, item_id: int, **changes: str) -> None:
+        """title, description, price (rubles as text) changed as the owner would in VK."""
+        self._call("POST", "edit-item", {"group_id": group_id, "item_id": item_id, **changes})

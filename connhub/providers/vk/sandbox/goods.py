@@ -17,7 +17,9 @@ Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
   each answered in order, a failed one as `false` with its error in `execute_errors`.
 Every request and every call (inside `execute` too) is counted by method for tests and benchmarks.
 
-This module holds the state and its lock; the methods are in `methods.py`, what arrives on the
+Albums (подборки) live in `albums.py`; items edited by hand go through the control API
+(`/_sandbox/vk/edit-item`, `/_sandbox/vk/delete-item`). This module holds the state and its lock;
+the methods are in `methods.py`, what arrives on the
 wire (`execute`'s code, multipart uploads) in `wire.py`, the records in `model.py`.
 """
 
@@ -33,6 +35,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from connhub.providers.vk.sandbox.albums import AlbumBook
 from connhub.providers.vk.sandbox.constants import (
     API_RATE_LIMIT,
     CATEGORY_BY_ID,
@@ -72,6 +75,7 @@ class GoodsState:
             self.goods_enabled = {gid: bool(seed["goods"]) for gid, seed in COMMUNITIES.items()}
             self.item_limit: dict[int, int | None] = {gid: None for gid in COMMUNITIES}
             self.items: dict[int, Item] = {}
+            self.albums = AlbumBook()
             self.photos: dict[int, Photo] = {}
             self.uploads: dict[str, Upload] = {}
             self.require_photo = False
@@ -117,6 +121,7 @@ class GoodsState:
             if item is None or item.group_id != group_id:
                 return False
             del self.items[item_id]
+            self.albums.forget_item(item_id)
             return True
 
     def seed_items(self, group_id: int, count: int, sku_prefix: str = "seed-") -> list[int]:

@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+from connhub.providers.vk.sandbox.albums import ALBUM_METHODS
 from connhub.providers.vk.sandbox.constants import CATEGORIES, COMMUNITIES, CURRENCY, FIRST_ALBUM_ID, MEMBERSHIPS
 from connhub.providers.vk.sandbox.model import ApiFailure, Caller, Item, Photo, Upload, item_json, to_int
 
@@ -65,7 +66,7 @@ def _get_albums(state: GoodsState, caller: Caller, params: dict[str, str], base_
     offset = to_int(params.get("offset")) or 0
     albums = [{"id": FIRST_ALBUM_ID, "owner_id": -group_id, "title": "Все товары",
                "count": state._active_count(group_id), "is_main": True, "is_hidden": False,
-               "updated_time": int(time.time()), "type": 0}]
+               "updated_time": int(time.time()), "type": 0}, *state.albums.listed(group_id)]
     return {"count": len(albums), "items": albums[offset:offset + count]}
 
 
@@ -159,5 +160,6 @@ METHOD_TABLE = {
     "market.restore": _market_restore,
     "market.getProductPhotoUploadServer": _upload_server,
     "market.saveProductPhoto": _save_photo,
+    **ALBUM_METHODS,
 }
 METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get"}

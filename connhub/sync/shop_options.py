@@ -1,0 +1,110 @@
+"""The VK shop options of a user's sync (docs/vk-goods.md, «Shop options»), kept apart from the
+rest of the configuration: «Передавать остаток» (send Evotor's quantity of the chosen store as the
+item's `stock_amount`) and «Подборки во ВКонтакте» (albums from the catalog's groups, `albums.py`).
+Both off by default.
+
+Functions taking a `Session` never commit; `get_options` and `save_options` are the page's door
+(one read, one write transaction through `db.execute_write`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.db import execute_read, execute_write
+from connhub.models import SyncConfig, SyncRun, utcnow
+from connhub.sync.albums import ALBUM_MODE_LABELS as ALBUM_MODE_LABELS
+from connhub.sync.albums import AlbumMode
+from connhub.sync.hand_edits import HAND_EDIT_LABELS as HAND_EDIT_LABELS
+from connhub.sync.hand_edits import HandEdits
+from connhub.text import plural
+
+ALBUMS_LABEL = "Подборки во ВКонтакте"
+ALBUMS_HELP = ("Подборки создаются из групп Эвотор: своя подборка у каждой группы верхнего уровня (с товарами "
+               "подгрупп) или у каждой конечной группы. Подборка с тем же названием, созданная вами, "
+               "используется, а не создаётся вторая; удаляются только подборки, созданные синхронизацией. "
+               "Нужно право «Товары» у ключа ВКонтакте.")
+HAND_LABEL = "Товар изменён во ВКонтакте вручную"
+HAND_HELP = ("Каждый запуск сравнивает название, описание и цену товара во ВКонтакте с тем, что записала "
+             "синхронизация. Товары, созданные не синхронизацией, не трогаются никогда.")
+STOCK_LABEL = "Передавать остаток"
+STOCK_HELP = ("Остаток во ВКонтакте = количество товара в выбранном магазине Эвотор, округлённое вниз "
+              "(отрицательное — 0, не больше 999 999). Количество в Эвоторе верно, только если учёт "
+              "остатков ведётся в Эвоторе. Изменение одного остатка — одна правка товара.")
+
+
+@dataclass(frozen=True)
+class ShopOptions:
+    send_stock: bool = False
+    album_mode: AlbumMode = AlbumMode.OFF
+    hand_edits: HandEdits = HandEdits.OVERWRITE
+
+
+def read_options(session: Session, user_id: int) -> ShopOptions:
+    """The user's options (the defaults when the sync is not configured yet)."""
+    found = session.execute(select(SyncConfig.send_stock, SyncConfig.album_mode, SyncConfig.hand_edits)
+                            .where(SyncConfig.user_id == user_id)).first()
+    if found is None:
+        return ShopOptions()
+    stock, albums, hand = found
+    return ShopOptions(send_stock=bool(stock),
+                       album_mode=AlbumMode(albums) if albums in set(AlbumMode) else AlbumMode.OFF,
+                       hand_edits=HandEdits(hand) if hand in set(HandEdits) else HandEdits.OVERWRITE)
+
+
+def get_options(sessions: sessionmaker[Session], user_id: int) -> ShopOptions:
+    return execute_read(sessions, lambda session: read_options(session, user_id))
+
+
+def save_options(sessions: sessionmaker[Session], user_id: int, options: ShopOptions) -> bool:
+    """Store the options; False when the user has no sync configuration yet (save it first)."""
+    def write(session: Session) -> bool:
+        row = session.scalar(select(SyncConfig).where(SyncConfig.user_id == user_id))
+        if row is None:
+            return False
+        wanted = (options.send_stock, options.album_mode.value, options.hand_edits.value)
+        if (row.send_stock, row.album_mode, row.hand_edits) != wanted:
+            row.send_stock, row.album_mode, row.hand_edits = wanted
+            row.updated_at = utcnow()
+        return True
+
+    return execute_write(sessions, write)
+
+
+def album_note(sessions: sessionmaker[Session], user_id: int) -> str | None:
+    """What the last finished run did with the albums (Russian), or None when it did nothing with them."""
+    def read(session: Session) -> dict[str, object] | None:
+        plan = session.scalar(select(SyncRun.plan).where(SyncRun.user_id == user_id, SyncRun.dry_run.is_(False),
+                                                          SyncRun.finished_at.is_not(None))
+                              .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1))
+        found = plan.get("albums") if isinstance(plan, dict) else None
+        return found if isinstance(found, dict) else None
+
+    albums = execute_read(sessions, read)
+    if not albums:
+        return None
+    if albums.get("stopped"):
+        return f"Подборки при последнем запуске не обновлены до конца: {albums['stopped']}. Товары выгружены."
+    made, placed = int(str(albums.get("made", 0))), int(str(albums.get("placed", 0)))
+    return (f"Последний запуск: создано {made} {plural(made, 'подборка', 'подборки', 'подборок')}, "
+            f"добавлено в подборки {placed} {plural(placed, 'товар', 'товара', 'товаров')}.")
+
+
+def hand_note(sessions: sessionmaker[Session], user_id: int) -> list[str]:
+    """The items the last finished run found changed or deleted by hand (Russian lines)."""
+    def read(session: Session) -> dict[str, Any]:
+        plan = session.scalar(select(SyncRun.plan).where(SyncRun.user_id == user_id, SyncRun.dry_run.is_(False),
+                                                          SyncRun.finished_at.is_not(None))
+                              .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1))
+        return plan if isinstance(plan, dict) else {}
+
+    plan = execute_read(sessions, read)
+    lines = [f"«{e.get('name')}» изменён во ВКонтакте вручную: {e.get('what')}"
+             for e in plan.get("hand_edited") or [] if isinstance(e, dict)]
+    lines += [f"«{e.get('name')}» удалён во ВКонтакте вручную и не создаётся заново"
+              for e in plan.get("hand_deleted") or [] if isinstance(e, dict)]
+    return lines
