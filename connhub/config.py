@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # A running sync run whose lease (renewed every few seconds) is this old is dead; the process
     # lock usually says so at once (connhub.work.claims).
     SYNC_RUN_LEASE_SECONDS: int = Field(default=300, ge=1, le=24 * 3600)
+    # How many sync runs (of different users) and catalog refreshes one sidecar does at once
+    # (issue 19); a user's runs are still one at a time, and several sidecars share the queue.
+    SYNC_CONCURRENCY: int = Field(default=8, ge=1, le=64)
+    CATALOG_CONCURRENCY: int = Field(default=2, ge=1, le=32)
 
     # Operations (issue 21): who administers connhub, and the sidecar's Prometheus metrics.
     # ADMIN_EMAILS is a comma list; with OIDC, ADMIN_GROUPS_CLAIM names a claim (a list or a
