@@ -67,10 +67,10 @@ def _take(session: Session, key: str, spacing: float) -> tuple[float, float]:
     stmt = dialect_insert(RateBucket).values(key=key, slot_at=now, clock_at=now, next_at=now + spacing)
     table = RateBucket.__table__
     slot = greatest(table.c.next_at, stmt.excluded.clock_at)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
+    upsert = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
         "slot_at": slot, "clock_at": stmt.excluded.clock_at, "next_at": slot + spacing,
     }).returning(table.c.slot_at, table.c.clock_at)
-    slot_at, clock_at = session.execute(stmt).one()
+    slot_at, clock_at = session.execute(upsert).one()
     return float(slot_at), float(clock_at)
 
 

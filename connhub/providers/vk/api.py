@@ -38,7 +38,7 @@ from connhub import metrics, ratelimit
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
-from connhub.providers.vk.goods_errors import ErrorKind, classify
+from connhub.providers.vk.goods_errors import REFUSED_FOR_RIGHTS, ErrorKind, classify
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
@@ -271,6 +271,8 @@ class VkApi:
         if isinstance(body.get("error"), dict):
             refused = VkApiError.from_error(body["error"], method)
             metrics.vk_error(method, refused.error_code)
+            if refused.kind is ErrorKind.RIGHT and self.limiter.shared is not None:
+                REFUSED_FOR_RIGHTS.add(self.limiter.shared)  # «Права» re-probed at the next check
             raise refused
         if "response" not in body:
             raise VkApiError("ВКонтакте прислал ответ без результата", kind=ErrorKind.RETRY, method=method,
