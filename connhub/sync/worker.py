@@ -21,7 +21,7 @@ from connhub.work.workers import BackgroundWorker
 SYNC_TICK_SECONDS = 2  # a click on «Синхронизировать сейчас» starts within this
 
 
-def sync_worker(rt: Runtime, stop: threading.Event) -> BackgroundWorker:
+def sync_worker(rt: Runtime, stop: threading.Event, **engine_options: object) -> BackgroundWorker:
     def has_work() -> bool:
         with rt.sessions() as session:
             return session.scalar(select(SyncRun.id).where(SyncRun.state == SyncRunState.REQUESTED).limit(1)) \
@@ -38,7 +38,7 @@ def sync_worker(rt: Runtime, stop: threading.Event) -> BackgroundWorker:
     def work() -> object:
         from connhub.sync.service import run_requested  # the engine's imports only when a run is asked for
 
-        return run_requested(rt, should_stop=stop.is_set)
+        return run_requested(rt, should_stop=stop.is_set, **engine_options)
 
     return BackgroundWorker("sync", SYNC_TICK_SECONDS, has_work=has_work, work=work, before_tick=sweep,
                             concurrency=rt.settings.SYNC_CONCURRENCY, waiting=waiting)
