@@ -101,9 +101,12 @@ class BackgroundWorker:
             log.exception("%s: background work failed", self.name)
 
     def run_once(self) -> object:
-        """Do what is queued now, on up to `concurrency` threads, and wait for them (`--once`)."""
+        """Do what is queued now, on up to `concurrency` threads, and wait for them (`--once`); with
+        nothing queued, nothing runs (so nothing heavy is imported for it)."""
         if self._before_tick is not None:
             self._before_tick()
+        if not self._has_work():
+            return []
         wanted = min(self.concurrency, self._waiting()) if self._waiting is not None else 1
         if wanted <= 1:
             return self._work()
