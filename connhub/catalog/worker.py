@@ -84,10 +84,15 @@ class CatalogWorker:
                                    wait=lambda seconds: self.stop.wait(seconds),
                                    should_stop=self.stop.is_set)
 
+    def run_pending_pool(self) -> list[refresh.JobView]:
+        """Run every queued job now on the pool (CATALOG_CONCURRENCY threads), and wait for them."""
+        result = self._runner.run_pool()
+        return [job for job in result if isinstance(job, refresh.JobView)]
+
     def run_once(self) -> list[refresh.JobView]:
         """Queue what the schedule says is due, then run everything queued (`checker.py --once`)."""
-        result = self._runner.run_once()  # queues what is due, then runs it on the pool
-        return result if isinstance(result, list) else []
+        self._queue_scheduled()
+        return self.run_pending_pool()
 
     def tick(self) -> None:
         """Queue what is due, and start the refresh thread if there is work and none is running."""

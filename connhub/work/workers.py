@@ -100,23 +100,28 @@ class BackgroundWorker:
         except Exception:
             log.exception("%s: background work failed", self.name)
 
-    def run_once(self) -> object:
+    def run_once(self) -> list[object]:
         """Do what is queued now, on up to `concurrency` threads, and wait for them (`--once`); with
         nothing queued, nothing runs (so nothing heavy is imported for it)."""
         if self._before_tick is not None:
             self._before_tick()
+        return self.run_pool()
+
+    def run_pool(self) -> list[object]:
+        """What is queued now, on up to `concurrency` threads (nothing when nothing is queued)."""
         if not self._has_work():
             return []
         wanted = min(self.concurrency, self._waiting()) if self._waiting is not None else 1
-        if wanted <= 1:
-            return self._work()
         results: list[object] = []
-        threads = [threading.Thread(target=lambda: results.append(self._work()), name=f"{self.name}-once-{n}",
-                                    daemon=True) for n in range(wanted)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        if wanted <= 1:
+            results.append(self._work())
+        else:
+            threads = [threading.Thread(target=lambda: results.append(self._work()), name=f"{self.name}-once-{n}",
+                                        daemon=True) for n in range(wanted)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         merged: list[object] = []
         for result in results:
             merged.extend(result if isinstance(result, list) else [result])
