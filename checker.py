@@ -12,11 +12,12 @@ once, join), each ticked from one `schedule` loop:
   is due, checks them on a bounded thread pool and writes the results; each result reschedules
   its connection one interval (with jitter) later, or sooner after provider trouble. The checker
   records a heartbeat after each cycle, which the dashboard shows.
-- **catalog** (`connhub.catalog.worker`, every 2 s, in its own thread): queues the scheduled
-  refreshes (every CATALOG_REFRESH_INTERVAL_SECONDS) and runs the queued ones, so checks never
-  wait on a load.
-- **sync** (`connhub.sync.worker`, every 2 s, in its own thread): closes sync runs whose process
-  died and runs the ones requested with «Синхронизировать сейчас».
+- **catalog** (`connhub.catalog.worker`, every 2 s, on up to CATALOG_CONCURRENCY threads): queues
+  the scheduled refreshes (every CATALOG_REFRESH_INTERVAL_SECONDS) and runs the queued ones, so
+  checks never wait on a load.
+- **sync** (`connhub.sync.worker`, every 2 s, on up to SYNC_CONCURRENCY threads): closes sync runs
+  whose process died and runs the requested ones, different users' at once, one user's one at a
+  time; several sidecars share the queue and never take one run twice.
 - **notify** (`connhub.notify.sender`, every 2 s, in its own thread): sends the outbox's notices
   (claimed once across sidecars, retried with backoff), writes reminders and «устарела».
 - **housekeeping** (hourly, in the loop): old OAuth flows and check records.
@@ -27,7 +28,9 @@ and never take one connection, job or run twice. Nothing heavy (pandas, Pillow) 
 the health path: the sync's engine is imported when a run is asked for.
 
 A stop signal ends the loop between writes: in-flight checks finish and are written, claimed
-but unstarted ones are released.
+but unstarted ones are released. Sync runs and catalog refreshes (SYNC_CONCURRENCY and
+CATALOG_CONCURRENCY at once, each in its own thread) get STOP_GRACE_SECONDS; one still going then
+ends with the process, its lock freed, and the next run continues from where it stopped.
 
 Started while the database is down, the checker waits for it with backoff (1, 2, 4 ... 30 s),
 logging each attempt; `--once` gives up after ONCE_ATTEMPTS. A SQLite file deleted or replaced
@@ -46,6 +49,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import schedule
 from sqlalchemy import text
@@ -68,6 +72,7 @@ from connhub.work.workers import InlineWorker, Worker
 
 log = logging.getLogger("connhub.checker")
 
+STOP_GRACE_SECONDS = 5.0  # after a stop signal, in-flight work gets this long; a sync run cut short resumes
 ONCE_ATTEMPTS = 5  # --once waits 1 + 2 + 4 + 8 s for the database, then gives up
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE_FILE = 0, 1, 2, 3
 
@@ -198,8 +203,9 @@ class Checker:
             jobs.run_pending()
             idle = jobs.idle_seconds
             self.stop.wait(timeout=max(0.05, idle if idle is not None else self.health.every))
-        for worker in self.workers:
-            worker.join()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for worker in self.workers:  # sync runs and refreshes still going are left to resume: their
+            worker.join(max(0.0, deadline - time.monotonic()))  # locks die with this process
         log.info("checker %s stopped", self.checker_id)
 
     def run_once(self) -> bool:

@@ -40,7 +40,7 @@ from sqlalchemy import insert, update  # noqa: E402
 
 from connhub.crypto import Secret, TokenCipher  # noqa: E402
 from connhub.db import make_engine  # noqa: E402
-from connhub.models import Base, Connection, Status, User, utcnow  # noqa: E402
+from connhub.models import Base, CatalogRefreshJob, Connection, Status, User, utcnow  # noqa: E402
 from connhub.runtime import emulations as registered  # noqa: E402
 from connhub.sandbox import SandboxControl, sandbox_env  # noqa: E402
 from connhub.sandbox.admin import MAX_MINT  # noqa: E402
@@ -99,7 +99,18 @@ def seed(database_url: str, key: str, control: SandboxControl, count: int) -> li
                                       if grant.get("expires_in") else None),
                     auth_params=extra, status=Status.ONLINE, next_check_at=later,
                 ))
+            if emulation.provider == "vk":  # the steady state: rights probed within RIGHTS_MAX_AGE
+                rights = {"groups": True, "market": True, "photos": True, "checked_at": utcnow().isoformat(),
+                          "note": ""}
+                for row in rows:
+                    row["profile"] = {"rights": rights}
             connection.execute(insert(Connection), rows)
+            # A finished catalog refresh per connection: `--once` runs the catalog worker too, and the
+            # bench measures health checks, not refreshes.
+            connection.execute(insert(CatalogRefreshJob), [
+                {"connection_id": n, "store_id": None, "source": "schedule", "requested_at": utcnow(),
+                 "state": "succeeded", "started_at": utcnow(), "finished_at": utcnow(), "duration_ms": 0}
+                for n in range(next_id, next_id + share)])
             spans.append((next_id, next_id + share - 1))
             next_id += share
     engine.dispose()

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # How long one «minute» of the sync schedule's interval lasts (connhub.sync.schedule); tests and
     # the lateness bench shorten it so a 15-minute interval passes in a second.
     SYNC_SCHEDULE_MINUTE_SECONDS: float = Field(default=60.0, gt=0, le=60)
+    # How many sync runs (of different users) and catalog refreshes one sidecar does at once
+    # (issue 19); a user's runs are still one at a time, and several sidecars share the queue.
+    SYNC_CONCURRENCY: int = Field(default=8, ge=1, le=64)
+    CATALOG_CONCURRENCY: int = Field(default=2, ge=1, le=32)
 
     # Operations (issue 21): who administers connhub, and the sidecar's Prometheus metrics.
     # ADMIN_EMAILS is a comma list; with OIDC, ADMIN_GROUPS_CLAIM names a claim (a list or a

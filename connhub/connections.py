@@ -172,7 +172,7 @@ def check_now(rt: Runtime, *, user_id: int, connection_id: int) -> ConnectionVie
         row = session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id))
         if row is None:
             return None
-        target = CheckTarget.of(row)
+        target = CheckTarget.of(row, known=False)  # «Проверить сейчас» asks everything afresh
     result = check_connection(rt, target)
     if result is not None:
         apply_results(rt, [result], source=CheckSource.MANUAL)

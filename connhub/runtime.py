@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub import config
+from connhub import config, ratelimit
 from connhub.config import Settings
 from connhub.crypto import TokenCipher, cipher_from_settings
 from connhub.db import make_engine, make_session_factory
@@ -41,15 +41,18 @@ class Runtime:
     def from_settings(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or load_settings()
         engine = make_engine(settings.database_url, pool_size=max(5, settings.CHECKER_CONCURRENCY // 2))
+        sessions = make_session_factory(engine)
+        ratelimit.install(engine, sessions)  # every VK call of this process takes its turns in the database
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             cipher=cipher_from_settings(settings, sealed_rows=lambda: sealed_rows(engine)),
             providers=Registry(settings),
         )
 
     def close(self) -> None:
+        ratelimit.uninstall(self.engine)
         self.engine.dispose()
 
 

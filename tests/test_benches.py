@@ -4,8 +4,8 @@ Each runs with arguments that make it quick (a few products or connections, no i
 and must exit 0 and print its figures. The figures' values are not judged here (a loaded machine
 moves them); that the script still measures what the README quotes is. Covered here:
 bench/catalog.py, bench/checker.py, bench/history.py, bench/hostile.py, bench/overview.py,
-bench/photos.py, bench/schedule.py, bench/sync.py and bench/vk_goods.py (`test_every_bench_script_is_covered` fails on
-a script missing from TINY).
+bench/photos.py, bench/schedule.py, bench/sync.py, bench/sync_users.py and bench/vk_goods.py
+(`test_every_bench_script_is_covered` fails on a script missing from TINY).
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ TINY: dict[str, tuple[list[str], list[str]]] = {
                     [r"2 scheduled runs every 0\.30 s .*lateness due → start median \d+\.\d+ s"]),
     "vk_goods.py": (["--products", "6"],
                     [r"\d+ requests"]),
+    "sync_users.py": (["--users", "2", "--products", "3", "--concurrency", "2"],
+                      [r"one user alone \(3 products with photos\): [\d.]+ s",
+                       r"2 users × 3 products, all requested at once, 1 sidecar\(s\) .* error 6: 0",
+                       r"peak RSS \d+ MB", r"all runs finished once"]),
     "photos.py": (["--images", "3", "--image-bytes", "100000"],
                   [r"3 images of 100000 bytes: exit 0, peak RSS \d+ MB, 3 items, 3 with a photo"]),
     "overview.py": (["--users", "20", "--repeat", "2", "--no-page"],

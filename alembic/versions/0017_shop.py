@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0017_shop'
-down_revision: str | None = '0015_schedule'
+down_revision: str | None = '0016_rate_buckets'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

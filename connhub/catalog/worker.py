@@ -1,9 +1,9 @@
 """The sidecar's side of catalog refreshes: queue the scheduled ones, run whatever is queued.
 
 The checker ticks `CatalogWorker` (a `connhub.work.workers.Worker`) every few seconds. A tick
-never blocks the loop: it queues the scheduled refreshes, and when jobs are waiting and no refresh
-is running in this process, it starts one background thread that runs them all, so health checks
-go on while a catalog loads. Which
+never blocks the loop: it queues the scheduled refreshes, and while jobs are waiting it starts
+background threads (at most CATALOG_CONCURRENCY in this process) that claim and run them, so
+health checks go on while catalogs load. Which
 providers have a catalog, and how to open one account's catalog, is asked of the provider
 registry; nothing here names a provider.
 """
@@ -14,7 +14,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connhub.catalog import refresh
 from connhub.crypto import UNREADABLE_MESSAGE, UnreadableToken
@@ -57,7 +57,8 @@ class CatalogWorker:
         self.worker_id = worker_id
         self.stop = stop
         self._runner = BackgroundWorker("catalog-refresh", self.every, has_work=self._has_work,
-                                        work=self.run_pending, before_tick=self._queue_scheduled)
+                                        work=self.run_pending, before_tick=self._queue_scheduled,
+                                        concurrency=rt.settings.CATALOG_CONCURRENCY, waiting=self._waiting)
 
     def _queue_scheduled(self) -> None:
         interval = timedelta(seconds=self.rt.settings.CATALOG_REFRESH_INTERVAL_SECONDS)
@@ -72,16 +73,26 @@ class CatalogWorker:
                 CatalogRefreshJob.finished_at.is_(None),
                 CatalogRefreshJob.state.in_([RefreshState.QUEUED, RefreshState.RUNNING])).limit(1)) is not None
 
+    def _waiting(self) -> int:
+        with self.rt.sessions() as session:
+            return session.scalar(select(func.count(CatalogRefreshJob.id)).where(
+                CatalogRefreshJob.finished_at.is_(None), CatalogRefreshJob.state == RefreshState.QUEUED)) or 0
+
     def run_pending(self) -> list[refresh.JobView]:
         """Run every claimable job now, in this thread (the `--once` path and the thread's body)."""
         return refresh.run_pending(self.rt.sessions, self.worker_id, lambda cid: open_source(self.rt, cid),
                                    wait=lambda seconds: self.stop.wait(seconds),
                                    should_stop=self.stop.is_set)
 
+    def run_pending_pool(self) -> list[refresh.JobView]:
+        """Run every queued job now on the pool (CATALOG_CONCURRENCY threads), and wait for them."""
+        result = self._runner.run_pool()
+        return [job for job in result if isinstance(job, refresh.JobView)]
+
     def run_once(self) -> list[refresh.JobView]:
         """Queue what the schedule says is due, then run everything queued (`checker.py --once`)."""
         self._queue_scheduled()
-        return self.run_pending()
+        return self.run_pending_pool()
 
     def tick(self) -> None:
         """Queue what is due, and start the refresh thread if there is work and none is running."""

@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,11 +52,12 @@ class CheckTarget:
     refresh_token_sealed: str | None
     token_expires_at: datetime | None
     auth_params: dict[str, Any]
+    known: dict[str, Any] = field(default_factory=dict)  # the stored profile (what the last check learnt)
 
     @classmethod
-    def of(cls, row: Any) -> CheckTarget:
+    def of(cls, row: Any, *, known: bool = True) -> CheckTarget:
         return cls(row.id, row.provider, row.token_version, row.access_token_sealed, row.refresh_token_sealed,
-                   row.token_expires_at, dict(row.auth_params or {}))
+                   row.token_expires_at, dict(row.auth_params or {}), dict(row.profile or {}) if known else {})
 
 
 class ConnectionGone(Exception):
@@ -211,13 +212,13 @@ def check_connection(rt: Runtime, target: CheckTarget, *, clock: Callable[[], da
             tokens, version = refresh_tokens(rt, provider, target.id, version)
         started = time.perf_counter()
         try:
-            account = provider.fetch_account(tokens.access_token)
+            account = provider.fetch_account_knowing(tokens.access_token, target.known)
         except ProviderError as exc:
             if not (tokens.refresh_token and provider.is_rejection_of_access_token(exc)):
                 raise
             tokens, version = refresh_tokens(rt, provider, target.id, version)
             started = time.perf_counter()
-            account = provider.fetch_account(tokens.access_token)
+            account = provider.fetch_account_knowing(tokens.access_token, target.known)
         latency_ms = round((time.perf_counter() - started) * 1000)
     except ProviderError as exc:
         outcome = Outcome.REJECTED if exc.permanent else Outcome.TROUBLE

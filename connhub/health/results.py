@@ -55,7 +55,8 @@ def claim_due(rt: Runtime, *, worker_id: str, due_before: datetime, limit: int) 
             update(table).where(table.c.id.in_(due.scalar_subquery()))
             .values(lease_owner=worker_id, lease_expires_at=now + LEASE)
             .returning(table.c.id, table.c.provider, table.c.token_version, table.c.access_token_sealed,
-                       table.c.refresh_token_sealed, table.c.token_expires_at, table.c.auth_params)
+                       table.c.refresh_token_sealed, table.c.token_expires_at, table.c.auth_params,
+                       table.c.profile)
         ).all()
         session.commit()
     return [CheckTarget.of(row) for row in rows]

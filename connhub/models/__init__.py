@@ -38,10 +38,12 @@ from connhub.models.catalog import (
     SnapshotState,
 )
 from connhub.models.journal import JournalEvent, NotifyChannel, NotifyOutbox
+from connhub.models.limits import RateBucket
 from connhub.models.shop import SyncAlbum
 from connhub.models.sync import SyncConfig, SyncImage, SyncItem, SyncItemState, SyncPhoto, SyncRun, SyncRunState
 
 __all__ = [
+    "RateBucket",
     "AccessKind", "AuthMethod", "Base", "CatalogGroup", "CatalogProduct", "CatalogRefreshJob", "CatalogRule",
     "CatalogSnapshot", "CatalogStore", "CheckRecord", "CheckRollup", "CheckSource", "CheckerHeartbeat",
     "Connection", "JournalEvent", "NAMING_CONVENTION", "NotifyChannel", "NotifyOutbox", "OAuthFlow", "Outcome",

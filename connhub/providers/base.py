@@ -107,6 +107,11 @@ class Provider(ABC):
     def fetch_account(self, access_token: Secret) -> Account:
         """Call the provider's cheapest authenticated endpoint: the health check itself."""
 
+    def fetch_account_knowing(self, access_token: Secret, known: Mapping[str, Any]) -> Account:
+        """The health check given what the last check stored (`known`, the profile): a provider may
+        skip what it learnt recently (VK: the rights probe). By default the same as `fetch_account`."""
+        return self.fetch_account(access_token)
+
     def parse_pasted_token(self, raw: str) -> Secret:
         """Validate the shape of a token the user pasted; ValueError with a Russian message."""
         raise ValueError("Этот сервис подключается только через вход у провайдера")

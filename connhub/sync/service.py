@@ -54,8 +54,10 @@ def _catalog_age(rt: Runtime, run: RunView) -> timedelta | None:
     return None if every is None else max(every, schedule.CATALOG_AGE_FLOOR)
 
 
-def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
-    """Claim and run every run requested on the page, oldest first."""
+def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: False,
+                  **engine_options: object) -> list[Outcome]:
+    """Claim and run every run requested on the page, oldest first (`engine_options`: the benchmark's
+    image source)."""
     done: list[Outcome] = []
     while not should_stop():
         active = runs.claim_requested(rt.sessions, lease=runs.lease_of(rt.settings))
@@ -65,7 +67,7 @@ def run_requested(rt: Runtime, *, should_stop: Callable[[], bool] = lambda: Fals
             run = active.run
             recorder = RunRecorder(rt.sessions, run.id)
             engine = SyncEngine(rt, run.user_id, recorder, dry_run=run.dry_run, say=partial(_log_line, run.id),
-                                catalog_max_age=_catalog_age(rt, run))
+                                catalog_max_age=_catalog_age(rt, run), **engine_options)  # type: ignore[arg-type]
             try:
                 done.append(engine.run())
             except Exception:  # recorded as failed by the engine; the next request goes on

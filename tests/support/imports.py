@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The sandbox's plumbing is ground too: each provider's emulation is built on it.
     ("ground", ("connhub.config", "connhub.db", "connhub.models", "connhub.crypto", "connhub.ports",
                 "connhub.text", "connhub.export", "connhub.background", "connhub.capabilities",
-                "connhub.sandbox", "connhub.metrics")),
+                "connhub.sandbox", "connhub.metrics", "connhub.ratelimit")),
     ("providers", ("connhub.providers",)),
     # The composition root: one object every service takes; it builds the registry.
     ("runtime", ("connhub.runtime",)),

@@ -9,7 +9,8 @@
 - **At most 3 requests a second per user token** (`RateLimiter`, shared by every `VkApi` of the
   same token in this process). A slot is freed a second after the previous request's *answer*
   arrived, not after it was sent, so however long a request took, VK never sees four of one
-  token's requests inside one second.
+  token's requests inside one second. Across processes and hosts, each request of a token also
+  takes a turn in the database's shared schedule (`connhub.ratelimit`, one turn every 0.36 s).
 - **Retries.** Errors 1, 6, 9, 10 and 29 back off (0.5 s, 1 s, 2 s, ... at most 8 s) and retry.
   A transport failure (timeout, connection, 5xx) is retried only for calls that are safe to
   repeat: never `market.add`, which has no idempotency key (a repeated add is a duplicate item).
@@ -22,7 +23,6 @@ A little over 300 lines: the limiter, the retry policy and the call paths that u
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import threading
 import time
@@ -34,15 +34,16 @@ from typing import Any
 
 import requests
 
-from connhub import metrics
+from connhub import metrics, ratelimit
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
-from connhub.providers.vk.goods_errors import ErrorKind, classify
+from connhub.providers.vk.goods_errors import REFUSED_FOR_RIGHTS, ErrorKind, classify
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
 REQUESTS_PER_SECOND = 3
+SHARED_SPACING = 0.36  # seconds between a token's turns in the shared schedule: under 3 a second with a margin
 EXECUTE_MAX_CALLS = 25
 # Methods whose repetition after a lost answer could create something twice.
 UNSAFE_TO_REPEAT = frozenset({"market.add", "market.saveProductPhoto", "market.saveProductPhotoBulk"})
@@ -86,8 +87,9 @@ class RateLimiter:
     """At most `per_second` requests in any `window` seconds, counted from each answer's arrival."""
 
     def __init__(self, per_second: int = REQUESTS_PER_SECOND, window: float = 1.0, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, shared: str | None = None) -> None:
         self.per_second = per_second
+        self.shared = shared  # the token's key in the shared schedule (None: this process only)
         self.window = window
         self._clock = clock
         self._finished: collections.deque[float] = collections.deque()
@@ -107,6 +109,8 @@ class RateLimiter:
                 self._cond.wait(wait)
             self._in_flight += 1
         try:
+            if self.shared is not None:
+                ratelimit.wait_turn(self.shared, SHARED_SPACING)
             yield
         finally:
             with self._cond:
@@ -132,7 +136,7 @@ def limiter_for(token: Secret) -> RateLimiter:
     A checker meets many tokens, so limiters idle for a whole window are dropped as more come: what
     is kept is bounded by the tokens used within the last second."""
     global _prune_at
-    key = hashlib.sha256(token.reveal().encode()).hexdigest()
+    key = ratelimit.bucket_key("vk", token.reveal())
     with _limiters_lock:
         limiter = _limiters.get(key)
         if limiter is None:
@@ -140,7 +144,7 @@ def limiter_for(token: Secret) -> RateLimiter:
                 for stale in [k for k, held in _limiters.items() if held.idle()]:
                     del _limiters[stale]
                 _prune_at = max(_PRUNE_AT, 2 * len(_limiters))
-            limiter = _limiters[key] = RateLimiter()
+            limiter = _limiters[key] = RateLimiter(shared=key)
         return limiter
 
 
@@ -267,6 +271,8 @@ class VkApi:
         if isinstance(body.get("error"), dict):
             refused = VkApiError.from_error(body["error"], method)
             metrics.vk_error(method, refused.error_code)
+            if refused.kind is ErrorKind.RIGHT and self.limiter.shared is not None:
+                REFUSED_FOR_RIGHTS.add(self.limiter.shared)  # «Права» re-probed at the next check
             raise refused
         if "response" not in body:
             raise VkApiError("ВКонтакте прислал ответ без результата", kind=ErrorKind.RETRY, method=method,

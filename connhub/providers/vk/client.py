@@ -3,9 +3,10 @@
 VK answers API errors with HTTP 200 and an `error` object, so success is a `response` list
 with an `id`, nothing less. The facts relied on are in docs/providers.md («VK»); what each error
 code means is in errors.py. After `users.get` the health check probes the token's extended rights
-(rights.py, docs/vk-goods.md): one more request for a token without the communities right, three
-more for a token with every right. The goods side of a token is `VkProvider.goods` (the raw API) and
-`VkProvider.goods_target` (the sync's `GoodsTarget`, offered as `GoodsProvider`).
+(rights.py, docs/vk-goods.md) when the last probe is older than RIGHTS_MAX_AGE or a goods call was
+refused for a right since (one more request for a token without the communities right, three more
+for a token with every right); otherwise a check is the one request. The goods side of a token is
+`VkProvider.goods` (the raw API) and `VkProvider.goods_target` (the sync's `GoodsTarget`, offered as `GoodsProvider`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -29,6 +31,7 @@ from connhub.providers.vk import presentation
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
+from connhub.providers.vk.goods_errors import REFUSED_FOR_RIGHTS
 from connhub.providers.vk.goods_target import VkGoodsTarget
 from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
@@ -36,6 +39,16 @@ from connhub.providers.vk.settings import VkSettings
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._\-]{20,1024}")
+RIGHTS_MAX_AGE = timedelta(hours=6)  # the rights probe's answer is trusted this long (issue 19)
+
+
+def _fresh(rights: Rights, now: datetime) -> bool:
+    try:
+        checked = datetime.fromisoformat(rights.checked_at or "")
+    except ValueError:
+        return False
+    checked = checked if checked.tzinfo else checked.replace(tzinfo=UTC)
+    return now - RIGHTS_MAX_AGE <= checked <= now
 
 
 class VkProvider(Provider):
@@ -146,6 +159,11 @@ class VkProvider(Provider):
 
     def fetch_account(self, access_token: Secret) -> Account:
         """`users.get` (the health check), then the rights probe, whose answers never change the verdict."""
+        return self.fetch_account_knowing(access_token, {})
+
+    def fetch_account_knowing(self, access_token: Secret, known: Mapping[str, Any]) -> Account:
+        """`users.get`; the rights probe only when the stored one is old or a goods call was refused for
+        a right since (`known` is the stored profile)."""
         limiter = limiter_for(access_token)
         with limiter.slot():  # users.get counts against the token's 3 requests a second like the probe
             response = http.get(
@@ -170,7 +188,10 @@ class VkProvider(Provider):
         if user.get("deactivated"):
             raise ProviderError(REJECTIONS[DEACTIVATED], permanent=True, code="vk_deactivated")
         first, last = str(user.get("first_name") or ""), str(user.get("last_name") or "")
-        rights = probe_rights(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter))
+        rights = Rights.from_profile(dict(known))
+        if limiter.shared in REFUSED_FOR_RIGHTS or not _fresh(rights, datetime.now(UTC)):
+            REFUSED_FOR_RIGHTS.discard(limiter.shared or "")
+            rights = probe_rights(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter))
         return Account(
             account_id=str(user["id"]),
             display_name=f"{first} {last}".strip() or f"id{user['id']}",
