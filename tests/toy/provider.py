@@ -37,6 +37,7 @@ class ToyProvider(Provider):
                         description="Игрушечный сервис: подключается только в тестах.")
     settings_class = ToySettings
     emulation = "tests.toy.sandbox"
+    rights_setting = ""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

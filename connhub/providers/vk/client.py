@@ -42,6 +42,7 @@ class VkProvider(Provider):
     info = presentation.INFO
     settings_class = VkSettings
     emulation = "connhub.providers.vk.sandbox"
+    rights_setting = "VK_SCOPES"
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
