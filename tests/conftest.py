@@ -109,14 +109,23 @@ def bob(rt) -> UserView:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `sqlite_only` skips its PostgreSQL half, with the marker's reason. A test that takes
-    a PostgreSQL fixture must carry the `postgres` marker (so `-m "not postgres"` and the skip reason
-    mean what they say); `database_url`'s PostgreSQL half carries it already."""
+    a PostgreSQL fixture itself (and so passes its own DATABASE_URL) runs once: its `database_url` SQLite
+    half, the same run again, is deselected. A test that takes a PostgreSQL fixture must carry the
+    `postgres` marker (so `-m "not postgres"` and the skip reason mean what they say); `database_url`'s
+    PostgreSQL half carries it already."""
+    duplicates: list[pytest.Item] = []
     for item in items:
-        only = item.get_closest_marker("sqlite_only")
         callspec = getattr(item, "callspec", None)
-        if only is not None and callspec is not None and callspec.params.get("database_url") == POSTGRESQL:
+        half = callspec.params.get("database_url") if callspec is not None else None
+        only = item.get_closest_marker("sqlite_only")
+        if only is not None and half == POSTGRESQL:
             reason = only.args[0] if only.args else only.kwargs.get("reason", "")
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        if half == SQLITE and {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ())):
+            duplicates.append(item)
+    if duplicates:
+        config.hook.pytest_deselected(items=duplicates)
+        items[:] = [item for item in items if item not in duplicates]
     unmarked = [item.nodeid for item in items
                 if {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ()))
                 and item.get_closest_marker("postgres") is None]

@@ -38,4 +38,4 @@ def roles(providers: Registry) -> Roles:
     source, target = first(CATALOG), first(GOODS)
     goods = GOODS.of(target)
     return Roles(source.info.key, source.info.title, target.info.key, target.info.title,
-                 goods.rights_setting if goods is not None else "")
+                 goods.rights_setting() if goods is not None else "")

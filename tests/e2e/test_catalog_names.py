@@ -55,6 +55,7 @@ def test_long_group_names_and_the_search_hint_are_read_in_full(stack: Stack, pag
     settled(page)
     refresh = widget(page, "catalog-refresh")
     expect(refresh).to_be_visible(timeout=UI)
+    shot(page, stack, "catalog-before-the-first-refresh")
     if refresh.is_enabled():
         refresh.click()
     expect(summary(page)).to_have_text(re.compile(r"^В выгрузке: \d+ из \d+ товар"), timeout=REFRESH)

@@ -37,7 +37,9 @@ class ToyProvider(Provider):
                         description="Игрушечный сервис: подключается только в тестах.")
     settings_class = ToySettings
     emulation = "tests.toy.sandbox"
-    rights_setting = ""
+
+    def rights_setting(self) -> str:
+        return ""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

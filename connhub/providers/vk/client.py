@@ -42,7 +42,6 @@ class VkProvider(Provider):
     info = presentation.INFO
     settings_class = VkSettings
     emulation = "connhub.providers.vk.sandbox"
-    rights_setting = "VK_SCOPES"
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -77,6 +76,9 @@ class VkProvider(Provider):
         """The goods-side API of a user token (communities, categories, items, photos)."""
         return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry,
                            limiter=limiter))
+
+    def rights_setting(self) -> str:
+        return "VK_SCOPES"
 
     def goods_target(self, access_token: Secret) -> VkGoodsTarget:
         """The token's VK goods as the sync's target (`connhub.providers.capabilities.GoodsProvider`)."""
