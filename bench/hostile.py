@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connhub.connections import delete_for_user  # noqa: E402
+from connhub.db import execute_write  # noqa: E402
 from connhub.models import Base, utcnow  # noqa: E402
 from connhub.runtime import Runtime  # noqa: E402
 from tests.reliability.hostile import HostileServer, huge_json_chunks, json_bytes  # noqa: E402
@@ -125,9 +126,8 @@ def slow_refresh(database_url: str | None) -> None:
         started = time.monotonic()
         make_user(rt, "newcomer")
         sign_in = time.monotonic() - started
-        with rt.sessions() as session:
-            delete_for_user(session, connection(rt, ids[0]).user_id, ids[0])
-            session.commit()
+        owner = connection(rt, ids[0]).user_id
+        execute_write(rt.sessions, lambda session: delete_for_user(session, owner, ids[0]))
         both = time.monotonic() - started
         _, log = process.communicate(timeout=180)
         spent = [parse_qs(seen.body.decode())["refresh_token"][0] for seen in hostile.requests_to("/vk-id/oauth2/auth")]

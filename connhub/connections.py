@@ -12,7 +12,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connhub.crypto import UnreadableToken
-from connhub.db import begin_write
 from connhub.health.check import CheckTarget, check_connection
 from connhub.health.history_views import CardHistory, ServiceHistory, card_histories, empty_history, service_history
 from connhub.health.housekeeping import CheckerStatus, checker_status
@@ -112,8 +111,8 @@ def available_providers(session: Session, user_id: int) -> list[ProviderInfo]:
 
 
 def delete_for_user(session: Session, user_id: int, connection_id: int) -> ConnectionView | None:
-    """Delete the connection, its tokens and history; None if it is not this user's."""
-    begin_write(session)
+    """Delete the connection, its tokens and history; None if it is not this user's. Runs inside the
+    caller's write transaction (`db.execute_write`), which commits."""
     row = session.scalar(
         select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
     )
@@ -126,7 +125,6 @@ def delete_for_user(session: Session, user_id: int, connection_id: int) -> Conne
     session.execute(
         delete(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
     )
-    session.commit()
     return view
 
 

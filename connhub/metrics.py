@@ -91,7 +91,7 @@ def token_refresh(provider: str, outcome: str) -> None:
 
 
 def vk_request(method: str) -> None:
-    """One request to the VK API (connhub.providers.vk.api)."""
+    """One request to the goods provider's API (its client in connhub/providers/)."""
     REGISTRY.inc("vk_requests", method)
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import partial
 from operator import attrgetter
 
-import pandas as pd
 import streamlit as st
 
 from connhub.catalog import queries, service
@@ -27,6 +26,7 @@ from pages.ui.text import Markup, format_time, user_timezone
 PROGRESS_SECONDS = 2
 ALL_GROUPS = "__all__"
 INDENT = "\u2003"  # an em space per level of the tree
+TREE_INDENT = "&emsp;"  # the same in the tree table (Markdown trims plain leading spaces)
 TABLE_KEY_PREFIX = "catalog-table"
 TABLE_GENERATION = "_catalog_table_generation"
 SEEN_REFRESH = "_catalog_seen_refresh"
@@ -34,7 +34,7 @@ FOR_SALE = {"Все": None, "Продаётся": True, "Не продаётся
 IN_SYNC = {"Все": None, "В выгрузке": True, "Не в выгрузке": False}
 RULE_KINDS = {RuleTarget.STORE: "Магазин", RuleTarget.GROUP: "Группа", RuleTarget.PRODUCT: "Товар"}
 COLUMNS = {
-    "in_sync": st.column_config.CheckboxColumn("В выгрузке", width="small"),
+    "in_sync": st.column_config.CheckboxColumn("В выгрузке"),
     "name": st.column_config.TextColumn("Название", width="medium"),
     "reason": st.column_config.TextColumn("Причина", width="medium"),
     # Numbers come formatted by connhub.text («3 802,90»), whatever the browser's locale; empty when missing.
@@ -206,28 +206,30 @@ st.markdown(Markup("**{}**").format(queries.summary(catalog, evaluation).text())
 if evaluation.ruleset.has_includes:
     st.caption("Есть правила «Включить»: в выгрузке только то, что они покрывают (с учётом исключений внутри).")
 
-tree_column, table_column = st.columns([1.3, 2.6], gap="medium")
+tree_column, table_column = st.columns([1.5, 2.5], gap="medium")
 
 # ----------------------------------------------------------------------------- the group tree
+
+
+def group_tree(tree: Sequence[tuple[queries.GroupNode, int]]) -> None:
+    """The groups as a Markdown table whose names wrap: a long name is read in full, never «…»."""
+    rows = [Markup("| Группа | В выгрузке |"), Markup("|:--|--:|")]
+    for node, in_sync in tree:
+        mark = Markup(" :gray[(модификации)]") if node.is_modification_group else Markup("")
+        rows.append(Markup("| {}{}{} | {}\u00a0из\u00a0{} |").format(Markup(TREE_INDENT * node.depth), node.name,
+                                                                   mark, in_sync, node.product_count))
+    with st.container(height=420 if len(tree) > 10 else None, border=False, key="catalog-tree"):
+        st.markdown(Markup("\n").join(rows))
+
 
 with tree_column:
     tree = queries.tree_rows(catalog, evaluation)
     labels = {ALL_GROUPS: f"Весь магазин · {len(catalog.products)}"}
-    for node, _in_sync in tree:
-        mark = " · модификации" if node.is_modification_group else ""
-        labels[node.id] = f"{INDENT * node.depth}{node.name} · {node.product_count}{mark}"
+    for node, _in_sync in tree:  # short enough to read in the closed box; the table says the rest
+        labels[node.id] = f"{INDENT * node.depth}{node.name} · {node.product_count}"
     group_id = st.selectbox("Группа", list(labels), format_func=labels.__getitem__,
                             key=f"catalog-group-{store_index}")
-    st.dataframe(
-        pd.DataFrame({
-            "Группа": [f"{INDENT * node.depth}{node.name}" for node, _ in tree],
-            "Товаров": [node.product_count for node, _ in tree],
-            "В выгрузке": [in_sync for _, in_sync in tree],
-            "Модификации": [node.is_modification_group for node, _ in tree],
-        }),
-        hide_index=True, height=min(38 + 35 * max(len(tree), 1), 420), key="catalog-tree",
-        column_config={"Модификации": st.column_config.CheckboxColumn("Модиф.", width="small")},
-    )
+    group_tree(tree)
     if group_id == ALL_GROUPS:
         decision = evaluation.ruleset.group_decision(None)
         st.caption(Markup("Магазин целиком — {}").format(lower_first(decision.reason)))

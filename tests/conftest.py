@@ -52,12 +52,28 @@ def vk_goods(sandbox, sandbox_control) -> GoodsControl:
     return GoodsControl(sandbox.base_url)
 
 
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Each database connhub supports, in turn: SQLite (the embedded default) and PostgreSQL (skipped,
+    with the reason, when the server is unreachable). Every runtime a test makes (`rt`, `make_rt`,
+    `db_rt`) sits on it, so every test that touches the database runs on both; a test that is about
+    SQLite itself (its file, its locks, its pragmas) says so with `@pytest.mark.sqlite_only("why")`."""
+    if request.param == SQLITE:
+        return f"sqlite:///{tmp_path}/connhub.db"
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def make_rt(tmp_path, sandbox, sandbox_control) -> Iterator[Callable[..., Runtime]]:
+def make_rt(tmp_path, sandbox, sandbox_control, database_url) -> Iterator[Callable[..., Runtime]]:
+    """Runtimes on this test's database (`database_url`, unless a test passes its own DATABASE_URL)."""
     created: list[Runtime] = []
 
     def factory(**overrides: object) -> Runtime:
-        rt = Runtime.from_settings(settings_for(tmp_path, sandbox, **overrides))
+        rt = Runtime.from_settings(settings_for(tmp_path, sandbox, **{"DATABASE_URL": database_url, **overrides}))
         Base.metadata.create_all(rt.engine)
         created.append(rt)
         return rt
@@ -69,22 +85,14 @@ def make_rt(tmp_path, sandbox, sandbox_control) -> Iterator[Callable[..., Runtim
 
 @pytest.fixture
 def rt(make_rt) -> Runtime:
+    """A runtime on each database in turn (see `database_url`)."""
     return make_rt()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    """Each database connhub supports, in turn: SQLite (the embedded default) and PostgreSQL (skipped,
-    with the reason, when the server is unreachable). Tests that must behave the same on both take this."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/connhub.db"
-    return request.getfixturevalue("pg_url")
-
-
 @pytest.fixture
-def db_rt(make_rt, database_url) -> Runtime:
-    """A runtime on each database in turn (see `database_url`)."""
-    return make_rt(DATABASE_URL=database_url)
+def db_rt(make_rt) -> Runtime:
+    """A runtime on each database in turn, like `rt` (the name from when only some tests ran on both)."""
+    return make_rt()
 
 
 @pytest.fixture
@@ -100,8 +108,24 @@ def bob(rt) -> UserView:
 # ----------------------------------------------------------------------------- PostgreSQL
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test that takes a PostgreSQL fixture must carry the `postgres` marker (so `-m "not postgres"`
-    and the skip reason mean what they say); `database_url`'s PostgreSQL half carries it already."""
+    """A test marked `sqlite_only` skips its PostgreSQL half, with the marker's reason. A test that takes
+    a PostgreSQL fixture itself (and so passes its own DATABASE_URL) runs once: its `database_url` SQLite
+    half, the same run again, is deselected. A test that takes a PostgreSQL fixture must carry the
+    `postgres` marker (so `-m "not postgres"` and the skip reason mean what they say); `database_url`'s
+    PostgreSQL half carries it already."""
+    duplicates: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        half = callspec.params.get("database_url") if callspec is not None else None
+        only = item.get_closest_marker("sqlite_only")
+        if only is not None and half == POSTGRESQL:
+            reason = only.args[0] if only.args else only.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        if half == SQLITE and {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ())):
+            duplicates.append(item)
+    if duplicates:
+        config.hook.pytest_deselected(items=duplicates)
+        items[:] = [item for item in items if item not in duplicates]
     unmarked = [item.nodeid for item in items
                 if {"pg_url", "pg_server_url"} & set(getattr(item, "fixturenames", ()))
                 and item.get_closest_marker("postgres") is None]

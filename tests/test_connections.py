@@ -3,6 +3,7 @@
 from sqlalchemy import event, func, select
 
 from connhub.connections import available_providers, delete_for_user, get_for_user, list_for_user, recent_checks
+from connhub.db import execute_write
 from connhub.models import CheckRecord
 from tests.support.connect import connect
 
@@ -38,16 +39,16 @@ def test_only_unconnected_types_are_offered(rt, alice):
 
 def test_a_user_cannot_delete_someone_elses_connection(rt, alice, bob):
     connection_id = connect(rt, alice, "evotor")
+    assert execute_write(rt.sessions, lambda session: delete_for_user(session, bob.id, connection_id)) is None
     with rt.sessions() as session:
-        assert delete_for_user(session, bob.id, connection_id) is None
         assert get_for_user(session, alice.id, "evotor") is not None
 
 
 def test_deleting_removes_the_connection_its_tokens_and_history_and_offers_the_type_again(rt, alice):
     connection_id = connect(rt, alice, "evotor")
+    deleted = execute_write(rt.sessions, lambda session: delete_for_user(session, alice.id, connection_id))
     with rt.sessions() as session:
-        deleted = delete_for_user(session, alice.id, connection_id)
-        assert deleted.title == "Эвотор"
+        assert deleted is not None and deleted.title == "Эвотор"
         assert list_for_user(session, alice.id) == []
         assert session.scalar(select(func.count()).select_from(CheckRecord)) == 0
         assert [info.key for info in available_providers(session, alice.id)] == ["evotor", "vk"]

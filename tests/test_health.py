@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from connhub.connections import check_now
+from connhub.db import execute_write
 from connhub.health import (
     CheckTarget,
     Outcome,
@@ -139,8 +140,7 @@ def test_a_result_for_a_connection_deleted_meanwhile_does_not_resurrect_it(rt, a
 
     connection_id = connect(rt, alice, "evotor")
     result = check_connection(rt, target(rt, connection_id))
-    with rt.sessions() as session:
-        delete_for_user(session, alice.id, connection_id)
+    execute_write(rt.sessions, lambda session: delete_for_user(session, alice.id, connection_id))
     applied = apply_results(rt, [result], source="checker")
     assert (applied.written, applied.dropped) == (0, 1)
     assert row(rt, connection_id) is None

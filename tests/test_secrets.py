@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from connhub.connections import check_now
@@ -20,6 +21,7 @@ def plaintext_tokens(rt) -> list[str]:
     return tokens
 
 
+@pytest.mark.sqlite_only("reads the SQLite database file's bytes")
 def test_tokens_are_not_in_the_database_files_in_clear(rt, alice, tmp_path):
     connect(rt, alice, "evotor")
     connect(rt, alice, "vk")

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from connhub.crypto import UnreadableToken
 from connhub.journal.hooks import note_stale_syncs
 from connhub.notify import outbox
+from connhub.notify.capped import answers_capped
 from connhub.providers import text
 from connhub.runtime import Runtime
 from connhub.work.workers import BackgroundWorker
@@ -93,9 +94,10 @@ def send(rt: Runtime, kind: str, url: str, title: str, body: str) -> Outcome:
     lines: list[str] = []
     client = apprise.Apprise()
     client.add(plugin)
-    result = client.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT, timeout=deadline,
-                           log_callback=lambda entry, _service: lines.append(str(entry.message)),
-                           log_level=logging.INFO)
+    with answers_capped():  # Apprise reads each answer whole; here at most MAX_ANSWER_BYTES of it
+        result = client.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT, timeout=deadline,
+                               log_callback=lambda entry, _service: lines.append(str(entry.message)),
+                               log_level=logging.INFO)
     if result:
         return Outcome(True)
     return classify(kind, result.status, lines)

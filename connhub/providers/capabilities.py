@@ -47,6 +47,11 @@ class GoodsProvider(Protocol):
     """The provider holds goods the sync can publish to (communities, categories, items, photos).
     The sync's target is the first provider offering it."""
 
+    def rights_setting(self) -> str:
+        """The setting that lists the rights (OAuth scopes) asked for at sign-in, named in the fix a
+        user reads when the token lacks a right; "" when no setting chooses them."""
+        ...
+
     def goods_target(self, access_token: Secret) -> GoodsTarget:
         """The account's goods (`connhub.ports.goods.GoodsTarget`)."""
         ...

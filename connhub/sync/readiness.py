@@ -40,6 +40,7 @@ class ReadinessFacts:
     catalog_refreshed_at: datetime | None = None  # of the chosen store, or of any store if none chosen
     target_rights: Mapping[str, bool | None] | None = None  # right → has it (None: unknown); None: never probed
     target_rights_note: str = ""  # why a right stayed unknown, as the probe said
+    target_rights_setting: str = ""  # the setting that lists the rights the target asks for (Roles)
     selected_products: int | None = None  # None: not known (no store chosen or no catalog)
 
 
@@ -141,10 +142,11 @@ def evaluate(facts: ReadinessFacts, *, now: datetime) -> Readiness:
     else:
         missing = [label for right, label in REQUIRED_RIGHTS.items() if rights.get(right) is False]
         unknown = [label for right, label in REQUIRED_RIGHTS.items() if rights.get(right) is None]
+        setting = f" (переменная {facts.target_rights_setting})" if facts.target_rights_setting else ""
         if missing:
             lines.append(Line("target_rights", False, "missing",
                               f"У токена {facts.target.title} нет прав: {', '.join(missing)}",
-                              "Подключите заново с правами market, photos, groups (переменная VK_SCOPES) "
+                              f"Подключите заново с правами market, photos, groups{setting} "
                               f"или вставьте токен пользователя с этими правами на странице {target_page}."))
         elif unknown:
             note = f" ({facts.target_rights_note})" if facts.target_rights_note else ""

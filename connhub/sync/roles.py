@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connhub.providers import Registry
+from connhub.providers import Provider, Registry
 from connhub.providers.capabilities import CATALOG, GOODS, Capability
 
 
@@ -21,6 +21,7 @@ class Roles:
     source_title: str
     target: str
     target_title: str
+    target_rights_setting: str = ""  # the target's setting listing the rights it asks for (GoodsProvider)
 
 
 class MissingRole(RuntimeError):
@@ -28,12 +29,13 @@ class MissingRole(RuntimeError):
 
 
 def roles(providers: Registry) -> Roles:
-    def first(capability: Capability[Any]) -> tuple[str, str]:
+    def first(capability: Capability[Any]) -> Provider:
         for provider in providers.all():
             if capability.offered_by(provider):
-                return provider.info.key, provider.info.title
+                return provider
         raise MissingRole(f"no registered provider offers {capability.name}")
 
-    source, source_title = first(CATALOG)
-    target, target_title = first(GOODS)
-    return Roles(source, source_title, target, target_title)
+    source, target = first(CATALOG), first(GOODS)
+    goods = GOODS.of(target)
+    return Roles(source.info.key, source.info.title, target.info.key, target.info.title,
+                 goods.rights_setting() if goods is not None else "")

@@ -208,8 +208,8 @@ def sync_uses(rt: Runtime, user_id: int, provider: str) -> str | None:
 def disconnect(rt: Runtime, user_id: int, connection_id: int) -> ConnectionView | None:
     """Delete the user's connection; if the sync uses its provider, switch the sync off too (a sync
     without its source or target must not read «Включена»). None if the connection is not the user's."""
-    with rt.sessions() as session:
-        removed = connections.delete_for_user(session, user_id, connection_id)
+    removed = execute_write(rt.sessions, partial(connections.delete_for_user, user_id=user_id,
+                                                 connection_id=connection_id))
     if removed is None:
         return None
     parts = roles(rt.providers)

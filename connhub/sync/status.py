@@ -87,6 +87,7 @@ def sync_status(rt: Runtime, user_id: int, *, now: datetime | None = None) -> Sy
         catalog_refreshed_at=refreshed_at,
         target_rights=rights,
         target_rights_note=rights_note(target),
+        target_rights_setting=parts.target_rights_setting,
         selected_products=selection.count if selection is not None else None,
     ), now=now)
     snapshot = make_snapshot(settings, selection.product_ids if selection is not None else ())

@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from connhub import connections, oauth
 from connhub.catalog import queries, service
+from connhub.db import execute_write
 from connhub.providers.evotor.sandbox import EVOTOR_ACCOUNTS
 from connhub.runtime import Runtime, load_settings
 from connhub.users import LOCAL_SUBJECT, ensure_user
@@ -82,8 +83,7 @@ def operator_evotor(stack: Stack) -> Iterator[tuple[Runtime, int, int]]:
             rules = queries.rules_for(session, user.id, STORE)
         service.remove_rules(rt.sessions, user.id, [rule.id for rule in rules if rule.id is not None])
         if created:
-            with rt.sessions() as session:
-                connections.delete_for_user(session, user.id, connection_id)
+            execute_write(rt.sessions, lambda session: connections.delete_for_user(session, user.id, connection_id))
         rt.close()
 
 

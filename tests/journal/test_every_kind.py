@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from connhub import connections
 from connhub.catalog import queries, refresh
 from connhub.catalog import service as catalog_service
+from connhub.db import execute_write
 from connhub.health.check import UNREADABLE_TOKEN
 from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results
@@ -109,8 +110,7 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     assert admin.check_now_for(rt, AdminActor(operator), vk).ok
 
     # Disconnected.
-    with rt.sessions() as session:
-        connections.delete_for_user(session, bob.id, vk)
+    execute_write(rt.sessions, lambda session: connections.delete_for_user(session, bob.id, vk))
 
     found = kinds(rt, alice.id) + kinds(rt, bob.id)
     for kind in EventKind:

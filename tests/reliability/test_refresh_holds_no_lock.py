@@ -14,6 +14,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 from connhub.connections import check_now, delete_for_user
+from connhub.db import execute_write
 from connhub.models import utcnow
 from tests.support.checker import connection, seed, start_checker
 from tests.support.connect import make_user
@@ -39,9 +40,8 @@ def test_a_slow_token_endpoint_delays_no_app_write_and_each_refresh_token_is_spe
         hostile.wait_for_request(VK_TOKEN)  # a refresh is waiting on VK ID now
         started = time.monotonic()
         make_user(rt, "newcomer")  # a sign-in: a write to the users table
-        with rt.sessions() as session:  # «Отключить» on a connection whose refresh is in flight
-            assert delete_for_user(session, owners[ids[0]], ids[0]) is not None
-            session.commit()
+        # «Отключить» on a connection whose refresh is in flight
+        assert execute_write(rt.sessions, lambda session: delete_for_user(session, owners[ids[0]], ids[0])) is not None
         app_writes_took = time.monotonic() - started
         pressed = threading.Thread(target=lambda: manual.append(check_now(rt, user_id=owners[ids[1]],
                                                                           connection_id=ids[1])))

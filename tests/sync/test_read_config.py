@@ -214,6 +214,7 @@ def test_tokens_are_never_printed_to_a_terminal(rt, alice, sandbox_control):
     assert code == 0 and "placeholder" not in out
 
 
+@pytest.mark.sqlite_only("the broken database is an SQLite path")
 def test_a_broken_database_is_an_unexpected_error(tmp_path, rt):
     settings = rt.settings.model_copy(update={"DATABASE_URL": f"sqlite:///{tmp_path}/missing/../empty.db"})
     out, err = io.StringIO(), io.StringIO()

@@ -9,6 +9,7 @@ import pytest
 from connhub.models import Status
 from connhub.sync.config import SyncSettings
 from connhub.sync.readiness import CHECKS, ConnectionFacts, ReadinessFacts, age_text, evaluate, line
+from connhub.sync.roles import roles
 from connhub.sync.status import sync_status
 from tests.support.sync import GOODS_OFF_GROUP, add_rule, connect_both, load_catalog, save_config
 
@@ -57,7 +58,8 @@ RED = [
     ("catalog", "not_loaded", dict(catalog_refreshed_at=None), "Каталог ещё не загружен", "Обновить каталог"),
     ("target_connection", "offline", dict(target=ConnectionFacts("ВКонтакте", True, Status.OFFLINE)),
      "Нет связи с ВКонтакте", "Проверить сейчас"),
-    ("target_rights", "missing", dict(target_rights={"groups": True, "market": False, "photos": False}),
+    ("target_rights", "missing", dict(target_rights={"groups": True, "market": False, "photos": False},
+                                      target_rights_setting="VK_SCOPES"),
      "У токена ВКонтакте нет прав: товары, фотографии", "VK_SCOPES"),
     ("target_rights", "unknown", dict(target_rights={"groups": True, "market": None, "photos": None},
                                       target_rights_note="нет сообщества с включёнными товарами"),
@@ -142,3 +144,13 @@ def test_a_saved_community_is_not_green_once_its_connection_is_gone():
     readiness = evaluate(replace(base, target=replace(base.target, connected=False)), now=NOW)
     community = next(item for item in readiness.lines if item.check == "community")
     assert not community.ok and "нет подключения" in community.message
+
+
+def test_the_missing_rights_fix_names_the_setting_the_target_provider_declares(rt):
+    declared = roles(rt.providers).target_rights_setting
+    assert declared == "VK_SCOPES"
+    lacking = dict(target_rights={"groups": True, "market": False, "photos": True})
+    named = line(evaluate(facts(**lacking, target_rights_setting=declared), now=NOW), "target_rights")
+    assert "(переменная VK_SCOPES)" in named.fix
+    unnamed = line(evaluate(facts(**lacking), now=NOW), "target_rights")
+    assert unnamed.fix.startswith("Подключите заново с правами market, photos, groups или вставьте")

@@ -38,6 +38,9 @@ class ToyProvider(Provider):
     settings_class = ToySettings
     emulation = "tests.toy.sandbox"
 
+    def rights_setting(self) -> str:
+        return ""
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.config = settings.of(ToySettings)

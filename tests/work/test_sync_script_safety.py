@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import delete
 
@@ -59,6 +60,7 @@ def test_a_changed_key_stops_the_run_with_the_keys_own_message(rt, vk_goods):
     assert "Traceback" not in done.stderr and "непредвиденная" not in done.stderr.lower()
 
 
+@pytest.mark.sqlite_only("holds SQLite's file write lock")
 def test_a_sqlite_write_lock_held_past_the_busy_timeout_is_waited_out(rt):
     alice = make_user(rt, "alice")  # never configured: the run starts and stops at once («выключена»)
     database = sqlite_file(rt.engine)

@@ -90,6 +90,9 @@ class VkProvider(Provider):
         return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry,
                            limiter=limiter))
 
+    def rights_setting(self) -> str:
+        return "VK_SCOPES"
+
     def goods_target(self, access_token: Secret) -> VkGoodsTarget:
         """The token's VK goods as the sync's target (`connhub.providers.capabilities.GoodsProvider`)."""
         return VkGoodsTarget(self.goods(access_token))
