@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from connhub.models import SyncConfig, SyncRun, SyncRunState
+from connhub.models import Connection, SyncConfig, SyncRun, SyncRunState, utcnow
 from connhub.sync import runs
 from connhub.sync.worker import sync_worker
 from tests.support.connect import make_user
@@ -88,3 +88,45 @@ def test_two_sidecars_on_postgresql_never_run_one_run_twice(make_rt, pg_url, vk_
     assert [run.state for run in finished_runs(first)] == [SyncRunState.FINISHED] * 2
     assert vk_goods.stats()["calls"].get("market.add", 0) == 2 * len(SELECTED)
     assert skus(vk_goods, GROUP) == sorted(SELECTED) and skus(vk_goods, OTHER_GROUP) == sorted(SELECTED)
+
+
+def test_sigterm_leaves_a_running_sync_resumable(rt, alice, vk_goods, sandbox_control):
+    """The sidecar stops on SIGTERM while a run is in flight; the run is closed as interrupted and the
+    next one publishes what is left, without duplicates."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import timedelta
+
+    from connhub.config import PROJECT_ROOT
+    from tests.support.sandbox import process_env
+
+    ready_for_goods(rt, alice, vk_goods)
+    with rt.sessions() as session:  # no health check in the way: this is about the run
+        session.execute(update(Connection).values(next_check_at=utcnow() + timedelta(hours=1)))
+        session.commit()
+    runs.request_run(rt.sessions, alice.id, triggered_by=alice.email)
+    sandbox_control.set_fault("vk-api", latency_ms=3000)  # the run is slow: still going at the signal
+    process = subprocess.Popen([sys.executable, "checker.py"], cwd=PROJECT_ROOT, env=process_env(rt),
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 120  # a bound on waiting for the run to start, not a measured time
+        while [run.state for run in finished_runs(rt)] != [SyncRunState.RUNNING]:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)  # polling the database: another process gives no signal
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    sandbox_control.clear_faults()
+
+    runs.close_all_abandoned(rt.sessions, lease=runs.lease_of(rt.settings))  # its lock died with the process
+    [interrupted] = finished_runs(rt)
+    assert interrupted.state == SyncRunState.FAILED and interrupted.stop_reason.startswith("Прервано"), \
+        interrupted.stop_reason
+    runs.request_run(rt.sessions, alice.id, triggered_by=alice.email)
+    outcomes = sync_worker(rt, threading.Event()).run_once()
+    assert [outcome.state for outcome in outcomes] == [SyncRunState.FINISHED]  # type: ignore[attr-defined]
+    assert skus(vk_goods, GROUP) == sorted(SELECTED)
