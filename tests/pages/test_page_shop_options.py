@@ -65,3 +65,19 @@ def test_the_last_runs_album_stop_and_hand_edits_are_shown(open_app, app_rt, ali
     warnings = " ".join(w.value for w in at.warning).replace("\\", "").replace("&#58;", ":")
     assert "слишком много подборок (код 1407)" in warnings and "Товары выгружены" in warnings
     assert "«Латте» изменён во ВКонтакте вручную: цена" in warnings
+
+
+def test_a_template_block_is_previewed_on_a_product_where_its_field_is_empty(open_app, app_rt, alice,
+                                                                            sandbox_control):
+    from tests.pages.helpers import keyed_block, page_text
+
+    set_up(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    at.text_area(key="sync-description_template").set_value("{name}. {article:Артикул: {article}. }{price}").run()
+    assert not at.exception
+    first = keyed_block(at, "template-preview")
+    assert [t.value for t in first.text] == ["Ассам. Артикул: ASM. 800,00 ₽"]
+    blank = keyed_block(at, "template-preview-blank")
+    assert blank is not None, "no preview on a product without an article"
+    assert "без поля {article}: «Гёкуро»" in page_text(blank).replace("\\\\", "")
+    assert [t.value for t in blank.text] == ["Гёкуро. 3 400,00 ₽"]
