@@ -298,6 +298,11 @@ def preview(status: SyncStatus) -> None:
             st.markdown(Markup("**{}**").format(shown.name))
             st.text(shown.description)
             st.markdown(Markup("Цена: {}{}").format(shown.price, " · скрыт" if shown.hidden else ""))
+    blank = service.preview_blank(rt, user.id, status, form_values())
+    if blank is not None and blank[1].description and not blank[1].problem:
+        with st.container(border=True, key="template-preview-blank"):
+            st.caption(Markup("Товар без поля {}: «{}»").format("{" + blank[0] + "}", blank[1].product_name))
+            st.text(blank[1].description)
 
 
 def catalog_link() -> None:

@@ -177,15 +177,27 @@ def _selection(sessions: sessionmaker[Session], snapshot: queries.SnapshotView, 
                      total=len(catalog.products), rules=tuple(rules))
 
 
+EMPTY_COLUMNS = {"article": CatalogProduct.article, "description": CatalogProduct.description,
+                 "measure": CatalogProduct.measure}
+
+
 def preview_facts(session: Session, user_id: int, connection_id: int, store_id: str,
-                  product_ids: tuple[str, ...]) -> ProductFacts | None:
+                  product_ids: tuple[str, ...], *, empty: str | None = None) -> ProductFacts | None:
     """A real product to preview the description template on: the first one in the sync (or in the
-    store when none is selected), as the mapping reads products."""
+    store when none is selected), as the mapping reads products; with `empty`, the first one in the
+    sync whose field of that name is empty (None when there is none)."""
     snapshot = queries.current_snapshot(session, user_id, connection_id, store_id)
     if snapshot is None:
         return None
     query = select(CatalogProduct).where(CatalogProduct.snapshot_id == snapshot.id)
-    if product_ids:
+    column = EMPTY_COLUMNS.get(empty or "")
+    if empty is not None:
+        if column is None:
+            return None
+        query = query.where((column.is_(None)) | (func.trim(column) == ""))
+        if product_ids:
+            query = query.where(CatalogProduct.id.in_(product_ids))
+    elif product_ids:
         query = query.where(CatalogProduct.id == product_ids[0])
     row = session.scalars(query.order_by(CatalogProduct.name, CatalogProduct.id).limit(1)).first()
     if row is None:

@@ -18,6 +18,7 @@ from connhub.health.history_views import RunPoint, run_history
 from connhub.models import SyncConfig, SyncRunState, utcnow
 from connhub.runtime import Runtime
 from connhub.sync import config, mapping, policies, runs, schedule, selection
+from connhub.sync import template as description_template
 from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.roles import roles
 from connhub.sync.run_record import RunRecorder
@@ -163,14 +164,29 @@ class ItemPreview:
     problem: str = ""  # why there is no preview (a field of the form is wrong)
 
 
-def preview_item(rt: Runtime, user_id: int, status: SyncStatus, form: Mapping[str, object]) -> ItemPreview | None:
+def preview_blank(rt: Runtime, user_id: int, status: SyncStatus, form: Mapping[str, object],
+                  ) -> tuple[str, ItemPreview] | None:
+    """For a template with a `{field:…}` block: (the field, the preview on a selected product where
+    that field is empty); None when there is no block or no such product."""
+    fields = description_template.block_fields(str(form.get("description_template") or ""), mapping.TEMPLATE_FIELDS)
+    for name in fields:
+        shown = preview_item(rt, user_id, status, form, empty=name)
+        if shown is not None:
+            return name, shown
+    return None
+
+
+def preview_item(rt: Runtime, user_id: int, status: SyncStatus, form: Mapping[str, object], *,
+                 empty: str | None = None) -> ItemPreview | None:
     """The item the sync would publish for the first selected product, with the form's (unsaved)
-    multiplier, template and policies; None when there is no product to try it on."""
+    multiplier, template and policies; None when there is no product to try it on. With `empty`,
+    on the first selected product whose field of that name is empty."""
     settings = status.config.settings
     if status.source is None or not settings.store_id:
         return None
     with rt.sessions() as session:
-        facts = selection.preview_facts(session, user_id, status.source.id, settings.store_id, status.product_ids)
+        facts = selection.preview_facts(session, user_id, status.source.id, settings.store_id, status.product_ids,
+                                        empty=empty)
     if facts is None:
         return None
     try:

@@ -120,3 +120,11 @@ def render(template: str, values: Mapping[str, str], fields: Sequence[str]) -> s
 
 def _fill(part: str | Field, values: Mapping[str, str]) -> str:
     return values.get(part.name, "") if isinstance(part, Field) else part
+
+
+def block_fields(template: str, fields: Sequence[str]) -> list[str]:
+    """The fields the template's blocks depend on, in order (none for a template with problems)."""
+    try:
+        return [part.name for part in parse(template, fields) if isinstance(part, Block)]
+    except TemplateError:
+        return []

@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connhub.ports.goods import Category, Community, Draft, GoodsError, GoodsErrorKind, ListedItem, Photo
+from connhub.ports.goods import (
+    Category,
+    Community,
+    Draft,
+    GoodsError,
+    GoodsErrorKind,
+    ListedAlbum,
+    ListedItem,
+    Photo,
+)
 
 COMMUNITY = Community(7001, "Игрушечный магазин", True)
 CATEGORY = Category(70, "Игрушки", (Category(71, "Кубики"),))
@@ -149,3 +158,27 @@ class ToyGoods:
                 self.shop.photos[photo_id] = len(made.data)
                 out.append(photo_id)
         return out
+
+    # --- albums: the toy shop has none; it says so the way the port asks (NEEDS_USER) ----------------
+
+    def _no_albums(self) -> GoodsError:
+        return GoodsError("В игрушечном магазине нет подборок", GoodsErrorKind.NEEDS_USER)
+
+    def albums(self, community_id: int) -> list[ListedAlbum]:
+        raise self._no_albums()
+
+    def add_albums(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        raise self._no_albums()
+
+    def rename_albums(self, community_id: int, renames: Sequence[tuple[int, str]]) -> list[GoodsError | None]:
+        raise self._no_albums()
+
+    def delete_albums(self, community_id: int, album_ids: Sequence[int]) -> list[GoodsError | None]:
+        raise self._no_albums()
+
+    def add_to_albums(self, community_id: int, placements: Sequence[tuple[int, Sequence[int]]],
+                      ) -> list[GoodsError | None]:
+        raise self._no_albums()
+
+    def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
+        raise self._no_albums()

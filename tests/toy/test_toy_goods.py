@@ -68,3 +68,30 @@ def test_a_run_publishes_to_the_toy_shop_and_a_second_run_writes_nothing(toy_is_
     _run, again = run_now(rt, user.id, trigger=Trigger.CLI, triggered_by="test")
     assert again.counts["unchanged"] == 4 and again.counts["added"] == again.counts["changed"] == 0
     assert all(item.edits == 0 for item in SHOP.items.values())
+
+
+def test_albums_on_a_target_without_albums_leave_the_items_published_and_say_why(toy_is_the_target, make_rt,
+                                                                                 sandbox_control):
+    from connhub.sync.shop_options import AlbumMode, ShopOptions, save_options
+
+    rt = make_rt()
+    user = make_user(rt, "alice")
+    source_id = add_connection(rt, sandbox_control, user, "evotor")
+    with rt.sessions() as session:
+        toy = Connection(user_id=user.id, provider="toy", auth_method="oauth", account_id="toy-1",
+                         display_name="Игрушечный магазин", profile={}, token_version=1,
+                         access_token_sealed=rt.cipher.seal(Secret("toy-token")), refresh_token_sealed=None,
+                         status=Status.ONLINE, status_reason="", is_online=True)
+        session.add(toy)
+        session.commit()
+        toy_id = toy.id
+    set_rights(rt, toy_id, ["groups", "market", "photos"])
+    load_catalog(rt, source_id, completed_at=utcnow())
+    save_config(rt, user)
+    switch_on(rt, user)
+    assert save_options(rt.sessions, user.id, ShopOptions(album_mode=AlbumMode.TOP))
+
+    _run, outcome = run_now(rt, user.id, trigger=Trigger.CLI, triggered_by="test")
+    assert outcome.state == SyncRunState.FINISHED, outcome.stop_reason
+    assert {item.fields["sku"] for item in SHOP.items.values()} == SELECTED
+    assert outcome.plan["albums"] == {"stopped": "В игрушечном магазине нет подборок"}
