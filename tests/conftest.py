@@ -157,9 +157,21 @@ def pg_server_url() -> Iterator[str]:
 
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
-    """The session's PostgreSQL database, emptied before each test."""
+    """The session's PostgreSQL database, emptied before each test. A session an earlier test left
+    open (idle in a transaction: harmless on SQLite) holds locks that would make the emptying wait
+    for ever; it fails within a lock timeout instead, naming the query that session ran last."""
     engine = create_engine(pg_server_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    except OperationalError:
+        with engine.connect() as connection:
+            held = connection.scalars(text(
+                "SELECT left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'idle in transaction'")).all()
+        pytest.fail(f"an earlier test left a database session open (close it: `with rt.sessions() as ...`); "
+                    f"its last query: {held}")
+    finally:
+        engine.dispose()
     yield pg_server_url

@@ -86,6 +86,7 @@ class Thread(threading.Thread):
             self.error = exc
 
 
+@pytest.mark.sqlite_only("SQLite's one write lock; on PostgreSQL writes to other rows do not wait")
 def test_an_app_write_waits_while_the_checker_writes_its_results(rt, checker_rt, monkeypatch):
     (user_id, connection_id), *_ = seeded(rt, 5)
     checker_writing = threading.Event()

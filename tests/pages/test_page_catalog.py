@@ -33,6 +33,11 @@ def loaded_catalog(rt, user):
     return connection_id, queries.load_catalog(rt.sessions, snapshot)
 
 
+def rules_of(rt, user) -> list:
+    with rt.sessions() as session:  # closed: an open session would hold PostgreSQL's locks past the test
+        return queries.rules_for(session, user.id, BIG_STORE)
+
+
 def summary(at) -> str:
     return next(text.strip("*") for text in page_text(at).splitlines() if text.startswith("**В выгрузке:"))
 
@@ -124,10 +129,10 @@ def test_a_rule_whose_target_left_the_catalog_is_marked_and_can_be_removed(open_
     at = open_app(alice, page=CATALOG)
     assert ("orange", "нет в каталоге") in badges(at)
     assert "**Исключить** · товар «Снятый товар»" in page_text(at)
-    [rule] = queries.rules_for(app_rt.sessions(), alice.id, BIG_STORE)
+    [rule] = rules_of(app_rt, alice)
     at.button(key=f"rule-remove-{rule.id}").click().run()
     assert not at.exception
-    assert queries.rules_for(app_rt.sessions(), alice.id, BIG_STORE) == []
+    assert rules_of(app_rt, alice) == []
     assert "Правила выгрузки (0)" in [e.label for e in at.expander]
 
 
