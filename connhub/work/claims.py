@@ -247,9 +247,10 @@ class AdvisoryLock(ProcessLock):
     def is_free(self) -> bool | None:
         if self._connection is not None:
             return False
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection:  # advisory locks are per database: count this one's
             held = connection.execute(text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid = CAST(:space AS oid) AND objid = CAST(:key AS oid) AND objsubid = 2"),
                 {"space": self.space, "key": self.key}).scalar()
         return not held

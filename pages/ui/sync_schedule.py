@@ -18,7 +18,6 @@ from pages.ui.notices import queue_toast
 from pages.ui.session import runtime
 from pages.ui.text import Markup, format_time, user_timezone
 
-REFRESH_SECONDS = 10
 KEY = "sync-schedule-"
 MODES = {schedule.EVERY: "С интервалом", schedule.DAILY: "Раз в сутки", schedule.OFF: "Не запускать (только cron)"}
 
@@ -53,9 +52,9 @@ def _save(user_id: int) -> None:
     queue_toast(Markup("Расписание сохранено: {}").format(schedule.describe(chosen)), ":material/schedule:")
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
 def freshness(user_id: int, is_on: bool) -> None:
-    """The next run and the last success, kept current while the page is open."""
+    """The next run and the last success, as of this run of the page. (Not a timed fragment: one
+    placed here made Streamlit replay the master toggle's stale value and switch the sync off.)"""
     state = service.schedule_now(runtime(), user_id)
     now = utcnow()
     if state.last_success_at is None:
@@ -91,7 +90,6 @@ def section(user_id: int, is_on: bool) -> None:
     freshness(user_id, is_on)
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
 def dashboard_line(user_id: int) -> None:
     """Next to the dashboard's cards: the sync's freshness, while the sync is on (nothing otherwise)."""
     state = service.schedule_now(runtime(), user_id)

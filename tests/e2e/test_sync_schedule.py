@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
-from connhub.models import Status, SyncConfig, SyncRun, utcnow
+from connhub.models import Status, SyncConfig, SyncRun, User, utcnow
 from connhub.users import LOCAL_SUBJECT
 
 from .helpers import Stack, Steps, wait_until
@@ -45,6 +45,9 @@ def test_schedule_walk(stack: Stack, page: Page, local_user_left_clean: None) ->
         button(page, "confirm-enable").click()
         settled(page)
         expect(page.get_by_text(re.compile("Включена .* подтвердил"))).to_be_visible(timeout=UI)
+        with stack.db.sessions() as session:
+            assert session.scalar(select(SyncConfig.enabled).join(User, User.id == SyncConfig.user_id)
+                                  .where(User.subject == LOCAL_SUBJECT)), "the sync switched itself off"
 
     with steps("31 switch the schedule to every 15 minutes"):
         open_app(page, f"{stack.app_url}/sync")
