@@ -14,6 +14,7 @@ from connhub.providers.vk import goods as vk_goods
 from connhub.providers.vk.api import CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_errors import goods_kind
+from connhub.providers.vk.photos_bulk import BulkPhotos, BulkRefused
 
 SERVICE = "ВКонтакте"
 BATCH = 25  # calls per `execute`
@@ -60,6 +61,7 @@ class VkGoodsTarget:
     def __init__(self, goods: Goods) -> None:
         self.goods = goods
         self._uploads = UploadBreaker()
+        self._bulk = BulkPhotos(goods)
 
     @property
     def requests(self) -> int:
@@ -110,6 +112,17 @@ class VkGoodsTarget:
         """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""
         out: list[int | GoodsError] = []
         for chunk in _chunks(photos):
+            if self._bulk.off is None and self._uploads.stopped() is None:  # bulk first (photos_bulk.py)
+                try:
+                    out.extend(self._bulk.upload(community_id, chunk))
+                    self._uploads.succeeded()
+                    continue
+                except BulkRefused:
+                    pass
+                except VkApiError as error:
+                    if error.method != "upload":
+                        raise goods_error(error) from None
+                    self._uploads.failed(error.reason)  # this batch goes one by one
             out.extend(self._upload_chunk(community_id, chunk))
         return out
 

@@ -160,4 +160,4 @@ METHOD_TABLE = {
     "market.getProductPhotoUploadServer": _upload_server,
     "market.saveProductPhoto": _save_photo,
 }
-METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get"}
+METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get", "market.saveProductPhotoBulk"}  # + photos_bulk.py
