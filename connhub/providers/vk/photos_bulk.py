@@ -23,7 +23,7 @@ import logging
 import secrets
 import tempfile
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import requests
 
@@ -90,10 +90,10 @@ class BulkPhotos:
             answer = self.goods.api.call("market.getProductPhotoUploadServer", {"group_id": community_id, "bulk": 1})
         except VkApiError as error:
             raise self._refusal(error) from None
-        url = _url(answer)
-        if url is None:
+        fresh = _url(answer)
+        if fresh is None:
             self._refuse("getProductPhotoUploadServer(bulk=1) gave no upload_url")
-        return url
+        return fresh
 
     def _post(self, community_id: int, body: IO[bytes], boundary: str) -> str:
         """The upload reply's text, verbatim; a used-up prefetched address is replaced once."""
@@ -143,7 +143,7 @@ class BulkPhotos:
         log.info("VK refused bulk photos (%s); one by one for the rest of the run", self.off)
         return BulkRefused(self.off)
 
-    def _refuse(self, why: str) -> Any:
+    def _refuse(self, why: str) -> NoReturn:
         self.off = why
         log.info("VK refused bulk photos (%s); one by one for the rest of the run", why)
         raise BulkRefused(why)

@@ -45,7 +45,6 @@ from connhub.providers.vk.sandbox.constants import (
     PRICE,
 )
 from connhub.providers.vk.sandbox.methods import METHOD_TABLE
-from connhub.providers.vk.sandbox.photos_bulk import BULK_METHODS, BulkState
 from connhub.providers.vk.sandbox.model import (
     ApiFailure,
     Caller,
@@ -57,6 +56,7 @@ from connhub.providers.vk.sandbox.model import (
     to_int,
     vk_length,
 )
+from connhub.providers.vk.sandbox.photos_bulk import BULK_METHODS, BulkState
 from connhub.providers.vk.sandbox.wire import parse_execute
 
 
