@@ -18,7 +18,6 @@ nothing says how many files one upload takes or whether an upload address may be
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import tempfile
@@ -29,6 +28,7 @@ import requests
 
 from connhub.ports.goods import GoodsError, GoodsErrorKind, Photo
 from connhub.providers import http
+from connhub.providers.base import ProviderError
 from connhub.providers.vk.api import Call, CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_errors import ErrorKind
@@ -111,8 +111,8 @@ class BulkPhotos:
                                  kind=ErrorKind.RETRY, method="upload", error_code=None)
             text = response.text
             try:
-                reply = json.loads(text)
-            except ValueError:
+                reply = http.decode_json(text, SERVICE)  # bounded depth, like every provider answer
+            except ProviderError:
                 reply = None
             if isinstance(reply, dict) and not (reply.get("error") or reply.get("error_msg")):
                 return text
