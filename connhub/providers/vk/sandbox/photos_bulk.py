@@ -7,7 +7,7 @@
 `bulk` off (POST /_sandbox/vk/photos-bulk {"on": false}) emulates a VK that refuses it: the save
 method is unknown (error 3) and `bulk=1` is ignored (a one-file address, which answers an upload of
 `file1`… with an error), so a client's fallback to the one-by-one chain can be tested.
-At most BULK_MAX_FILES files an upload (VK publishes no number; integrators send up to about 25).
+At most BULK_MAX_FILES files an upload (VK publishes no number; one integrator caps it at 5).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from connhub.providers.vk.sandbox.goods import GoodsState
     from connhub.sandbox.state import SandboxState
 
-BULK_MAX_FILES = 50
+BULK_MAX_FILES = 5
 
 
 @dataclass(eq=False)
