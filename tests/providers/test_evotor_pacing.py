@@ -11,6 +11,7 @@ from connhub.models import SyncRunState
 from connhub.ports.errors import ProviderError
 from connhub.providers.evotor.images import EvotorImages
 from connhub.providers.evotor.pacing import MAX_WAIT_SECONDS, RETRIES, Pacer
+from connhub.providers.evotor.sandbox.constants import EVOTOR_ACCOUNTS
 from connhub.sandbox import SandboxControl
 from connhub.sync.runs import Trigger
 from connhub.sync.service import run_now
@@ -40,30 +41,29 @@ def images(sandbox, evotor_catalog):
     fake = FakeTime()
     api = EvotorImages(f"{sandbox.base_url}/evotor/api", Secret(token), timeout=10,
                        pacer=Pacer(sleep=fake.sleep, clock=fake.clock))
-    store = evotor_catalog()  # the settings, and which store is the first demo store
-    return api, fake, store
+    return api, fake
 
 
-def first_store(sandbox) -> str:
-    from connhub.providers.evotor.sandbox.constants import EVOTOR_ACCOUNTS
+def first_store() -> str:
+    """The store the catalog control defaults to: the first demo account's first store."""
     return str(next(iter(EVOTOR_ACCOUNTS.values()))[0]["id"])
 
 
-def test_a_429_is_waited_out_for_its_reset_and_the_look_up_asked_again(images, evotor_catalog, sandbox):
-    api, fake, _ = images
+def test_a_429_is_waited_out_for_its_reset_and_the_look_up_asked_again(images, evotor_catalog):
+    api, fake = images
     evotor_catalog(rate_limit=2, reset_seconds=3)
     lists_before = evotor_catalog()["image_lists"]
-    found = api.image(first_store(sandbox), PRODUCT)
+    found = api.image(first_store(), PRODUCT)
     assert found is not None and found.url
     assert fake.slept == [3.0, 3.0] and api.pacer.waits == 2 and api.pacer.waited == 6.0
     assert evotor_catalog()["image_lists"] - lists_before == 3
 
 
-def test_past_the_retries_the_429_is_reported_with_its_reset(images, evotor_catalog, sandbox):
-    api, fake, _ = images
+def test_past_the_retries_the_429_is_reported_with_its_reset(images, evotor_catalog):
+    api, fake = images
     evotor_catalog(rate_limit=RETRIES + 5, reset_seconds=2)
     with pytest.raises(ProviderError) as raised:
-        api.image(first_store(sandbox), PRODUCT)
+        api.image(first_store(), PRODUCT)
     assert raised.value.code == "http_429" and raised.value.retry_after == 2.0
     assert fake.slept == [2.0] * RETRIES
 
