@@ -148,6 +148,9 @@ class SyncEngine:
         wanted, skipped = self._wanted(status, cache or self.images)
         if cache is not None and not self.dry_run:
             cache.save()
+        images_seen = cache.figures() if cache is not None else {}  # in the run's plan figures
+        if cache is not None:
+            self.say(cache.figures_line())
         target = self.target = self.target or self._provider_target(status)
 
         self._phase(f"Чтение товаров сообщества: {target.service}")
@@ -156,7 +159,7 @@ class SyncEngine:
         listed = publisher.whole(lambda: target.items(self.group_id))
         plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed),
                          self.options.hand_edits)
-        self.recorder.plan = plan.summary()
+        self.recorder.plan = {**plan.summary(), **images_seen}
         self.recorder.total = plan.writes
         self.recorder.count("unchanged", len(plan.unchanged))
         self.recorder.count("skipped", len(plan.skipped))

@@ -36,6 +36,7 @@ from connhub.models import CatalogProduct, SyncImage, utcnow
 from connhub.ports.errors import ProviderError
 from connhub.ports.images import ListedImage, ProductImages
 from connhub.sync.photos import source_hash
+from connhub.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,14 @@ class CachedImages:
         self._changed[product_id] = _Seen(updated, listed.version, key, listed.url, self._now)
         return self._ref(product_id, self._changed[product_id])
 
+    def figures(self) -> dict[str, int]:
+        """This run's look-ups (one a product asked about; retries after a 429 not counted) and downloads."""
+        return {"image_lookups": self.lists, "image_downloads": self.downloads}
+
+    def figures_line(self) -> str:
+        return (f"Фото товаров: {counted(self.lists, 'запрос', 'запроса', 'запросов')} списка изображений, "
+                f"{counted(self.downloads, 'файл скачан', 'файла скачано', 'файлов скачано')}")
+
     def save(self) -> None:
         if self.failures > REPORTED_FAILURES:
             self._say(f"Фото товаров: не удалось получить ещё {self.failures - REPORTED_FAILURES}")
@@ -232,7 +241,6 @@ class CachedImages:
             if error.code != "http_429":
                 raise
             self._sleep(min(error.retry_after or 1.0, MAX_RATE_WAIT_SECONDS))
-            self.lists += 1
             return self._api.image(self._store_id, product_id)
 
     def _download(self, url: str) -> bytes:

@@ -83,7 +83,7 @@ def sync(rt, user, **options):
 def write_calls(vk_goods: GoodsControl) -> dict[str, int]:
     calls = vk_goods.stats()["calls"]
     return {m: n for m, n in calls.items() if m in ("market.add", "market.edit", "market.delete", "market.restore",
-                                                     "market.saveProductPhoto")}
+                                                     "market.saveProductPhoto", "market.saveProductPhotoBulk")}
 
 
 def test_first_run_publishes_exactly_the_selected_products(rt, alice, vk_goods):
@@ -265,9 +265,10 @@ def test_photos_are_padded_uploaded_once_and_reused_while_unchanged(rt, alice, v
 
     source = from_bytes(images)
     sync(rt, alice, images=source)
-    assert vk_goods.stats()["calls"].get("market.saveProductPhoto") == 3
+    assert vk_goods.stats()["calls"].get("market.saveProductPhotoBulk") == 1  # one batch of 3 photos
     items = by_sku(vk_goods)
     assert all(items[pid][0]["photos"] for pid in SELECTED)
+    assert len({items[pid][0]["photos"][0]["id"] for pid in SELECTED}) == 3
     assert items["p-latte"][0]["photos"][0]["id"] == items["p-sencha"][0]["photos"][0]["id"]
     vk_goods.reset_stats()
     sync(rt, alice, images=source)
@@ -275,7 +276,7 @@ def test_photos_are_padded_uploaded_once_and_reused_while_unchanged(rt, alice, v
     images["p-assam"] = image_bytes((300, 300), colour=(1, 2, 3))
     vk_goods.reset_stats()
     outcome = sync(rt, alice, images=source)
-    assert write_calls(vk_goods) == {"market.saveProductPhoto": 1, "market.edit": 1}
+    assert write_calls(vk_goods) == {"market.saveProductPhotoBulk": 1, "market.edit": 1}
     assert outcome.counts["changed"] == 1
 
 

@@ -28,7 +28,8 @@ def sync(rt, user, lines=None):
 
 def photo_calls(vk_goods: GoodsControl) -> dict[str, int]:
     calls = vk_goods.stats()["calls"]
-    return {m: n for m, n in calls.items() if m in ("market.add", "market.edit", "market.saveProductPhoto")}
+    return {m: n for m, n in calls.items() if m in ("market.add", "market.edit", "market.saveProductPhoto",
+                                                         "market.saveProductPhotoBulk")}
 
 
 def image_counters(evotor_catalog) -> tuple[int, int]:
@@ -87,7 +88,7 @@ def test_a_changed_image_is_uploaded_again_and_the_item_edited(rt, alice, vk_goo
     vk_goods.reset_stats()
     outcome = sync(rt, alice)
     assert outcome.counts["changed"] == 1
-    assert photo_calls(vk_goods) == {"market.saveProductPhoto": 1, "market.edit": 1}
+    assert photo_calls(vk_goods) == {"market.saveProductPhotoBulk": 1, "market.edit": 1}
     assert image_counters(evotor_catalog) == (lists + 1, downloads + 1)
     assert by_sku(vk_goods)["p-sencha"][0]["photos"][0]["id"] != before
 

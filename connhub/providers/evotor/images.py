@@ -18,6 +18,7 @@ from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
 from connhub.providers.evotor.catalog import ACCEPT_V2, SERVICE, refuse_access_errors
+from connhub.providers.evotor.pacing import Pacer
 
 IMAGE_RIGHT = "product.image:read"
 IMAGE_MAX_BYTES = 5_242_800
@@ -54,18 +55,19 @@ class EvotorImages:
 
     service = SERVICE
 
-    def __init__(self, api_url: str, token: Secret, *, timeout: float) -> None:
+    def __init__(self, api_url: str, token: Secret, *, timeout: float, pacer: Pacer | None = None) -> None:
         self._api_url = api_url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        self.pacer = pacer or Pacer()  # one image list a product: spread under Evotor's rate limit (pacing.py)
 
     def image(self, store_id: str, product_id: str) -> ProductImage | None:
         """The product's image, or None when it has none (or the product is gone from Evotor)."""
-        response = http.get(
+        response = self.pacer.call(lambda: http.get(
             f"{self._api_url}/stores/{http.segment(store_id)}/products/{http.segment(product_id)}/images",
             headers={"Authorization": f"Bearer {self._token.reveal()}", "Accept": ACCEPT_V2},
             params=None, timeout=self._timeout, service=SERVICE, max_body=LIST_MAX_BYTES,
-        )
+        ))
         refuse_access_errors(response, IMAGE_RIGHT)
         status = response.status_code
         if status == 404:

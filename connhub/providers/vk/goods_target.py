@@ -25,6 +25,7 @@ from connhub.providers.vk.api import CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_albums import VkAlbums, added_album
 from connhub.providers.vk.goods_errors import goods_kind
+from connhub.providers.vk.photos_bulk import BulkPhotos, BulkRefused
 
 SERVICE = "ВКонтакте"
 BATCH = 25  # calls per `execute`
@@ -72,6 +73,7 @@ class VkGoodsTarget:
         self.goods = goods
         self._albums = VkAlbums(goods)
         self._uploads = UploadBreaker()
+        self._bulk = BulkPhotos(goods)
 
     @property
     def requests(self) -> int:
@@ -145,6 +147,17 @@ class VkGoodsTarget:
         """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""
         out: list[int | GoodsError] = []
         for chunk in _chunks(photos):
+            if self._bulk.off is None and self._uploads.stopped() is None:  # bulk first (photos_bulk.py)
+                try:
+                    out.extend(self._bulk.upload(community_id, chunk))
+                    self._uploads.succeeded()
+                    continue
+                except BulkRefused:
+                    pass
+                except VkApiError as error:
+                    if error.method != "upload":
+                        raise goods_error(error) from None
+                    self._uploads.failed(error.reason)  # this batch goes one by one
             out.extend(self._upload_chunk(community_id, chunk))
         return out
 

@@ -35,6 +35,7 @@ from connhub.providers.vk.sandbox.control import (
     token_page,
 )
 from connhub.providers.vk.sandbox.goods import GoodsState
+from connhub.providers.vk.sandbox.photos_bulk import control_bulk, upload_photos
 from connhub.sandbox.emulation import ApiErrorFault, Emulation, Route
 
 __all__ = ["EMULATION", "GoodsControl", "VK", "VK_ACCOUNTS", "VK_CLIENT_ID", "VK_SCOPE"]
@@ -63,6 +64,8 @@ EMULATION = Emulation(
         Route("/vk/method/", {"GET": api_method, "POST": api_method},
               "VK API: users.get, groups.get, market.*, execute", prefix=True),
         Route("/vk/upload/photo", {"POST": upload_photo}, "VK: сервер загрузки фото товаров"),
+        Route("/vk/upload/photos", {"POST": upload_photos}, "VK: сервер загрузки фото товаров пакетом"),
+        Route("/_sandbox/vk/photos-bulk", {"POST": control_bulk}, "управление: пакетная загрузка фото вкл/выкл"),
         Route("/vk/communities", {"GET": communities_page}, "VK: товары сообществ песочницы (страница)"),
         Route("/vk/token", {"GET": token_page, "POST": token_page}, "VK: ключ доступа пользователя с правами"),
         Route("/_sandbox/vk/user-token", {"POST": control_user_token}, "управление: ключ VK с правами"),

@@ -59,6 +59,7 @@ from connhub.providers.vk.sandbox.model import (
     to_int,
     vk_length,
 )
+from connhub.providers.vk.sandbox.photos_bulk import BULK_METHODS, BulkState
 from connhub.providers.vk.sandbox.wire import parse_execute
 
 
@@ -67,7 +68,8 @@ class GoodsState:
 
     def __init__(self, more_methods: dict[str, Any] | None = None) -> None:
         self._lock = threading.RLock()
-        self._methods = {**METHOD_TABLE, **(more_methods or {})}  # e.g. users.get, kept beside the VK ID side
+        # more_methods: e.g. users.get, kept beside the VK ID side; BULK_METHODS: photos_bulk.py
+        self._methods = {**METHOD_TABLE, **BULK_METHODS, **(more_methods or {})}
         self.reset()
 
     def reset(self) -> None:
@@ -78,6 +80,7 @@ class GoodsState:
             self.albums = AlbumBook()
             self.photos: dict[int, Photo] = {}
             self.uploads: dict[str, Upload] = {}
+            self.bulk = BulkState()  # bulk photo uploads (photos_bulk.py)
             self.require_photo = False
             self.rate_limit = API_RATE_LIMIT
             self._next_item = FIRST_ITEM_ID

@@ -162,4 +162,4 @@ METHOD_TABLE = {
     "market.saveProductPhoto": _save_photo,
     **ALBUM_METHODS,
 }
-METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get"}
+METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get", "market.saveProductPhotoBulk"}  # + photos_bulk.py
