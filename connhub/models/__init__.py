@@ -38,14 +38,15 @@ from connhub.models.catalog import (
     SnapshotState,
 )
 from connhub.models.journal import JournalEvent, NotifyChannel, NotifyOutbox
-from connhub.models.shop import SyncAlbum
+from connhub.models.shop import ShopOrder, ShopOrderPoll, SyncAlbum
 from connhub.models.sync import SyncConfig, SyncImage, SyncItem, SyncItemState, SyncPhoto, SyncRun, SyncRunState
 
 __all__ = [
     "AccessKind", "AuthMethod", "Base", "CatalogGroup", "CatalogProduct", "CatalogRefreshJob", "CatalogRule",
     "CatalogSnapshot", "CatalogStore", "CheckRecord", "CheckRollup", "CheckSource", "CheckerHeartbeat",
     "Connection", "JournalEvent", "NAMING_CONVENTION", "NotifyChannel", "NotifyOutbox", "OAuthFlow", "Outcome",
-    "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "SnapshotState", "Status",
-    "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto", "SyncRun", "SyncRunState",
+    "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "ShopOrder", "ShopOrderPoll",
+    "SnapshotState", "Status", "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto",
+    "SyncRun", "SyncRunState",
     "Thousandths", "UTCDateTime", "User", "from_thousandths", "utcnow",
 ]

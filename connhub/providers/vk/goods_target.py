@@ -18,6 +18,8 @@ from connhub.ports.goods import (
     ItemLooks,
     ListedAlbum,
     ListedItem,
+    Order,
+    OrderLine,
     Photo,
 )
 from connhub.providers.vk import goods as vk_goods
@@ -25,6 +27,7 @@ from connhub.providers.vk.api import CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_albums import VkAlbums, added_album
 from connhub.providers.vk.goods_errors import goods_kind
+from connhub.providers.vk.goods_orders import VkOrders, order_lines
 
 SERVICE = "ВКонтакте"
 BATCH = 25  # calls per `execute`
@@ -71,6 +74,7 @@ class VkGoodsTarget:
     def __init__(self, goods: Goods) -> None:
         self.goods = goods
         self._albums = VkAlbums(goods)
+        self._orders = VkOrders(goods.api)
         self._uploads = UploadBreaker()
 
     @property
@@ -140,6 +144,19 @@ class VkGoodsTarget:
 
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         return [_done(result) for result in _whole(lambda: self._albums.remove_from(community_id, removals))]
+
+    # --- orders (goods_orders.py) -------------------------------------------------------------------
+
+    def orders(self, community_id: int, *, offset: int, count: int) -> tuple[int, list[Order]]:
+        return _whole(lambda: self._orders.page(community_id, offset=offset, count=count))
+
+    def order_lines(self, orders: Sequence[Order]) -> list[tuple[OrderLine, ...] | GoodsError]:
+        out: list[tuple[OrderLine, ...] | GoodsError] = []
+        for chunk in _chunks(orders):
+            for result in _whole(partial(self._orders.lines, chunk)):
+                lines = order_lines(result)
+                out.append(goods_error(lines) if isinstance(lines, VkApiError) else lines)
+        return out
 
     def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
         """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""

@@ -98,6 +98,8 @@ ERROR_MESSAGES = {
     1408: "Item has bad links in description",
     1421: "Name too long",
     1435: "Image is too small",
+    1409: "Extended market not enabled",
+    1436: "Order not found",
     1438: "Market not enabled",
     1518: "Item is not deleted",
 }

@@ -17,7 +17,7 @@ Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
   each answered in order, a failed one as `false` with its error in `execute_errors`.
 Every request and every call (inside `execute` too) is counted by method for tests and benchmarks.
 
-Albums (подборки) live in `albums.py`; items edited by hand go through the control API
+Albums (подборки) live in `albums.py`, orders in `orders.py`; items edited by hand go through the control API
 (`/_sandbox/vk/edit-item`, `/_sandbox/vk/delete-item`). This module holds the state and its lock;
 the methods are in `methods.py`, what arrives on the
 wire (`execute`'s code, multipart uploads) in `wire.py`, the records in `model.py`.
@@ -59,6 +59,7 @@ from connhub.providers.vk.sandbox.model import (
     to_int,
     vk_length,
 )
+from connhub.providers.vk.sandbox.orders import OrderBook
 from connhub.providers.vk.sandbox.wire import parse_execute
 
 
@@ -76,6 +77,7 @@ class GoodsState:
             self.item_limit: dict[int, int | None] = {gid: None for gid in COMMUNITIES}
             self.items: dict[int, Item] = {}
             self.albums = AlbumBook()
+            self.orders = OrderBook()
             self.photos: dict[int, Photo] = {}
             self.uploads: dict[str, Upload] = {}
             self.require_photo = False
