@@ -132,7 +132,7 @@ def poll_user(rt: Runtime, user_id: int, *, force: bool = False) -> PollResult:
     except ProviderError as error:
         _set_problem(rt, user_id, error.reason)
         return PollResult(user_id, problem=error.reason)
-    return execute_write(rt.sessions, lambda s: _store(s, user_id, group_id, view.id if view else None,
+    return execute_write(rt.sessions, lambda s: store_orders(s, user_id, group_id, view.id if view else None,
                                                         parts.target, new, seen, tell=first is not None))
 
 
@@ -145,7 +145,7 @@ def _set_problem(rt: Runtime, user_id: int, problem: str) -> None:
     execute_write(rt.sessions, write)
 
 
-def _store(session: Session, user_id: int, group_id: int, connection_id: int | None, provider: str,
+def store_orders(session: Session, user_id: int, group_id: int, connection_id: int | None, provider: str,
            new: list[Order], seen: list[Order], *, tell: bool) -> PollResult:
     stored = {row.order_id: row for row in session.scalars(select(ShopOrder).where(
         ShopOrder.user_id == user_id, ShopOrder.group_id == group_id,
