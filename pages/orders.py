@@ -47,13 +47,11 @@ if page.community:
     row.markdown(Markup("Сообщество: **{}** · проверено: {}").format(page.community, format_time(page.checked_at)))
     if row.button("Проверить заказы сейчас", icon=":material/refresh:", key="orders-check-now"):
         result = service.check_now(rt, user.id)
-        if result.problem:
-            st.error(Markup("Заказы не прочитаны: {}").format(result.problem))
-        else:
+        if not result.problem:
             st.toast(Markup("Новых заказов: {}").format(result.new))
         page = service.orders_for(rt, user.id)
 if page.problem and page.orders:
-    st.warning(Markup("Последняя проверка не удалась: {}").format(page.problem))
+    st.warning(Markup("Последняя проверка не удалась: {}. {}.").format(page.problem, service.NEEDS))
 if not page.orders:
     st.info(Markup("{}").format(page.empty_reason), icon=":material/receipt_long:")
 for order in page.orders:

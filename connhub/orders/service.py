@@ -27,6 +27,8 @@ from connhub.runtime import Runtime
 from connhub.text import counted, money
 
 LIMIT = 200
+NEEDS = ("Заказы читаются только в расширенном магазине ВКонтакте («Магазин 2.0»), ключом с правом «Товары» "
+         "администратора или редактора сообщества")
 STATUS_TITLES = {"new": "новый", "agreed": "согласуется", "assembling": "собирается", "delivering": "доставляется",
                  "completed": "выполнен", "cancelled": "отменён", "returned": "возвращён"}
 
@@ -67,7 +69,7 @@ class OrdersPage:
             return ("Выберите сообщество ВКонтакте на странице «Синхронизация»: заказы читаются из его "
                     "магазина.")
         if self.problem:
-            return f"Заказы не прочитаны: {self.problem}."
+            return f"Заказы не прочитаны: {self.problem}. {NEEDS}."
         if self.checked_at is None:
             every = counted(int(POLL_EVERY.total_seconds() // 60), "минуту", "минуты", "минут")
             return (f"Заказы сообщества «{self.community}» ещё не проверялись: фоновый процесс connhub "
