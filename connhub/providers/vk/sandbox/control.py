@@ -264,3 +264,11 @@ class GoodsControl:
 
     def orders(self, group_id: int) -> list[dict[str, Any]]:
         return list(self._call("GET", "orders", params={"group_id": group_id})["orders"])
+
+    def variant_limits(self, **limits: int | None) -> dict[str, Any]:
+        """property_limit (1418), variant_limit (1419); None: no limit."""
+        return dict(self._call("POST", "variants", limits))
+
+    def variants(self, group_id: int) -> dict[str, Any]:
+        """The community's properties with their variants, and its item groups."""
+        return dict(self._call("GET", "variants", params={"group_id": group_id}))

@@ -77,9 +77,12 @@ class OrderBook:
         """Newest first, as VK lists them."""
         return sorted((o for o in self.orders.values() if o.group_id == group_id), key=lambda o: -o.id)
 
-    def require_extended(self, group_id: int) -> None:
-        if group_id in self.basic:
-            raise ApiFailure(1409)
+
+
+def require_extended(state: GoodsState, group_id: int) -> None:
+    """Orders and variants need the extended market: the basic one answers 1409."""
+    if group_id in state.orders.basic:
+        raise ApiFailure(1409)
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def _page(params: dict[str, str], name: str, default: int, top: int) -> int:
 
 def _get_group_orders(state: GoodsState, caller: Caller, params: dict[str, str], base_url: str) -> Any:
     group_id = state._market_group(caller, params.get("group_id"), negative=False)
-    state.orders.require_extended(group_id)
+    require_extended(state, group_id)
     offset, count = _page(params, "offset", 0, 10**9), _page(params, "count", 10, PAGE_MAX)
     if count < 1:
         raise ApiFailure(100, "One of the parameters specified was missing or invalid: count")
@@ -121,7 +124,7 @@ def _get_order_items(state: GoodsState, caller: Caller, params: dict[str, str], 
     if order is None or order.user_id != to_int(params.get("user_id")):
         raise ApiFailure(1436)
     state._market_group(caller, str(order.group_id), negative=False)
-    state.orders.require_extended(order.group_id)
+    require_extended(state, order.group_id)
     offset, count = _page(params, "offset", 0, 10**9), _page(params, "count", 50, 200)
     return {"count": len(order.lines), "items": [line_json(order, line) for line in order.lines[offset:offset + count]]}
 
