@@ -18,6 +18,7 @@ from connhub.ports.goods import (
     ItemLooks,
     ListedAlbum,
     ListedItem,
+    ListedProperty,
     Order,
     OrderLine,
     Photo,
@@ -28,6 +29,7 @@ from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_albums import VkAlbums, added_album
 from connhub.providers.vk.goods_errors import goods_kind
 from connhub.providers.vk.goods_orders import VkOrders, order_lines
+from connhub.providers.vk.goods_variants import VkVariants, new_id
 
 SERVICE = "ВКонтакте"
 BATCH = 25  # calls per `execute`
@@ -75,6 +77,7 @@ class VkGoodsTarget:
         self.goods = goods
         self._albums = VkAlbums(goods)
         self._orders = VkOrders(goods.api)
+        self._variants = VkVariants(goods.api)
         self._uploads = UploadBreaker()
 
     @property
@@ -144,6 +147,30 @@ class VkGoodsTarget:
 
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         return [_done(result) for result in _whole(lambda: self._albums.remove_from(community_id, removals))]
+
+    # --- variants (goods_variants.py) -----------------------------------------------------------------
+
+    def properties(self, community_id: int) -> list[ListedProperty]:
+        return _whole(lambda: self._variants.listed(community_id))
+
+    def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.add_properties, community_id), titles, "property_id")
+
+    def add_variants(self, community_id: int, variants: Sequence[tuple[int, str]]) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.add_variants, community_id), variants, "variant_id")
+
+    def group_items(self, community_id: int, groups: Sequence[tuple[Sequence[int], int | None]],
+                    ) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.group, community_id), groups, "item_group_id")
+
+    def _new_ids(self, call: Callable[[Sequence[T]], list[CallResult]], entries: Sequence[T],
+                 name: str) -> list[int | GoodsError]:
+        out: list[int | GoodsError] = []
+        for chunk in _chunks(entries):
+            for result in _whole(partial(call, chunk)):
+                found = new_id(result, name)
+                out.append(goods_error(found) if isinstance(found, VkApiError) else found)
+        return out
 
     # --- orders (goods_orders.py) -------------------------------------------------------------------
 
