@@ -87,6 +87,7 @@ app_pages = [
     st.Page(CATALOG_PAGE, title="Каталог", icon=":material/inventory_2:", url_path="catalog"),
     *(service_page(info) for info in PROVIDER_INFO.values()),
     st.Page("pages/sync.py", title="Синхронизация", icon=":material/sync:", url_path="sync"),
+    st.Page("pages/orders.py", title="Заказы", icon=":material/receipt_long:", url_path="orders"),
     st.Page("pages/journal.py", title="Журнал", icon=":material/history:", url_path="journal"),  # lane notify
     st.Page("pages/notifications.py", title="Уведомления", icon=":material/notifications:",
             url_path="notifications"),

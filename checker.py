@@ -18,6 +18,8 @@ once, join), each ticked from one `schedule` loop:
 - **sync** (`connhub.sync.worker`, every 2 s, on up to SYNC_CONCURRENCY threads): closes sync runs
   whose process died and runs the requested ones, different users' at once, one user's one at a
   time; several sidecars share the queue and never take one run twice.
+- **orders** (`connhub.orders.worker`, every minute, in its own thread): polls the chosen VK
+  community's orders every 5 minutes; a new one is a journal event and a notice.
 - **notify** (`connhub.notify.sender`, every 2 s, in its own thread): sends the outbox's notices
   (claimed once across sidecars, retried with backoff), writes reminders and «устарела».
 - **housekeeping** (hourly, in the loop): old OAuth flows and check records.
@@ -66,6 +68,7 @@ from connhub.models import utcnow
 from connhub.notify.sender import NotifyWorker
 from connhub.oauth import prune_flows
 from connhub.observe.exporter import serve as serve_metrics
+from connhub.orders.worker import orders_worker
 from connhub.runtime import Runtime, load_settings
 from connhub.sync.worker import sync_worker
 from connhub.work.workers import InlineWorker, Worker
@@ -135,8 +138,9 @@ class Checker:
         self.housekeeper = InlineWorker("housekeeping", 3600, self.housekeeping)
         self.notify = NotifyWorker(rt, self.checker_id, self.stop)  # the outbox's notices, in their own thread
         self.history = HistoryWorker(rt, self.stop)  # hourly and daily rollups of the checks, in their own thread
-        self.workers: list[Worker] = [self.health, self.history, self.catalog, self.sync, self.notify,
-                                      self.housekeeper]
+        self.orders = orders_worker(rt, self.stop)  # buyers' orders in the VK community, in their own thread
+        self.workers: list[Worker] = [self.health, self.history, self.catalog, self.sync, self.orders,
+                                      self.notify, self.housekeeper]
         self.exit_code = EXIT_OK
         self.database_file = sqlite_file(rt.engine)
         self.database_identity = file_identity(self.database_file) if self.database_file else None
@@ -213,7 +217,8 @@ class Checker:
         all of them caused."""
         log.info("checker %s: each worker once", self.checker_id)
         ok = self.tick()
-        for worker in (self.history, self.catalog, self.sync):  # history: the rollups this cycle's checks belong to
+        # history: the rollups this cycle's checks belong to
+        for worker in (self.history, self.catalog, self.sync, self.orders):
             if self.stop.is_set():
                 break
             try:

@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     CATALOG_REFRESH_FAILED = "catalog.refresh_failed"
     CATALOG_REFRESH_RECOVERED = "catalog.refresh_recovered"
     ADMIN_ACTION = "admin.action"  # an administrator acted on the user's behalf («Обзор»)
+    ORDER_NEW = "shop.order_new"  # a buyer's order the orders poller saw first (connhub.orders)
 
 
 @dataclass(frozen=True)
@@ -159,3 +160,11 @@ def admin_action(user_id: int, admin_label: str, *, action: str, service: str, s
     """An administrator pressed a button on the user's behalf; the user's journal shows who."""
     return Event(user_id, EventKind.ADMIN_ACTION, service, Actor(ActorKind.ADMIN, _clean(admin_label)), connection_id,
                  {"action": _clean(action), "subject": _clean(subject), "outcome": _clean(outcome)})
+
+
+def order_new(user_id: int, provider: str, connection_id: int | None, *, number: str, total_kopecks: int | None,
+              items: int, comment: str = "") -> Event:
+    """A buyer's order in the user's community, first seen by the orders poller."""
+    return Event(user_id, EventKind.ORDER_NEW, provider, CHECKER, connection_id,
+                 {"number": _clean(number), "total_kopecks": total_kopecks, "items": int(items),
+                  "comment": _clean(comment)})

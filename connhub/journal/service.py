@@ -37,6 +37,7 @@ KIND_TITLES: dict[str, str] = {
     EventKind.CATALOG_REFRESH_FAILED: "Каталог не обновился",
     EventKind.CATALOG_REFRESH_RECOVERED: "Каталог обновляется снова",
     EventKind.ADMIN_ACTION: "Действие администратора",
+    EventKind.ORDER_NEW: "Новый заказ",
 }
 ACTOR_TITLES: dict[str, str] = {
     ActorKind.USER: "пользователь", ActorKind.CHECKER: "проверка по расписанию",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from connhub.journal.events import ADMIN_ACTIONS, EventKind
+from connhub.text import counted, money
 
 STATUS_TITLES = {
     "never_checked": "ещё не проверено",
@@ -81,4 +83,10 @@ def summary(kind: str, service: str, details: Mapping[str, Any], titles: Mapping
         case EventKind.ADMIN_ACTION:
             action = ADMIN_ACTIONS.get(str(d.get("action", "")), str(d.get("action", "")))
             return f"{title}: администратор нажал {action}"
+        case EventKind.ORDER_NEW:
+            total = d.get("total_kopecks")
+            amount = f" на {money(Decimal(int(total)) / 100)} ₽" if isinstance(total, int) else ""
+            items = int(d.get("items") or 0)
+            lines = counted(items, "товар", "товара", "товаров")
+            return f"{title}: новый заказ №{d.get('number', '')}{amount} ({lines})"
     return f"{title}: {kind}"

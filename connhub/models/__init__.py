@@ -39,7 +39,7 @@ from connhub.models.catalog import (
 )
 from connhub.models.journal import JournalEvent, NotifyChannel, NotifyOutbox
 from connhub.models.limits import RateBucket
-from connhub.models.shop import SyncAlbum
+from connhub.models.shop import ShopOrder, ShopOrderPoll, SyncAlbum
 from connhub.models.sync import SyncConfig, SyncImage, SyncItem, SyncItemState, SyncPhoto, SyncRun, SyncRunState
 
 __all__ = [
@@ -47,7 +47,8 @@ __all__ = [
     "AccessKind", "AuthMethod", "Base", "CatalogGroup", "CatalogProduct", "CatalogRefreshJob", "CatalogRule",
     "CatalogSnapshot", "CatalogStore", "CheckRecord", "CheckRollup", "CheckSource", "CheckerHeartbeat",
     "Connection", "JournalEvent", "NAMING_CONVENTION", "NotifyChannel", "NotifyOutbox", "OAuthFlow", "Outcome",
-    "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "SnapshotState", "Status",
-    "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto", "SyncRun", "SyncRunState",
+    "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "ShopOrder", "ShopOrderPoll",
+    "SnapshotState", "Status", "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto",
+    "SyncRun", "SyncRunState",
     "Thousandths", "UTCDateTime", "User", "from_thousandths", "utcnow",
 ]

@@ -1,10 +1,11 @@
-"""The VK shop options (issue 20): the albums the sync keeps, one per Evotor group."""
+"""The VK shop options (issue 20): the albums the sync keeps, one per Evotor group; buyers' orders."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connhub.models.base import Base, UTCDateTime, utcnow
@@ -30,3 +31,37 @@ class SyncAlbum(Base):
     created: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     items: Mapped[list[int]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ShopOrder(Base):
+    """A buyer's order in the user's community, as the orders poller last read it (connhub.orders).
+
+    `lines` are [{item_id, title, sku, quantity, price_kopecks}]; `sku` is what matches a line back
+    to an Evotor product. `status` is the port's word (new, agreed, …; "" unknown)."""
+
+    __tablename__ = "shop_orders"
+    __table_args__ = (UniqueConstraint("user_id", "group_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(BigInteger)  # positive VK community id
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    buyer_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    number: Mapped[str] = mapped_column(String(64), default="")
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    total_kopecks: Mapped[int | None] = mapped_column(BigInteger)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopOrderPoll(Base):
+    """The orders poller's last look at a user's community: when, and what stopped it ("" none)."""
+
+    __tablename__ = "shop_order_polls"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    problem: Mapped[str] = mapped_column(String(500), default="")

@@ -71,5 +71,10 @@ def compose(notice: Notice, *, service: str, kind: str, details: Mapping[str, An
                            "Откройте «Каталог»: connhub повторит обновление по расписанию.", "catalog")
         case Notice.CATALOG_RECOVERED:
             return Message("connhub: каталог обновляется снова", f"{line}.\n{when(at)}.", "catalog")
+        case Notice.ORDER_NEW:
+            said = details.get("comment")
+            comment = f"\nКомментарий покупателя: {text.clean(said, 200)}" if said else ""
+            return Message(f"connhub: новый заказ №{text.clean(details.get('number', ''), 64)}",
+                           f"{line}.{comment}\n{when(at)}.\nСостав заказа — на странице «Заказы».", "orders")
     return Message("connhub: проверочное сообщение",
                    f"Это проверочное сообщение connhub ({when(at)}). Канал работает.", "notifications")

@@ -19,6 +19,7 @@ class Topic(StrEnum):
     SYNC_ERRORS = "sync_errors"
     SYNC_STALE = "sync_stale"
     CATALOG = "catalog"
+    SHOP_ORDERS = "shop_orders"
 
 
 TOPIC_TITLES: dict[Topic, str] = {
@@ -29,6 +30,7 @@ TOPIC_TITLES: dict[Topic, str] = {
     Topic.SYNC_ERRORS: "Синхронизация завершена с ошибками",
     Topic.SYNC_STALE: "Синхронизация давно не запускалась",
     Topic.CATALOG: "Каталог не обновляется (и снова обновляется)",
+    Topic.SHOP_ORDERS: "Новые заказы во ВКонтакте",
 }
 ALL_TOPICS = tuple(Topic)
 
@@ -44,6 +46,7 @@ class Notice(StrEnum):
     SYNC_STALE = "sync_stale"
     CATALOG_FAILED = "catalog_failed"
     CATALOG_RECOVERED = "catalog_recovered"
+    ORDER_NEW = "order_new"
     TEST = "test"
 
 
@@ -80,4 +83,6 @@ def notice_for(kind: str, details: Mapping[str, Any]) -> tuple[Topic, Notice] | 
             return Topic.CATALOG, Notice.CATALOG_FAILED
         case EventKind.CATALOG_REFRESH_RECOVERED:
             return Topic.CATALOG, Notice.CATALOG_RECOVERED
+        case EventKind.ORDER_NEW:
+            return Topic.SHOP_ORDERS, Notice.ORDER_NEW
     return None

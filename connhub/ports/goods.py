@@ -111,6 +111,41 @@ class ListedAlbum:
 
 
 @dataclass(frozen=True)
+class ListedProperty:
+    """A property of the community's items (VK «Цвет», «Размер») and its variants by title."""
+
+    id: int
+    title: str
+    variants: Mapping[str, int] = field(default_factory=dict)  # title → variant id
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of a buyer's order: the item's `sku` (an Evotor product id when the sync made it)."""
+
+    item_id: int
+    title: str
+    sku: str
+    quantity: int
+    price_kopecks: int | None
+
+
+@dataclass(frozen=True)
+class Order:
+    """A buyer's order in the community. `status` is the provider's code mapped to the port's words
+    (new, agreed, assembling, delivering, completed, cancelled, returned, or "" when unknown)."""
+
+    id: int
+    buyer_id: int
+    number: str  # what the shop shows as the order's number
+    placed_at: int  # unix seconds
+    status: str
+    comment: str
+    total_kopecks: int | None
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True)
 class Draft:
     """An item as the sync wants it: its fields (name, description, price, category_id, sku, …) and
     its main photo."""
@@ -187,3 +222,26 @@ class GoodsTarget(Protocol):
 
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         """(album id, item id) each: the item taken out of the album (it stays in the shop)."""
+
+    # --- variants (docs/vk-goods.md); a market without them answers NEEDS_USER --------------------
+
+    def properties(self, community_id: int) -> list[ListedProperty]:
+        """The community's properties with their variants."""
+
+    def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        """New properties: each one's id, or its error (no idempotency key: list, then adopt by title)."""
+
+    def add_variants(self, community_id: int, variants: Sequence[tuple[int, str]]) -> list[int | GoodsError]:
+        """(property id, title) each: the new variant's id, or its error."""
+
+    def group_items(self, community_id: int, groups: Sequence[tuple[Sequence[int], int | None]],
+                    ) -> list[int | GoodsError]:
+        """(item ids, existing group id or None) each: the item group's id, or its error."""
+
+    # --- orders (docs/vk-goods.md, «Orders»); a market without orders answers NEEDS_USER ----------
+
+    def orders(self, community_id: int, *, offset: int, count: int) -> tuple[int, list[Order]]:
+        """One page of the community's orders, newest first (their lines not read): (total, orders)."""
+
+    def order_lines(self, orders: Sequence[Order]) -> list[tuple[OrderLine, ...] | GoodsError]:
+        """Each order's lines, or its error."""

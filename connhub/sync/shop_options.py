@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import execute_read, execute_write
 from connhub.models import SyncConfig, SyncRun, utcnow
+from connhub.runtime import Runtime
 from connhub.sync.albums import ALBUM_MODE_LABELS as ALBUM_MODE_LABELS
 from connhub.sync.albums import AlbumMode
 from connhub.sync.hand_edits import HAND_EDIT_LABELS as HAND_EDIT_LABELS
@@ -108,3 +109,21 @@ def hand_note(sessions: sessionmaker[Session], user_id: int) -> list[str]:
     lines += [f"«{e.get('name')}» удалён во ВКонтакте вручную и не создаётся заново"
               for e in plan.get("hand_deleted") or [] if isinstance(e, dict)]
     return lines
+
+
+# --- the page's doors: a Runtime in, never a session out ---------------------------------------------
+
+def options_for(rt: Runtime, user_id: int) -> ShopOptions:
+    return get_options(rt.sessions, user_id)
+
+
+def save_for(rt: Runtime, user_id: int, options: ShopOptions) -> bool:
+    return save_options(rt.sessions, user_id, options)
+
+
+def album_note_for(rt: Runtime, user_id: int) -> str | None:
+    return album_note(rt.sessions, user_id)
+
+
+def hand_note_for(rt: Runtime, user_id: int) -> list[str]:
+    return hand_note(rt.sessions, user_id)

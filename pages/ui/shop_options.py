@@ -19,7 +19,7 @@ def _save(rt: Runtime, user_id: int) -> None:
     chosen = shop_options.ShopOptions(send_stock=bool(st.session_state.get(STOCK_KEY)),
                                       album_mode=shop_options.AlbumMode(st.session_state.get(ALBUMS_KEY, "off")),
                                       hand_edits=shop_options.HandEdits(st.session_state.get(HAND_KEY, "overwrite")))
-    if shop_options.save_options(rt.sessions, user_id, chosen):
+    if shop_options.save_for(rt, user_id, chosen):
         queue_toast("Настройки магазина сохранены", ":material/storefront:")
     else:
         st.session_state.pop(STOCK_KEY, None)
@@ -29,7 +29,7 @@ def _save(rt: Runtime, user_id: int) -> None:
 
 
 def section(rt: Runtime, user_id: int) -> None:
-    options = shop_options.get_options(rt.sessions, user_id)
+    options = shop_options.options_for(rt, user_id)
     st.subheader("Магазин ВКонтакте", anchor=False)
     st.caption("Эти настройки сохраняются сразу, без кнопки «Сохранить».")
     st.session_state.setdefault(STOCK_KEY, options.send_stock)
@@ -38,7 +38,7 @@ def section(rt: Runtime, user_id: int) -> None:
     st.radio(shop_options.ALBUMS_LABEL, options=list(labels), key=ALBUMS_KEY, format_func=labels.get,
              horizontal=True, on_change=_save, args=(rt, user_id))
     st.caption(shop_options.ALBUMS_HELP)
-    note = shop_options.album_note(rt.sessions, user_id)
+    note = shop_options.album_note_for(rt, user_id)
     if note and "не обновлены" in note:
         st.warning(md(note), icon=":material/warning:")
     elif note:
@@ -50,5 +50,5 @@ def section(rt: Runtime, user_id: int) -> None:
     st.radio(shop_options.HAND_LABEL, options=list(hand), key=HAND_KEY, format_func=hand.get,
              on_change=_save, args=(rt, user_id))
     st.caption(shop_options.HAND_HELP)
-    for line in shop_options.hand_note(rt.sessions, user_id)[:20]:
+    for line in shop_options.hand_note_for(rt, user_id)[:20]:
         st.warning(md(line), icon=":material/edit_note:")

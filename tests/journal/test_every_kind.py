@@ -93,6 +93,15 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
     with rt.sessions.begin() as session:
         config.disable(session, alice.id)
 
+    # A buyer's order, first seen by the orders poller (connhub.orders).
+    from connhub.orders.poller import store_orders
+    from connhub.ports.goods import Order, OrderLine
+    from tests.support.sync import GROUP
+
+    order = Order(7, 1, "1-7", int(utcnow().timestamp()), "new", "Позвоните", 25000,
+                  (OrderLine(1, "Латте", "p-latte", 2, 12500),))
+    execute_write(rt.sessions, lambda s: store_orders(s, alice.id, GROUP, None, "vk", [order], [], tell=True))
+
     # The catalog: a refresh fails (told once), fails again (not told), recovers.
     with rt.sessions() as session:
         evotor = next(c.id for c in connections.list_for_user(session, alice.id) if c.provider == "evotor")
@@ -122,6 +131,7 @@ def test_every_kind_is_journalled_by_its_code_path_with_no_token(rt, alice, bob,
         views = journal.events(session, alice.id)
         bobs = journal.events(session, bob.id)
     summaries = {view.kind: view for view in reversed([*views, *bobs])}  # the newest of each
+    assert summaries[EventKind.ORDER_NEW].summary == "ВКонтакте: новый заказ №1-7 на 250,00 ₽ (2 товара)"
     assert summaries[EventKind.STATUS_CHANGED].summary.endswith("в сети → нужно переподключить: Доступ отозван")
     assert summaries[EventKind.STATUS_CHANGED].actor == "проверка по расписанию"
     assert summaries[EventKind.RIGHTS_CHANGED].actor == "«Проверить сейчас»"

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("connhub.runtime",)),
     ("domain", ("connhub.health", "connhub.catalog", "connhub.sync", "connhub.work", "connhub.users",
                 "connhub.oauth", "connhub.connections", "connhub.keys", "connhub.journal", "connhub.notify",
-                "connhub.admin", "connhub.observe")),
+                "connhub.admin", "connhub.observe", "connhub.orders")),
     ("entry", ("connhub.sandbox.__main__", "connhub.sync.__main__", "connhub.__main__",
                "app", "checker", "pages", "run")),
 )

@@ -21,6 +21,9 @@ from connhub.ports.goods import (
     GoodsErrorKind,
     ListedAlbum,
     ListedItem,
+    ListedProperty,
+    Order,
+    OrderLine,
     Photo,
 )
 
@@ -182,3 +185,27 @@ class ToyGoods:
 
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         raise self._no_albums()
+
+    # --- variants and orders: the toy shop has neither (NEEDS_USER, as a basic VK market answers) ----
+
+    def _basic(self) -> GoodsError:
+        return GoodsError("В игрушечном магазине нет вариантов и заказов", GoodsErrorKind.NEEDS_USER)
+
+    def properties(self, community_id: int) -> list[ListedProperty]:
+        raise self._basic()
+
+    def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        raise self._basic()
+
+    def add_variants(self, community_id: int, variants: Sequence[tuple[int, str]]) -> list[int | GoodsError]:
+        raise self._basic()
+
+    def group_items(self, community_id: int, groups: Sequence[tuple[Sequence[int], int | None]],
+                    ) -> list[int | GoodsError]:
+        raise self._basic()
+
+    def orders(self, community_id: int, *, offset: int, count: int) -> tuple[int, list[Order]]:
+        raise self._basic()
+
+    def order_lines(self, orders: Sequence[Order]) -> list[tuple[OrderLine, ...] | GoodsError]:
+        raise self._basic()

@@ -95,3 +95,22 @@ def test_albums_on_a_target_without_albums_leave_the_items_published_and_say_why
     assert outcome.state == SyncRunState.FINISHED, outcome.stop_reason
     assert {item.fields["sku"] for item in SHOP.items.values()} == SELECTED
     assert outcome.plan["albums"] == {"stopped": "В игрушечном магазине нет подборок"}
+
+
+def test_orders_on_a_target_without_them_say_why_on_the_page(toy_is_the_target, make_rt, sandbox_control):
+    from connhub.orders.service import check_now, orders_for
+
+    rt = make_rt()
+    user = make_user(rt, "alice")
+    with rt.sessions() as session:
+        session.add(Connection(user_id=user.id, provider="toy", auth_method="oauth", account_id="toy-1",
+                               display_name="Игрушечный магазин", profile={}, token_version=1,
+                               access_token_sealed=rt.cipher.seal(Secret("toy-token")), refresh_token_sealed=None,
+                               status=Status.ONLINE, status_reason="", is_online=True))
+        session.commit()
+    add_connection(rt, sandbox_control, user, "evotor")
+    save_config(rt, user)
+
+    assert check_now(rt, user.id).problem == "В игрушечном магазине нет вариантов и заказов"
+    page = orders_for(rt, user.id)
+    assert page.orders == () and "В игрушечном магазине нет вариантов и заказов" in page.empty_reason

@@ -18,6 +18,9 @@ from connhub.ports.goods import (
     ItemLooks,
     ListedAlbum,
     ListedItem,
+    ListedProperty,
+    Order,
+    OrderLine,
     Photo,
 )
 from connhub.providers.vk import goods as vk_goods
@@ -25,6 +28,8 @@ from connhub.providers.vk.api import CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_albums import VkAlbums, added_album
 from connhub.providers.vk.goods_errors import goods_kind
+from connhub.providers.vk.goods_orders import VkOrders, order_lines
+from connhub.providers.vk.goods_variants import VkVariants, new_id
 from connhub.providers.vk.photos_bulk import BulkPhotos, BulkRefused
 
 SERVICE = "ВКонтакте"
@@ -72,6 +77,8 @@ class VkGoodsTarget:
     def __init__(self, goods: Goods) -> None:
         self.goods = goods
         self._albums = VkAlbums(goods)
+        self._orders = VkOrders(goods.api)
+        self._variants = VkVariants(goods.api)
         self._uploads = UploadBreaker()
         self._bulk = BulkPhotos(goods)
 
@@ -142,6 +149,43 @@ class VkGoodsTarget:
 
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         return [_done(result) for result in _whole(lambda: self._albums.remove_from(community_id, removals))]
+
+    # --- variants (goods_variants.py) -----------------------------------------------------------------
+
+    def properties(self, community_id: int) -> list[ListedProperty]:
+        return _whole(lambda: self._variants.listed(community_id))
+
+    def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.add_properties, community_id), titles, "property_id")
+
+    def add_variants(self, community_id: int, variants: Sequence[tuple[int, str]]) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.add_variants, community_id), variants, "variant_id")
+
+    def group_items(self, community_id: int, groups: Sequence[tuple[Sequence[int], int | None]],
+                    ) -> list[int | GoodsError]:
+        return self._new_ids(partial(self._variants.group, community_id), groups, "item_group_id")
+
+    def _new_ids(self, call: Callable[[Sequence[T]], list[CallResult]], entries: Sequence[T],
+                 name: str) -> list[int | GoodsError]:
+        out: list[int | GoodsError] = []
+        for chunk in _chunks(entries):
+            for result in _whole(partial(call, chunk)):
+                found = new_id(result, name)
+                out.append(goods_error(found) if isinstance(found, VkApiError) else found)
+        return out
+
+    # --- orders (goods_orders.py) -------------------------------------------------------------------
+
+    def orders(self, community_id: int, *, offset: int, count: int) -> tuple[int, list[Order]]:
+        return _whole(lambda: self._orders.page(community_id, offset=offset, count=count))
+
+    def order_lines(self, orders: Sequence[Order]) -> list[tuple[OrderLine, ...] | GoodsError]:
+        out: list[tuple[OrderLine, ...] | GoodsError] = []
+        for chunk in _chunks(orders):
+            for result in _whole(partial(self._orders.lines, chunk)):
+                lines = order_lines(result)
+                out.append(goods_error(lines) if isinstance(lines, VkApiError) else lines)
+        return out
 
     def upload_photos(self, community_id: int, photos: Sequence[Photo]) -> list[int | GoodsError]:
         """Upload addresses through `execute`, one upload each, then `market.saveProductPhoto` in a batch."""

@@ -12,6 +12,8 @@ tokens are single-use).
     methods.py    groups.get and market.*, with VK's validation
     wire.py       execute's VKScript, multipart bodies, one API request's answer
     control.py    the token page, /_sandbox/vk/*, `GoodsControl`
+    orders.py     orders (getGroupOrders, getOrderItems), the basic market's 1409, /_sandbox/vk/orders
+    variants.py   properties, variants, groupItems (extended market only), /_sandbox/vk/variants
     communities.py  /vk/communities: what each sandbox community holds, for a person
 """
 
@@ -35,7 +37,9 @@ from connhub.providers.vk.sandbox.control import (
     token_page,
 )
 from connhub.providers.vk.sandbox.goods import GoodsState
+from connhub.providers.vk.sandbox.orders import control_orders
 from connhub.providers.vk.sandbox.photos_bulk import control_bulk, upload_photos
+from connhub.providers.vk.sandbox.variants import control_variants
 from connhub.sandbox.emulation import ApiErrorFault, Emulation, Route
 
 __all__ = ["EMULATION", "GoodsControl", "VK", "VK_ACCOUNTS", "VK_CLIENT_ID", "VK_SCOPE"]
@@ -77,6 +81,10 @@ EMULATION = Emulation(
         Route("/_sandbox/vk/albums", {"GET": control_albums, "POST": control_albums},
               "управление: подборки сообщества, подборка «вручную», пределы"),
         Route("/_sandbox/vk/edit-item", {"POST": control_edit_item}, "управление: изменить товар «вручную»"),
+        Route("/_sandbox/vk/orders", {"GET": control_orders, "POST": control_orders},
+              "управление: заказы сообщества, заказ покупателя, статус заказа, базовый/расширенный маркет"),
+        Route("/_sandbox/vk/variants", {"GET": control_variants, "POST": control_variants},
+              "управление: свойства и варианты товаров сообщества, группы товаров, пределы"),
         Route("/_sandbox/vk/calls", {"GET": control_calls, "DELETE": control_calls},
               "управление: счётчики вызовов VK по методам"),
     ),

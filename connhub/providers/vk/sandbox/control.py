@@ -249,3 +249,26 @@ class GoodsControl:
     def edit_by_hand(self, group_id: int, item_id: int, **changes: str) -> None:
         """title, description, price (rubles as text) changed as the owner would in VK."""
         self._call("POST", "edit-item", {"group_id": group_id, "item_id": item_id, **changes})
+
+    def place_order(self, group_id: int, items: list[tuple[int, int]], *, comment: str = "", status: int = 0) -> int:
+        """An order by a buyer: (item id, quantity) each; its VK order id."""
+        return int(self._call("POST", "orders", {"group_id": group_id, "comment": comment, "status": status,
+                                                 "items": [{"item_id": i, "quantity": q} for i, q in items]})["id"])
+
+    def set_order_status(self, group_id: int, order_id: int, status: int) -> None:
+        self._call("POST", "orders", {"group_id": group_id, "order_id": order_id, "status": status})
+
+    def set_market(self, group_id: int, market: str) -> None:
+        """"basic" (orders and variants answer 1409) or "advanced" (the default)."""
+        self._call("POST", "orders", {"group_id": group_id, "market": market})
+
+    def orders(self, group_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", "orders", params={"group_id": group_id})["orders"])
+
+    def variant_limits(self, **limits: int | None) -> dict[str, Any]:
+        """property_limit (1418), variant_limit (1419); None: no limit."""
+        return dict(self._call("POST", "variants", limits))
+
+    def variants(self, group_id: int) -> dict[str, Any]:
+        """The community's properties with their variants, and its item groups."""
+        return dict(self._call("GET", "variants", params={"group_id": group_id}))

@@ -17,7 +17,8 @@ Shapes follow docs/vk-goods.md (API 5.199), and so do the rules VK enforces:
   each answered in order, a failed one as `false` with its error in `execute_errors`.
 Every request and every call (inside `execute` too) is counted by method for tests and benchmarks.
 
-Albums (подборки) live in `albums.py`; items edited by hand go through the control API
+Albums (подборки) live in `albums.py`, orders in `orders.py`, properties and variants in
+`variants.py`; items edited by hand go through the control API
 (`/_sandbox/vk/edit-item`, `/_sandbox/vk/delete-item`). This module holds the state and its lock;
 the methods are in `methods.py`, what arrives on the
 wire (`execute`'s code, multipart uploads) in `wire.py`, the records in `model.py`.
@@ -59,7 +60,9 @@ from connhub.providers.vk.sandbox.model import (
     to_int,
     vk_length,
 )
+from connhub.providers.vk.sandbox.orders import OrderBook
 from connhub.providers.vk.sandbox.photos_bulk import BULK_METHODS, BulkState
+from connhub.providers.vk.sandbox.variants import VariantBook, item_variants
 from connhub.providers.vk.sandbox.wire import parse_execute
 
 
@@ -78,6 +81,8 @@ class GoodsState:
             self.item_limit: dict[int, int | None] = {gid: None for gid in COMMUNITIES}
             self.items: dict[int, Item] = {}
             self.albums = AlbumBook()
+            self.orders = OrderBook()
+            self.variants = VariantBook()
             self.photos: dict[int, Photo] = {}
             self.uploads: dict[str, Upload] = {}
             self.bulk = BulkState()  # bulk photo uploads (photos_bulk.py)
@@ -125,6 +130,7 @@ class GoodsState:
                 return False
             del self.items[item_id]
             self.albums.forget_item(item_id)
+            self.variants.forget_item(item_id)
             return True
 
     def seed_items(self, group_id: int, count: int, sku_prefix: str = "seed-") -> list[int]:
@@ -297,6 +303,8 @@ class GoodsState:
             if stock is None or not -1 <= stock <= 999_999:
                 raise ApiFailure(100, "One of the parameters specified was missing or invalid: stock_amount")
             values["stock_amount"] = stock
+        if "variant_ids" in params:
+            values["variant_ids"] = item_variants(self, group_id, params["variant_ids"])
         if "deleted" in params:
             values["hidden"] = params["deleted"] == "1"
         if "main_photo_id" in params:

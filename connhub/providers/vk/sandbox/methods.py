@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from connhub.providers.vk.sandbox.albums import ALBUM_METHODS
 from connhub.providers.vk.sandbox.constants import CATEGORIES, COMMUNITIES, CURRENCY, FIRST_ALBUM_ID, MEMBERSHIPS
 from connhub.providers.vk.sandbox.model import ApiFailure, Caller, Item, Photo, Upload, item_json, to_int
+from connhub.providers.vk.sandbox.orders import ORDER_METHODS
+from connhub.providers.vk.sandbox.variants import VARIANT_METHODS
 
 if TYPE_CHECKING:
     from connhub.providers.vk.sandbox.goods import GoodsState
@@ -161,5 +163,7 @@ METHOD_TABLE = {
     "market.getProductPhotoUploadServer": _upload_server,
     "market.saveProductPhoto": _save_photo,
     **ALBUM_METHODS,
+    **ORDER_METHODS,
+    **VARIANT_METHODS,
 }
 METHODS = frozenset(METHOD_TABLE) | {"execute", "users.get", "market.saveProductPhotoBulk"}  # + photos_bulk.py

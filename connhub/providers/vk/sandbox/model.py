@@ -47,6 +47,7 @@ class Item:
     deleted: bool = False  # market.delete: restorable
     date: int = 0
     edits: int = 0
+    variant_ids: list[int] = field(default_factory=list)  # market.add/edit `variant_ids` (variants.py)
 
 
 @dataclass(eq=False)
@@ -109,6 +110,8 @@ def item_json(item: Item, *, extended: bool) -> dict[str, Any]:
     }
     if item.stock_amount is not None:
         answer["stock_amount"] = item.stock_amount
+    if item.variant_ids:
+        answer["variant_ids"] = list(item.variant_ids)
     if extended:
         photo_ids = ([item.main_photo_id] if item.main_photo_id else []) + [
             pid for pid in item.photo_ids if pid != item.main_photo_id]
