@@ -93,7 +93,7 @@ def seed_user(rt: Runtime, index: int, token: str, products: int) -> int:
         session.commit()
     choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
                       categories={CATEGORY: "Продукты питания / Напитки"})
-    with rt.sessions() as session:
+    with rt.sessions.begin() as session:
         config.save_settings(session, user.id, {
             "store_id": STORE, "vk_group_id": GROUP, "vk_category_id": CATEGORY, "on_removed": "hide",
             "on_not_for_sale": "hide", "on_zero_price": "skip", "price_multiplier": "1",

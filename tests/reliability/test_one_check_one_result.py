@@ -142,10 +142,11 @@ def test_an_unexpected_error_in_one_check_is_that_connections_trouble_and_the_cy
     hostile.answer("GET", STORES, json_body=GOOD_STORES)
     vk = hostile_rt.providers.get("vk")
 
-    def explode(_token):
+    def explode(_token, *_known):
         raise ZeroDivisionError("provider said something we never expected\nsecond line")
 
     monkeypatch.setattr(vk, "fetch_account", explode)
+    monkeypatch.setattr(vk, "fetch_account_knowing", explode)  # the check's call (rights probed only when old)
     with caplog.at_level(logging.ERROR, logger="connhub.health"):
         stats = run_cycle(hostile_rt, worker_id="test", rng=random.Random(1))
 
