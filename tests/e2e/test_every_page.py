@@ -42,7 +42,9 @@ pytestmark = [
         "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"),
 ]
 
-PAGES = {"dashboard": "", "add": "add", "evotor": "evotor", "vk": "vk", "catalog": "catalog", "sync": "sync"}
+# «Синхронизация» last: the after-a-failure walk goes on from it.
+PAGES = {"dashboard": "", "add": "add", "evotor": "evotor", "vk": "vk", "catalog": "catalog", "orders": "orders",
+         "journal": "journal", "notifications": "notifications", "overview": "overview", "sync": "sync"}
 MAIN = '[data-testid="stMain"]'
 RAW_MARKUP = re.compile(r":[a-z]+-badge\[|\*\*|:material/|:(?:red|green|orange|blue|gray|violet)\[")
 EMPTY_WORDS = re.compile(r"\b(?:None|nan|NaN|NaT|null|undefined)\b")
@@ -50,7 +52,8 @@ TRACEBACK = re.compile(r"Traceback|File \"|Error:|Exception")
 # Latin words a page may show: names of things (files, variables, formats) and the sandbox's own data.
 ALLOWED_ENGLISH = {
     "connhub", "csv", "oauth", "id", "vk_scopes", "market", "photos", "groups", "run", "sync", "sh", "checker",
-    "py", "localhost", "url", "api", "https", "http", "com", "ru", "vk", "evotor", "sku", "max", "min",
+    "py", "localhost", "url", "api", "https", "http", "com", "ru", "vk", "evotor", "sku", "max", "min", "cron",
+    "apprise", "telegram", "mail", "smtp_",  # the notification channels by name, and the SMTP_* settings
     *PLACEHOLDERS,  # the description template's fields: {name}, {price}, …
 }
 # The main area's innerText without Material icons, whose ligature names («add_link») are text nodes.
