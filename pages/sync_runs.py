@@ -111,8 +111,8 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
 def run_heading(run: RunView) -> Markup:
     """«:green-badge[Готово] **Синхронизация** 03.12.2026 06:28, со страницы: Анна, 2 мин 30 с»."""
     return Markup("{} **{}** {}, {}, {}").format(
-        state_badge(run.state, run.counts["failed"]), texts.run_kind(run.dry_run), format_time(run.started_at or run.requested_at),
-        trigger_text(run), texts.run_duration(run.duration_ms))
+        state_badge(run.state, run.counts["failed"]), texts.run_kind(run.dry_run),
+        format_time(run.started_at or run.requested_at), trigger_text(run), texts.run_duration(run.duration_ms))
 
 
 def last_runs(user_id: int) -> None:
