@@ -87,7 +87,8 @@ class Forecast:
 
     def text(self) -> str:
         """«4 007 в продаже, 455 скрытыми (не для продажи); не выгружаются 210: нулевая цена — 210»."""
-        out = f"{self.on_sale} в продаже, {self.hidden} скрытыми ({HIDDEN_REASON})"
+        hidden = f"{self.hidden} скрытыми ({HIDDEN_REASON})" if self.hidden else "скрытых нет"
+        out = f"{self.on_sale} в продаже, {hidden}"
         if self.skipped:
             reasons = "; ".join(f"{reason} — {n}" for reason, n in self.skipped.items())
             out += f"; не выгружаются {counted(self.skipped_total, 'товар', 'товара', 'товаров')}: {reasons}"
