@@ -48,8 +48,9 @@ def shown(subject: str) -> str:
 def summary_line(outcome: Outcome) -> str:
     c = outcome.counts
     state = texts.outcome_label(outcome.state, c["failed"]).lower()  # «готово с ошибками»: products refused
-    line = (f"итог: {state}; добавлено {c['added']}, изменено {c['changed']}, скрыто {c['hidden']}, "
-            f"удалено {c['deleted']}, без изменений {c['unchanged']}, пропущено {c['skipped']}, "
+    line = (f"итог: {state}; добавлено {c['added']}, изменено {c['changed']}, "
+            f"скрыто вне выгрузки {c['hidden']}, удалено {c['deleted']}, без изменений {c['unchanged']}, "
+            f"пропущено {c['skipped']}, "
             f"ошибок {c['failed']}; запросов к ВКонтакте {outcome.requests}")
     result = texts.result_text(outcome.plan, c)
     if result:

@@ -51,6 +51,7 @@ TRACEBACK = re.compile(r"Traceback|File \"|Error:|Exception")
 ALLOWED_ENGLISH = {
     "connhub", "csv", "oauth", "id", "vk_scopes", "market", "photos", "groups", "run", "sync", "sh", "checker",
     "py", "localhost", "url", "api", "https", "http", "com", "ru", "vk", "evotor", "sku", "max", "min",
+    "cron",  # the trigger «cron (run/sync.sh)» (issue 17)
     *PLACEHOLDERS,  # the description template's fields: {name}, {price}, …
 }
 # The main area's innerText without Material icons, whose ligature names («add_link») are text nodes.
