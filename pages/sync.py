@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from connhub.models import utcnow
-from connhub.sync import config, confirmation, policies, service, target
+from connhub.sync import config, policies, service, target
 from connhub.sync.config import CannotEnable, Choices, ConfirmationOutdated, InvalidSettings, SyncConfigView
 from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRICE_LABELS
 from connhub.sync.status import SyncStatus, switch_on, sync_status
@@ -115,7 +115,7 @@ def on_toggle() -> None:
         now = sync_status(runtime(), user.id)
         st.session_state[PENDING_ENABLE_KEY] = {
             "snapshot": now.snapshot,
-            "text": confirmation.confirmation_text(now.config.settings, len(now.product_ids)),
+            "text": service.confirmation_text(runtime(), user.id, now),
             "ready": now.readiness.ready,
         }
         return

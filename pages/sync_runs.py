@@ -27,9 +27,10 @@ HISTORY = 10
 SHOWN_ENTRIES = 200
 
 
-def state_badge(state: str) -> Markup:
+def state_badge(state: str, failed: int = 0) -> Markup:
     """The run's outcome as a coloured badge (the label is the app's own text, escaped all the same)."""
-    return Markup(":{}-badge[{}]").format(Markup(texts.STATE_COLORS.get(state, "gray")), texts.state_label(state))
+    return Markup(":{}-badge[{}]").format(Markup(texts.outcome_color(state, failed)),
+                                          texts.outcome_label(state, failed))
 
 
 def ask(user_id: int, who: str, dry_run: bool) -> None:
@@ -93,8 +94,7 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
             if active.state == SyncRunState.REQUESTED:
                 st.markdown(Markup(":material/schedule: {} ждёт запуска…").format(what))
             else:
-                done = f"{active.done} из {active.total}" if active.total else "подготовка"
-                st.markdown(Markup("{} идёт: {} ({})").format(what, active.phase, done))
+                st.markdown(Markup("{} идёт: {}").format(what, active.phase or "подготовка"))
                 st.progress(min(1.0, active.done / active.total) if active.total else 0.0)
                 st.caption(Markup("{}").format(counts_text(active)))
     elif not can_run:
@@ -111,8 +111,8 @@ def current_run(user_id: int, who: str, can_run: bool) -> None:
 def run_heading(run: RunView) -> Markup:
     """«:green-badge[Готово] **Синхронизация** 03.12.2026 06:28, со страницы: Анна, 2 мин 30 с»."""
     return Markup("{} **{}** {}, {}, {}").format(
-        state_badge(run.state), texts.run_kind(run.dry_run), format_time(run.started_at or run.requested_at),
-        trigger_text(run), texts.run_duration(run.duration_ms))
+        state_badge(run.state, run.counts["failed"]), texts.run_kind(run.dry_run),
+        format_time(run.started_at or run.requested_at), trigger_text(run), texts.run_duration(run.duration_ms))
 
 
 def last_runs(user_id: int) -> None:
@@ -130,11 +130,14 @@ def last_runs(user_id: int) -> None:
         with st.container(key=f"sync-run-{run.id}", border=True):
             st.markdown(run_heading(run))
             if not run.dry_run:
+                result = texts.result_text(run.plan, run.counts)
+                if result:
+                    st.markdown(Markup("В сообществе: {}").format(result))
                 st.caption(Markup("{}").format(counts_text(run)))
             if run.stop_reason:
                 st.warning(Markup("{}").format(run.stop_reason), icon=":material/warning:")
             if run.failures:
-                with st.expander(Markup("Ошибки: {}").format(run.counts["failed"])):
+                with st.expander(Markup("Не приняты сообществом: {}").format(run.counts["failed"])):
                     for failure in run.failures[:100]:
                         st.markdown(Markup("{}: {}").format(failure["name"], failure["reason"]))
 

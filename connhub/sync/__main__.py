@@ -24,7 +24,7 @@ from sqlalchemy import select
 from connhub.db import WRITE_WAIT_SECONDS, is_locked
 from connhub.models import SyncRunState, User
 from connhub.runtime import Runtime
-from connhub.sync import runs
+from connhub.sync import runs, texts
 from connhub.sync.engine import Outcome
 from connhub.sync.readout import UsageError, find_user
 from connhub.sync.service import run_now, run_requested
@@ -47,11 +47,14 @@ def shown(subject: str) -> str:
 
 def summary_line(outcome: Outcome) -> str:
     c = outcome.counts
-    states: dict[str, str] = {SyncRunState.FINISHED: "готово", SyncRunState.STOPPED: "остановлено"}
-    state = states.get(outcome.state, outcome.state)
-    line = (f"итог: {state}; добавлено {c['added']}, изменено {c['changed']}, скрыто {c['hidden']}, "
-            f"удалено {c['deleted']}, без изменений {c['unchanged']}, пропущено {c['skipped']}, "
+    state = texts.outcome_label(outcome.state, c["failed"]).lower()  # «готово с ошибками»: products refused
+    line = (f"итог: {state}; добавлено {c['added']}, изменено {c['changed']}, "
+            f"скрыто вне выгрузки {c['hidden']}, удалено {c['deleted']}, без изменений {c['unchanged']}, "
+            f"пропущено {c['skipped']}, "
             f"ошибок {c['failed']}; запросов к ВКонтакте {outcome.requests}")
+    result = texts.result_text(outcome.plan, c)
+    if result:
+        line += f"; в сообществе: {result}"
     if outcome.stop_reason:
         line += f"; причина: {outcome.stop_reason}"
     return line

@@ -15,6 +15,7 @@ from connhub.sync.policies import NOT_FOR_SALE_LABELS, REMOVED_LABELS, ZERO_PRIC
 
 if TYPE_CHECKING:
     from connhub.sync.config import SyncSettings
+    from connhub.sync.forecast import Forecast
 
 
 def products_digest(product_ids: Iterable[str]) -> str:
@@ -38,12 +39,17 @@ def make_snapshot(settings: SyncSettings, product_ids: Iterable[str]) -> dict[st
     }
 
 
-def confirmation_text(settings: SyncSettings, products_count: int) -> str:
-    """What switching on will do, exactly; the confirmation dialog shows this."""
+def confirmation_text(settings: SyncSettings, products_count: int, forecast: Forecast | None = None) -> str:
+    """What switching on will do, exactly; the confirmation dialog shows this. With the forecast
+    (`connhub.sync.forecast`, the run's own computation): how many go on sale, hidden, skipped."""
     removal = "удалены" if settings.policies.on_removed is RemovedPolicy.DELETE else "скрыты"
-    return (f"В сообщество «{settings.vk_group_name}» будут выгружены {products_count} "
-            f"{plural(products_count, 'товар', 'товара', 'товаров')} из магазина «{settings.store_name}»; "
-            f"товары, исключённые из выгрузки, будут {removal}.")
+    if forecast is None:
+        what = f"{products_count} {plural(products_count, 'товар', 'товара', 'товаров')}"
+    else:
+        shown = forecast.published
+        what = f"{shown} {plural(shown, 'товар', 'товара', 'товаров')} ({forecast.text()})"
+    return (f"В сообщество «{settings.vk_group_name}» будут выгружены {what} из магазина "
+            f"«{settings.store_name}»; товары, исключённые из выгрузки, будут {removal}.")
 
 
 def changes_since_confirmation(confirmed: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:

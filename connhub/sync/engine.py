@@ -37,10 +37,11 @@ from connhub.ports.images import ImageRef, ProductImageSource
 from connhub.providers.capabilities import GOODS, PRODUCT_IMAGES
 from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
-from connhub.sync import runs
+from connhub.sync import runs, texts
 from connhub.sync.album_run import AlbumRun
+from connhub.sync.forecast import Forecast, mapped_selection, policy_of
 from connhub.sync.images import CachedImages
-from connhub.sync.mapping import MappingPolicy, Skipped, map_product, with_image
+from connhub.sync.mapping import Skipped, with_image
 from connhub.sync.plan import Plan, Row, Wanted, make_plan
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
@@ -56,6 +57,8 @@ REFRESH_WAIT_SECONDS = 600.0  # the longest a run waits for its catalog refresh 
 REFRESH_PICKUP_SECONDS = 10.0  # a job no sidecar took by then, the run runs itself
 REFRESH_POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 10.0  # while waiting, the run row is saved this often (the run is alive)
+PROGRESS_EVERY = 100  # the selection writes its progress every this many products …
+PROGRESS_SECONDS = 1.0  # … or this often, whichever comes first
 
 __all__ = ["Outcome", "StopRun", "SyncEngine"]
 
@@ -107,6 +110,7 @@ class SyncEngine:
         try:
             self._run()
         except StopRun as stop:
+            self.recorder.end_step()
             self._phase(f"Остановлено: {stop.reason}")
             self.recorder.finish(SyncRunState.STOPPED, stop.reason)
             return self._outcome(SyncRunState.STOPPED, stop.reason, stop.code)
@@ -159,7 +163,8 @@ class SyncEngine:
         listed = publisher.whole(lambda: target.items(self.group_id))
         plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed),
                          self.options.hand_edits)
-        self.recorder.plan = {**plan.summary(), **images_seen}
+        self.recorder.plan = plan.summary() | images_seen | {"forecast": Forecast.of(
+            [w.item for w in wanted.values()], skipped).as_dict()}
         self.recorder.total = plan.writes
         self.recorder.count("unchanged", len(plan.unchanged))
         self.recorder.count("skipped", len(plan.skipped))
@@ -168,17 +173,28 @@ class SyncEngine:
             return
         self._apply(plan)
         publisher.photos([*plan.adds, *(w for _, w in plan.edits)])
-        publisher.edits(plan.edits)
-        publisher.removals(plan.hides, plan.deletes)
-        publisher.adds(plan.adds, taken=plan.taken_skus)
+        self.recorder.progress(texts.PHASE_WRITES, 0, plan.writes, save=False)
+        try:
+            publisher.edits(plan.edits)
+            publisher.removals(plan.hides, plan.deletes)
+            publisher.adds(plan.adds, taken=plan.taken_skus)
+        finally:
+            self._result(wanted, skipped)
         albums = AlbumRun(self.rt.sessions, target, user_id=self.user_id, store_id=self.store_id,
                           group_id=self.group_id, connection_id=source_id,
                           say=self.say).run(self.options.album_mode, list(wanted))
         self.recorder.plan = {**self.recorder.plan, **({"albums": albums} if albums else {})}
         counts = self.recorder.counts
-        self._phase(f"Готово: добавлено {counts['added']}, изменено {counts['changed']}, скрыто {counts['hidden']}, "
-                    f"удалено {counts['deleted']}, без изменений {counts['unchanged']}, "
-                    f"ошибок {counts['failed']}")
+        result = texts.result_text(self.recorder.plan, counts)
+        self._phase(f"{texts.outcome_label(SyncRunState.FINISHED, counts['failed'])}: {result}; "
+                    f"{texts.counts_text(counts)}")
+
+    def _result(self, wanted: dict[str, Wanted], skipped: list[tuple[Skipped, str]]) -> None:
+        """What the community now holds of the products in the sync: the forecast less the refused."""
+        self.recorder.end_step()
+        refused = {f["product_id"] for f in self.recorder.failures}
+        kept = [w.item for pid, w in wanted.items() if pid not in refused]
+        self.recorder.plan = self.recorder.plan | {"result": Forecast.of(kept, skipped).as_dict()}
 
     # --- phases ---------------------------------------------------------------------------------
 
@@ -260,33 +276,29 @@ class SyncEngine:
 
     def _wanted(self, status: SyncStatus, images: ProductImageSource | None,
                 ) -> tuple[dict[str, Wanted], list[tuple[Skipped, str]]]:
+        """The products in the sync, mapped once (`forecast.mapped_selection`, as the confirmation
+        counts them), each image looked up with progress (issue 17)."""
         assert status.source is not None
-        self._phase("Отбор товаров по правилам каталога")
+        self._phase(texts.PHASE_SELECTING)
         found = selected_facts(self.rt.sessions, self.user_id, status.source.id, self.store_id)
         if found is None:
             raise StopRun("Каталог магазина ещё не загружен")
         selection, facts = found
-        policies = status.config.settings.policies
-        policy = MappingPolicy(
-            multiplier=policies.price_multiplier, zero_price=policies.on_zero_price,
-            not_for_sale=policies.on_not_for_sale, template=policies.description_template,
-            category_id=status.config.settings.vk_category_id,
-            stock=self.options.send_stock,
-        )
+        published, skipped = mapped_selection(selection.product_ids, facts,
+                                              policy_of(status.config.settings, stock=self.options.send_stock))
         wanted: dict[str, Wanted] = {}
-        skipped: list[tuple[Skipped, str]] = []
-        for product_id in selection.product_ids:
-            fact = facts.get(product_id)
-            if fact is None:
-                continue
-            mapped = map_product(fact, policy)
-            if isinstance(mapped, Skipped):
-                skipped.append((mapped, fact.name))
-                continue
-            image: ImageRef | None = images(self.store_id, product_id) if images is not None else None
+        saved = time.monotonic()
+        self.recorder.progress(texts.PHASE_SELECTING, 0, len(published))
+        for n, one in enumerate(published, 1):
+            mapped = one.item
+            image: ImageRef | None = images(self.store_id, one.product_id) if images is not None else None
             if image is not None:
                 mapped = with_image(mapped, image.key)
-            wanted[product_id] = Wanted(product_id, fact.name, mapped, image)
+            wanted[one.product_id] = Wanted(one.product_id, one.name, mapped, image)
+            if n % PROGRESS_EVERY == 0 or time.monotonic() - saved >= PROGRESS_SECONDS:
+                self.recorder.progress(texts.PHASE_SELECTING, n, len(published))
+                saved = time.monotonic()
+        self.recorder.end_step()
         return wanted, skipped
 
     def _rows(self) -> dict[str, Row]:

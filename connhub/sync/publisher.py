@@ -114,8 +114,7 @@ class Publisher:
         saved: dict[str, int] = {}
         sent = 0
         for chunk in self._batches(list(uploads.items())):
-            self.recorder.phase = texts.photos_phase(sent, len(uploads))  # progress on every batch (issue 17)
-            self.recorder.save()
+            self.recorder.progress(texts.PHASE_PHOTOS, sent, len(uploads))  # on every batch, with the time left
             sent += len(chunk)
             if self._photos_off_said:  # the target stopped uploading: no image is even read
                 for _, w in chunk:

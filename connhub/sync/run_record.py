@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.db import retry_while_locked, write_locked
 from connhub.journal import hooks as journal_hooks
 from connhub.models import SyncRun, SyncRunState, utcnow
+from connhub.sync import texts
 from connhub.sync.runs import COUNTS, RunView, view
 
 FAILURES_KEPT = 500  # the failure list keeps this many (the count keeps them all)
@@ -35,6 +37,32 @@ class RunRecorder:
     phase: str = ""
     requests: int = 0
     plan: dict[str, Any] = field(default_factory=dict)
+    step: str = ""  # a measured step («Фото товаров»): the row's phase reads «… (done из total), осталось около …»
+    _clock: tuple[float, int] = (0.0, 0)  # when the step started and its `done` then
+
+    def progress(self, step: str, done: int, total: int, *, save: bool = True) -> None:
+        """A step's progress (issue 17): done of total, and the time left estimated from its pace."""
+        if step != self.step or done < self._clock[1]:
+            self.step, self._clock = step, (time.monotonic(), done)
+        self.phase, self.done, self.total = step, done, total
+        if save:
+            self.save()
+
+    def end_step(self) -> None:
+        self.step = ""
+
+    def left_seconds(self) -> float | None:
+        """The time the step still needs at its pace so far; None before anything is done."""
+        started, first = self._clock
+        done = self.done - first
+        if not self.step or done <= 0 or self.total <= self.done:
+            return None
+        return (time.monotonic() - started) / done * (self.total - self.done)
+
+    def phase_line(self) -> str:
+        if not self.step:
+            return self.phase
+        return texts.progress_line(self.phase, self.done, self.total, self.left_seconds())
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -59,7 +87,7 @@ class RunRecorder:
             for name, value in self.counts.items():
                 setattr(row, name, value)
             row.failures = list(self.failures)
-            row.total, row.done, row.phase, row.requests = self.total, self.done, self.phase[:200], self.requests
+            row.total, row.done, row.phase, row.requests = self.total, self.done, self.phase_line()[:200], self.requests
             row.plan = dict(self.plan)
             row.heartbeat_at = utcnow()
             for key, value in extra.items():

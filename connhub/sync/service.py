@@ -17,7 +17,7 @@ from connhub.db import execute_write
 from connhub.health.history_views import RunPoint, run_history
 from connhub.models import SyncConfig, SyncRunState, utcnow
 from connhub.runtime import Runtime
-from connhub.sync import config, mapping, policies, runs, schedule, selection
+from connhub.sync import config, confirmation, forecast, mapping, policies, runs, schedule, selection
 from connhub.sync import template as description_template
 from connhub.sync.engine import Outcome, SyncEngine
 from connhub.sync.roles import roles
@@ -254,3 +254,17 @@ def save_schedule(rt: Runtime, user_id: int, chosen: schedule.Schedule) -> None:
         schedule.apply(config.locked_row(session, user_id), chosen, utcnow(), minute)
 
     execute_write(rt.sessions, write)
+
+
+def confirmation_text(rt: Runtime, user_id: int, status: SyncStatus) -> str:
+    """The confirmation's text: how many products go on sale, hidden and skipped, each with its
+    reason, by the run's own mapping (`forecast.mapped_selection`) of the catalog as it is now."""
+    settings = status.config.settings
+    found = None
+    if status.source is not None and settings.store_id:
+        found = selection.selected_facts(rt.sessions, user_id, status.source.id, settings.store_id)
+    if found is None:
+        return confirmation.confirmation_text(settings, len(status.product_ids))
+    chosen, facts = found
+    published, skipped = forecast.mapped_selection(chosen.product_ids, facts, forecast.policy_of(settings))
+    return confirmation.confirmation_text(settings, len(status.product_ids), forecast.Forecast.of(published, skipped))

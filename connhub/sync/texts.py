@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connhub.models import SyncRunState
-from connhub.text import duration
+from connhub.text import counted, duration, number
 
 # The outcome of a run, as a label (the page's badge) and as a word in a sentence (the CLI's «итог: …»).
 STATE_LABELS: dict[str, str] = {
@@ -41,20 +41,53 @@ PHASE_SELECTING = "Отбор товаров по правилам катало�
 PHASE_PHOTOS = "Фото товаров"
 UNEXPECTED_ERROR = "Непредвиденная ошибка синхронизации"
 
-COUNT_WORDS = (("added", "добавлено"), ("changed", "изменено"), ("hidden", "скрыто"), ("deleted", "удалено"),
-               ("unchanged", "без изменений"), ("skipped", "пропущено"), ("failed", "ошибок"))
+COUNT_WORDS = (("added", "добавлено"), ("changed", "изменено"), ("hidden", "скрыто вне выгрузки"),
+               ("deleted", "удалено"), ("unchanged", "без изменений"), ("skipped", "пропущено"), ("failed", "ошибок"))
 PLAN_WORDS = (("add", "добавить"), ("change", "изменить"), ("hide", "скрыть"), ("delete", "удалить"))
 PLAN_TITLES = {"add": "Будут добавлены", "change": "Будут изменены", "hide": "Будут скрыты",
                "delete": "Будут удалены", "skip": "Не выгружаются"}
+PHASE_WRITES = "Запись в сообщество"
+FINISHED_WITH_ERRORS = "Готово с ошибками"
 
 
-def photos_phase(done: int, total: int) -> str:
-    """«Фото товаров (25 из 4462)»: the photo uploads' progress, written with each batch."""
-    return f"{PHASE_PHOTOS} ({done} из {total})"
+def progress_line(step: str, done: int, total: int, left_seconds: float | None) -> str:
+    """«Фото товаров (25 из 4462), осталось около 2 мин 30 с»: a step's progress as the run row shows it."""
+    line = f"{step} ({done} из {total})"
+    if left_seconds is not None:
+        line += f", осталось около {duration(max(1, round(left_seconds)))}"
+    return line
 
 
 def state_label(state: str) -> str:
     return STATE_LABELS.get(state, str(state))
+
+
+def outcome_label(state: str, failed: int) -> str:
+    """«Готово», «Готово с ошибками» (products refused), «Остановлено», «Прервано»."""
+    return FINISHED_WITH_ERRORS if state == SyncRunState.FINISHED and failed else state_label(state)
+
+
+def outcome_color(state: str, failed: int) -> str:
+    return "orange" if state == SyncRunState.FINISHED and failed else STATE_COLORS.get(state, "gray")
+
+
+def result_text(plan: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+    """What the run left in the community, by the run's forecast (`connhub.sync.forecast`):
+    «в продаже 57, скрыто (не для продажи) 2; не выгружено 3: … — 3; отказано: 1 товар из 60 (1,7 %)»."""
+    result = plan.get("result") or {}
+    if not result:
+        return ""
+    skipped = result.get("skipped") or {}
+    line = f"в продаже {int(result.get('on_sale') or 0)}, скрыто (не для продажи) {int(result.get('hidden') or 0)}"
+    if skipped:
+        line += f"; не выгружено {sum(int(n) for n in skipped.values())}: "
+        line += "; ".join(f"{reason} — {n}" for reason, n in skipped.items())
+    failed = int(counts.get("failed", 0))
+    if failed:
+        tried = failed + int(result.get("on_sale") or 0) + int(result.get("hidden") or 0)
+        share = number(round(failed * 100 / max(1, tried), 1))
+        line += f"; отказано: {counted(failed, 'товар', 'товара', 'товаров')} из {tried} ({share} %)"
+    return line
 
 
 def run_kind(dry_run: bool) -> str:

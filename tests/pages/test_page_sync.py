@@ -188,7 +188,8 @@ def test_switching_on_asks_first_and_records_the_confirmation(open_app, app_rt, 
     at.toggle(key="sync-enabled").set_value(True).run()
     assert not at.exception
     assert not stored(app_rt, alice).enabled  # nothing happens before the confirmation
-    assert ("В сообщество «Магазин у дома» будут выгружены 5 товаров из магазина «Чайная»; "
+    assert ("В сообщество «Магазин у дома» будут выгружены 4 товара (4 в продаже, скрытых нет; не выгружаются "
+            "1 товар: Нулевая цена: по настройке такие товары не выгружаются — 1) из магазина «Чайная»; "
             "товары, исключённые из выгрузки, будут скрыты.") in page_text(at)
     at.button(key="confirm-enable").click().run()
     assert not at.exception

@@ -73,14 +73,14 @@ def test_without_the_sync_on_the_run_buttons_are_off(open_app, app_rt, sandbox_c
 def test_a_running_sync_shows_its_phase_and_progress(open_app, app_rt, sandbox_control, alice):
     ready_user(app_rt, sandbox_control, alice)
     add_run(app_rt, alice, state=SyncRunState.RUNNING, finished_at=None, duration_ms=None, heartbeat_at=utcnow(),
-            phase="Добавление товаров: 40", total=40, done=25, added=25)
+            phase="Добавление товаров: 40 (25 из 40), осталось около 2 мин 30 с", total=40, done=25, added=25)
     with runs.user_lock(app_rt.sessions, alice.id) as lock:  # the run's process is alive (holds the user's lock)
         assert lock.acquire()
         at = open_app(alice, page=SYNC)
     block = keyed_block(at, "sync-run-current")
     assert block is not None
     text = page_text(block)
-    assert "Синхронизация идёт: Добавление товаров: 40 (25 из 40)" in text.replace("\\", "")
+    assert "Синхронизация идёт: Добавление товаров: 40 (25 из 40), осталось около 2 мин 30 с" in text.replace("\\", "")
     assert "добавлено 25" in text
     assert at.button(key="sync-run-now").disabled
 
@@ -113,7 +113,7 @@ def test_the_run_list_renders_its_badge_and_bold_and_escapes_provider_text(open_
     at = open_app(alice, page=SYNC)
     assert not at.exception
     heading = keyed_block(at, f"sync-run-{finished}").markdown[0].value
-    assert heading.startswith(":green-badge[Готово] **Синхронизация** "), heading
+    assert heading.startswith(":orange-badge[Готово с ошибками] **Синхронизация** "), heading
     assert keyed_block(at, f"sync-run-{stopped}").markdown[0].value.startswith(":orange-badge[Остановлено] ")
     failure = [m.value for m in keyed_block(at, f"sync-run-{finished}").markdown if "Жирный" in m.value][0]
     assert failure == "\\*\\*Жирный\\*\\* &#58;red\\[чай\\]: \\`код\\`"
@@ -145,3 +145,24 @@ def test_a_preview_click_still_toasts_once_the_callback_draws_nothing(open_app, 
     assert not at.exception
     assert not [r for r in caplog.records if "fragment rerun was triggered with a callback" in r.getMessage()]
     assert any("Предпросмотр запрошен" in str(toast.value) for toast in at.toast)
+
+
+def test_the_run_list_reads_the_outcome_and_what_the_community_holds(open_app, app_rt, sandbox_control, alice):
+    """Issue 17.4: «Готово с ошибками» with the refused products' count and share, each with its reason;
+    what went on sale, hidden and skipped (each reason); a clean run reads «Готово»."""
+    ready_user(app_rt, sandbox_control, alice)
+    result = {"on_sale": 57, "hidden": 2, "skipped": {"Нулевая цена: по настройке такие товары не выгружаются": 3}}
+    refused = add_run(app_rt, alice, added=59, failed=1, skipped=3, plan={"result": result},
+                      failures=[{"product_id": "p-assam", "name": "Ассам", "reason": "Нет фото товара"}])
+    clean = add_run(app_rt, alice, added=60, plan={"result": {"on_sale": 60, "hidden": 0, "skipped": {}}})
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    text = page_text(keyed_block(at, f"sync-run-{refused}")).replace("\\", "")
+    assert "Готово с ошибками" in text
+    assert ("В сообществе: в продаже 57, скрыто (не для продажи) 2; не выгружено 3: Нулевая цена: по настройке "
+            "такие товары не выгружаются — 3; отказано: 1 товар из 60 (1,7 %)") in text
+    assert "Ассам: Нет фото товара" in text
+    assert [e.label for e in keyed_block(at, f"sync-run-{refused}").expander] == ["Не приняты сообществом: 1"]
+    other = page_text(keyed_block(at, f"sync-run-{clean}")).replace("\\", "")
+    assert "Готово с ошибками" not in other and "Готово" in other
+    assert "В сообществе: в продаже 60, скрыто (не для продажи) 0" in other and "отказано" not in other

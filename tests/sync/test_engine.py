@@ -489,7 +489,7 @@ def test_a_run_reads_the_catalogs_products_once_and_maps_each_product_once(rt, a
     from sqlalchemy import event
 
     from connhub.catalog import queries
-    from connhub.sync import engine, mapping
+    from connhub.sync import forecast, mapping
 
     snapshot = ready_for_goods(rt, alice, vk_goods)
     add_products(rt, snapshot, 20)
@@ -502,7 +502,7 @@ def test_a_run_reads_the_catalogs_products_once_and_maps_each_product_once(rt, a
         mapped.append(facts.id)
         return mapping.map_product(facts, policy)
 
-    monkeypatch.setattr(engine, "map_product", counting)
+    monkeypatch.setattr(forecast, "map_product", counting)  # the run maps through the forecast
     monkeypatch.setattr(queries, "_cache", type(queries._cache)())  # nothing of this catalog in memory yet
     images = {pid: image_bytes((300, 300), colour=(n * 40, 10, 10)) for n, pid in enumerate(sorted(SELECTED))}
     outcome = sync(rt, alice, images=from_bytes(images))
