@@ -298,14 +298,11 @@ class VkApi:
 
     # --- uploads -----------------------------------------------------------------------------------
 
-    def upload(self, upload_url: str, *, filename: str, data: bytes, content_type: str = "image/png") -> str:
-        """POST a file as multipart field `file` to an upload URL VK gave; the reply's text, verbatim.
-
-        Upload servers are not API methods, so this does not count against the token's limit.
-        """
+    def post_upload(self, upload_url: str, **post: Any) -> tuple[str, Any]:
+        """POST to an upload server VK gave (one deadline, no redirects): the reply's text and its JSON
+        (None when it is not JSON). A transport failure or a status other than 200 is a VkApiError."""
         try:
-            response = http.session().post(upload_url, files={"file": (filename, data, content_type)},
-                                           timeout=self.timeout, allow_redirects=False)
+            response = http.session().post(upload_url, timeout=self.timeout, allow_redirects=False, **post)
         except requests.RequestException as exc:
             raise VkApiError.transport(http.transport_error(exc, SERVICE), "upload") from None
         if response.status_code != 200:
@@ -313,9 +310,16 @@ class VkApi:
                              kind=ErrorKind.RETRY, method="upload", error_code=None)
         text = response.text
         try:
-            reply = http.decode_json(text, SERVICE)
+            return text, http.decode_json(text, SERVICE)  # bounded depth, like every provider answer
         except ProviderError:
-            reply = None
+            return text, None
+
+    def upload(self, upload_url: str, *, filename: str, data: bytes, content_type: str = "image/png") -> str:
+        """POST a file as multipart field `file` to an upload URL VK gave; the reply's text, verbatim.
+
+        Upload servers are not API methods, so this does not count against the token's limit.
+        """
+        text, reply = self.post_upload(upload_url, files={"file": (filename, data, content_type)})
         if not isinstance(reply, dict):
             raise VkApiError("Сервер загрузки фото ВКонтакте прислал непонятный ответ", kind=ErrorKind.RETRY,
                              method="upload", error_code=None)

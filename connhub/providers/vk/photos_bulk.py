@@ -25,11 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
-import requests
-
 from connhub.ports.goods import GoodsError, GoodsErrorKind, Photo
-from connhub.providers import http
-from connhub.providers.base import ProviderError
 from connhub.providers.vk.api import Call, CallResult, VkApiError
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_errors import ErrorKind
@@ -125,20 +121,8 @@ class BulkPhotos:
         part.body.write(f"--{part.boundary}--\r\n".encode())
         for attempt in range(2):
             part.body.seek(0)
-            try:
-                response = http.session().post(
-                    url, data=part.body, timeout=self.goods.api.timeout, allow_redirects=False,
-                    headers={"Content-Type": f"multipart/form-data; boundary={part.boundary}"})
-            except requests.RequestException as exc:
-                raise VkApiError.transport(http.transport_error(exc, SERVICE), "upload") from None
-            if response.status_code != 200:
-                raise VkApiError(f"Сервер загрузки фото ВКонтакте ответил ошибкой {response.status_code}",
-                                 kind=ErrorKind.RETRY, method="upload", error_code=None)
-            text = response.text
-            try:
-                reply = http.decode_json(text, SERVICE)  # bounded depth, like every provider answer
-            except ProviderError:
-                reply = None
+            text, reply = self.goods.api.post_upload(
+                url, data=part.body, headers={"Content-Type": f"multipart/form-data; boundary={part.boundary}"})
             if isinstance(reply, dict) and not (reply.get("error") or reply.get("error_msg")):
                 return text
             if attempt == 0:  # an address asked for ahead may have expired: one fresh one
