@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from PIL import Image, UnidentifiedImageError
 
 from connhub.providers.vk.sandbox.constants import CATEGORY_BY_ID, CURRENCY, ERROR_MESSAGES, LINK
 
@@ -124,3 +127,16 @@ def item_json(item: Item, *, extended: bool) -> dict[str, Any]:
             "can_comment": 1, "can_repost": 1, "views_count": 0, "can_edit": True, "can_delete": True,
         })
     return answer
+
+
+def image_size(data: bytes) -> tuple[int, int] | str:
+    """An uploaded photo file's (width, height), or VK's upload server's refusal of it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            fmt = image.format
+    except (UnidentifiedImageError, OSError, ValueError):
+        return "file is not an image"
+    if fmt not in ("PNG", "JPEG", "GIF"):
+        return f"format {fmt} is not accepted"
+    return width, height

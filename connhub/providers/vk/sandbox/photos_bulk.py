@@ -15,7 +15,6 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
-import io
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from connhub.providers.vk.sandbox.constants import VK
 from connhub.providers.vk.sandbox.methods import _upload_server
-from connhub.providers.vk.sandbox.model import ApiFailure, Caller, Photo
+from connhub.providers.vk.sandbox.model import ApiFailure, Caller, Photo, image_size
 from connhub.sandbox.web import BadRequest, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -91,7 +90,6 @@ BULK_METHODS = {"market.getProductPhotoUploadServer": upload_server, "market.sav
 
 def receive(goods: GoodsState, token: str, content_type: str, body: bytes) -> str:
     """The bulk upload server: files `file1`…`fileN`, answered with an opaque JSON text."""
-    from PIL import Image, UnidentifiedImageError
 
     with goods._lock:
         upload = _bulk(goods).uploads.get(token)
@@ -104,14 +102,10 @@ def receive(goods: GoodsState, token: str, content_type: str, body: bytes) -> st
         return json.dumps({"error": f"more than {BULK_MAX_FILES} files"})
     seen = []
     for data in files:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                fmt = image.format
-        except (UnidentifiedImageError, OSError, ValueError):
-            return json.dumps({"error": "file is not an image"})
-        if fmt not in ("PNG", "JPEG", "GIF"):
-            return json.dumps({"error": f"format {fmt} is not accepted"})
+        size = image_size(data)
+        if isinstance(size, str):
+            return json.dumps({"error": size})
+        width, height = size
         seen.append((width, height, hashlib.sha256(data).hexdigest()))
     reply = json.dumps({"server": "1", "photos_list": [{"sha": sha[:16], "photo_key": secrets.token_hex(8)}
                                                        for _, _, sha in seen], "hash": secrets.token_hex(16)},
