@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,15 @@ def start_sandbox(port: int) -> tuple[subprocess.Popen[str], str]:
         process.kill()
         raise SystemExit(f"sandbox did not start: {line!r}")
     return process, match.group(1)
+
+
+def stop_sandbox(process: subprocess.Popen[str], workdir: Path | None = None) -> None:
+    """Stop a sandbox `start_sandbox` started and remove the bench's working directory (kept when
+    KEEP_BENCH_DB is set, to look at the database afterwards)."""
+    process.terminate()
+    process.wait(timeout=10)
+    if workdir is not None and not os.environ.get("KEEP_BENCH_DB"):
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def api_target(emulation: Emulation) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
-from bench.checker import start_sandbox  # noqa: E402
+from bench.checker import start_sandbox, stop_sandbox  # noqa: E402
 from bench.sync import GROUP, seed  # noqa: E402  (the same seeded user, store and community)
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
@@ -98,10 +97,7 @@ def run(images: int, image_bytes: int, database_url: str | None) -> dict[str, fl
                 "items": len(items), "with_photo": sum(1 for item in items if item["photos"]), "summary": summary,
                 "log": done.stdout[-2000:] + done.stderr[-2000:]}
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        if not os.environ.get("KEEP_BENCH_DB"):
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_sandbox(sandbox, workdir)
 
 
 def main() -> int:

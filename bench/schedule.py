@@ -13,7 +13,6 @@ the claim.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bench.checker import start_sandbox  # noqa: E402
+from bench.checker import start_sandbox, stop_sandbox  # noqa: E402
 from bench.sync import seed  # noqa: E402
 from connhub.models import Base, SyncRun  # noqa: E402
 from connhub.providers.vk.sandbox import GoodsControl  # noqa: E402
@@ -90,11 +89,7 @@ def main() -> int:
         rt.close()
         return 0
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        if not os.environ.get("KEEP_BENCH_DB"):
-            import shutil
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_sandbox(sandbox, workdir)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import os
 import resource
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from PIL import Image  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
-from bench.checker import start_sandbox  # noqa: E402
+from bench.checker import start_sandbox, stop_sandbox  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
     Base,
@@ -251,11 +250,7 @@ def main() -> int:
         rt.close()
         return 0 if ok else 1
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        if not os.environ.get("KEEP_BENCH_DB"):
-            import shutil
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_sandbox(sandbox, workdir)
 
 
 if __name__ == "__main__":

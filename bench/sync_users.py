@@ -16,7 +16,6 @@ sidecar ran how many runs (no run twice: the runs' states and the sandbox's mark
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.checker import start_sandbox  # noqa: E402
+from bench.checker import start_sandbox, stop_sandbox  # noqa: E402
 from bench.sync import CATEGORY, GROUP, STORE, png  # noqa: E402
 from connhub.crypto import Secret  # noqa: E402
 from connhub.models import (  # noqa: E402
@@ -188,11 +187,7 @@ def main() -> int:
         print("all runs finished once" if ok else "RUNS MISSING OR DOUBLED")
         return 0 if ok else 1
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        if not os.environ.get("KEEP_BENCH_DB"):
-            import shutil
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_sandbox(sandbox, workdir)
 
 
 if __name__ == "__main__":
