@@ -3,8 +3,6 @@ and PostgreSQL: two starts at once, a killed run, a phase that outlasts the leas
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from datetime import timedelta
 
@@ -15,7 +13,7 @@ from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.sync import runs
 from tests.support.connect import make_user
 from tests.support.goods import ready_for_goods
-from tests.work.procs import DEADLINE, holder, sync_cli
+from tests.work.procs import DEADLINE, holder, kill_run_at, sync_cli
 
 TRIALS = 20
 ACCEPT_WITHIN = timedelta(seconds=10)  # issue 17: the next start is accepted within 10 s of a kill
@@ -66,14 +64,7 @@ def test_a_killed_run_is_closed_as_interrupted_and_the_next_start_is_accepted_wi
         db_rt, vk_goods, tmp_path, phase):
     alice = make_user(db_rt, "alice")
     ready_for_goods(db_rt, alice, vk_goods)
-    killed = holder(db_rt, "sync", alice.email, phase, str(tmp_path))
-    try:
-        killed.expect(lambda line: line.startswith("held"))
-        os.kill(killed.process.pid, signal.SIGKILL)
-        killed_at = utcnow()
-        killed.finish()
-    finally:
-        killed.stop()
+    killed_at = kill_run_at(db_rt, alice.email, phase, str(tmp_path))
     with db_rt.sessions() as session:  # the page sees no active run: «Синхронизировать сейчас» is enabled
         wait_until(lambda: runs.active_run(session, alice.id) is None, "the page to see the dead run as ended")
 

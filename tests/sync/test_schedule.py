@@ -7,8 +7,6 @@ through an interval: the tests wait on the database with a deadline."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ from connhub.sync.run_record import RunRecorder
 from connhub.sync.worker import sync_worker
 from tests.support.connect import make_user
 from tests.support.goods import ready_for_goods
-from tests.work.procs import DEADLINE, Proc, env_for, holder
+from tests.work.procs import DEADLINE, Proc, env_for, kill_run_at
 
 MINUTE = 0.02  # seconds per schedule «minute»: 15 min → 0,3 s
 ACCEPT_WITHIN = timedelta(seconds=10)
@@ -205,14 +203,7 @@ def test_after_a_kill_the_schedule_and_the_page_start_within_10_s_and_the_journa
     alice = make_user(fast_rt, "alice")
     ready_for_goods(fast_rt, alice, vk_goods)
     set_schedule(fast_rt, alice.id, schedule.Schedule(schedule.OFF))
-    killed = holder(fast_rt, "sync", alice.email, "Проверка настроек", str(tmp_path))
-    try:
-        killed.expect(lambda line: line.startswith("held"))
-        os.kill(killed.process.pid, signal.SIGKILL)
-        killed_at = utcnow()
-        killed.finish()
-    finally:
-        killed.stop()
+    killed_at = kill_run_at(fast_rt, alice.email, "Проверка настроек", str(tmp_path))
     # The page: «Синхронизировать сейчас» is accepted as soon as the dead process's lock is gone
     # (PostgreSQL frees its advisory lock when the server sees the connection close).
     wait_until(lambda: service.ask_for_run(fast_rt, alice.id, who=alice.email, dry_run=True),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from connhub.config import PROJECT_ROOT
+from connhub.models import utcnow
 from connhub.runtime import Runtime
 from tests.support.sandbox import process_env
 
@@ -57,6 +61,19 @@ def env_for(rt: Runtime, **extra: str) -> dict[str, str]:
 
 def holder(rt: Runtime, *args: str, **extra: str) -> Proc:
     return Proc([sys.executable, "-m", "tests.work.holder", *args], env_for(rt, **extra))
+
+
+def kill_run_at(rt: Runtime, email: str, phase: str, workdir: str) -> datetime:
+    """Start a sync run of `email` in a holder process, SIGKILL it once it holds `phase`; the kill's time."""
+    killed = holder(rt, "sync", email, phase, workdir)
+    try:
+        killed.expect(lambda line: line.startswith("held"))
+        os.kill(killed.process.pid, signal.SIGKILL)
+        killed_at = utcnow()
+        killed.finish()
+    finally:
+        killed.stop()
+    return killed_at
 
 
 def sync_cli(rt: Runtime, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
