@@ -178,6 +178,10 @@ class GoodsTarget(Protocol):
     def requests(self) -> int:
         """The requests made so far through this object (retries included)."""
 
+    @property
+    def write_deadline(self) -> float:
+        """Seconds after it was sent that a write may still take effect at the target."""
+
     def communities(self) -> list[Community]:
         """The places the account may publish to."""
 

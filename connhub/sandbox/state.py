@@ -96,6 +96,7 @@ class SandboxState:
             return {
                 "requests": dict(self._requests),
                 "refreshes": dict(self._refreshes),
+                "in_flight": dict(self._in_flight),  # requests being served now, per target
                 "in_flight_max": dict(self._in_flight_max),
                 "grants": {
                     provider: sum(1 for grant in grants if grant.status != REVOKED)

@@ -42,7 +42,7 @@ from connhub.sync.album_run import AlbumRun
 from connhub.sync.forecast import Forecast, mapped_selection, policy_of
 from connhub.sync.images import CachedImages
 from connhub.sync.mapping import Skipped, with_image
-from connhub.sync.plan import Plan, Row, Wanted, make_plan
+from connhub.sync.plan import Plan, Row, Wanted, in_flight_wait, make_plan
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
 from connhub.sync.run_record import RunRecorder
@@ -161,7 +161,14 @@ class SyncEngine:
         publisher = Publisher(target, self.rt.sessions, self.recorder, user_id=self.user_id, store_id=self.store_id,
                               group_id=self.group_id, phase=self._phase, say=self.say, checkpoint=self.checkpoint)
         listed = publisher.whole(lambda: target.items(self.group_id))
-        plan = make_plan(wanted, skipped, self._rows(), listed, RemovedPolicy(settings.policies.on_removed),
+        rows = self._rows()
+        wait = in_flight_wait(rows.values(), listed, utcnow(), target.write_deadline)
+        if wait > 0:  # an interrupted run's add may still land: adding again now could make a twin
+            self._phase(texts.waiting_for_lost_adds(wait))
+            time.sleep(wait)
+            listed = publisher.whole(lambda: target.items(self.group_id))
+            rows = self._rows()
+        plan = make_plan(wanted, skipped, rows, listed, RemovedPolicy(settings.policies.on_removed),
                          self.options.hand_edits)
         self.recorder.plan = plan.summary() | images_seen | {"forecast": Forecast.of(
             [w.item for w in wanted.values()], skipped).as_dict()}
@@ -314,5 +321,6 @@ class SyncEngine:
 
 
 def _row(row: SyncItem) -> Row:
-    return Row(row.id, row.product_id, row.vk_item_id, row.state, row.fingerprint, dict(row.fields or {}))
+    return Row(row.id, row.product_id, row.vk_item_id, row.state, row.fingerprint, dict(row.fields or {}),
+               row.updated_at)
 

@@ -8,7 +8,9 @@ the publisher its writes. A dry run shows the same plan and applies nothing.
 - A row left `pending` by an interrupted run (no item id) is matched by `sku`: an item with the
   product's sku that was not there when the add was recorded (`Row.not_ours`, the ids of the items
   that already carried that sku) is the lost add's item, and is adopted; any other item carrying
-  the sku is someone else's and never adopted. Not found, the product is added again.
+  the sku is someone else's and never adopted. Not found, the product is added again, but only
+  once the lost add can no longer land: `in_flight_wait` says how long the run waits for that (a
+  process killed mid-request leaves its request at the target, which may still carry it out).
 - Items without a row (made by anyone else) are never touched.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from connhub.models import SyncItemState
@@ -49,6 +52,7 @@ class Row:
     state: str
     fingerprint: str
     fields: Mapping[str, Any]
+    written_at: datetime | None = None  # for a pending row: when its add was about to be sent
 
     @property
     def not_ours(self) -> frozenset[int]:
@@ -98,6 +102,19 @@ class Plan:
     def line(self) -> str:
         return (f"План: добавить {len(self.adds)}, изменить {len(self.edits)}, скрыть {len(self.hides)}, "
                 f"удалить {len(self.deletes)}, без изменений {len(self.unchanged)}, пропустить {len(self.skipped)}")
+
+
+def in_flight_wait(rows: Iterable[Row], listed: Iterable[ListedItem], now: datetime, write_deadline: float) -> float:
+    """Seconds until no add of an interrupted run can still land: 0 when every pending row's item is
+    listed or its add was sent longer than `write_deadline` seconds ago."""
+    with_sku: dict[str, set[int]] = {}
+    for item in listed:
+        if item.sku:
+            with_sku.setdefault(item.sku, set()).add(item.id)
+    waits = [write_deadline - (now - row.written_at).total_seconds() for row in rows
+             if row.item_id is None and row.written_at is not None
+             and not with_sku.get(row.product_id, set()) - row.not_ours]
+    return max([0.0, *waits])
 
 
 def make_plan(wanted: Mapping[str, Wanted], skipped: Sequence[tuple[Skipped, str]], rows: Mapping[str, Row],

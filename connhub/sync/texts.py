@@ -58,6 +58,11 @@ def progress_line(step: str, done: int, total: int, left_seconds: float | None) 
     return line
 
 
+def waiting_for_lost_adds(seconds: float) -> str:
+    """The phase while a run waits out the adds an interrupted run may still have in flight."""
+    return f"Ожидание добавлений прерванного запуска: около {duration(max(1, round(seconds)))}"
+
+
 def state_label(state: str) -> str:
     return STATE_LABELS.get(state, str(state))
 

@@ -1,5 +1,6 @@
 """One active sync run per user, and liveness tied to the process, with real processes on SQLite
-and PostgreSQL: two starts at once, a killed run, a phase that outlasts the lease."""
+and PostgreSQL: two starts at once, a killed run, an add still in flight when its process died, a
+phase that outlasts the lease."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from connhub.models import SyncRun, SyncRunState, utcnow
 from connhub.sync import runs
 from tests.support.connect import make_user
 from tests.support.goods import ready_for_goods
+from tests.support.sync import GROUP
 from tests.work.procs import DEADLINE, holder, kill_run_at, sync_cli
 
 TRIALS = 20
@@ -78,6 +80,33 @@ def test_a_killed_run_is_closed_as_interrupted_and_the_next_start_is_accepted_wi
     print(f"\n[{db_rt.engine.dialect.name}] phase {phase!r}: SIGKILL → accepted start in "
           f"{accepted.total_seconds():.2f} s")
     assert accepted < ACCEPT_WITHIN
+
+
+def test_an_add_still_in_flight_when_its_process_died_lands_once(db_rt, vk_goods, sandbox_control, tmp_path):
+    """A process killed while VK works on its add leaves that request behind, and VK carries it out
+    after the kill. The next run, started at once, waits for it instead of adding the products again."""
+    alice = make_user(db_rt, "alice")
+    ready_for_goods(db_rt, alice, vk_goods)
+    killed = holder(db_rt, "sync", alice.email, "before_add", str(tmp_path))
+    try:
+        killed.expect(lambda line: line.startswith("held"))  # its rows are written pending
+        sandbox_control.set_fault("vk-api", latency_ms=5000, count=1)  # the add: VK takes our whole deadline
+        (tmp_path / "release").touch()
+        wait_until(lambda: not sandbox_control.faults().get("faults"), "the add to reach VK")
+        killed.process.kill()
+        killed.finish()
+    finally:
+        killed.stop()
+    listed_at_kill = [item["sku"] for item in vk_goods.items(GROUP)]
+
+    done = sync_cli(db_rt, "--user", alice.email)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_until(lambda: sandbox_control.stats()["in_flight"]["vk-api"] == 0, "the lost add to land")
+    published = sorted(str(item["sku"]) for item in vk_goods.items(GROUP) if not item.get("deleted"))
+    assert listed_at_kill == [] and published == sorted(set(published)) and len(published) == 4, published
+    assert vk_goods.stats()["calls"].get("market.add", 0) == 4  # the lost add's four, adopted; none made again
+    assert "Ожидание добавлений прерванного запуска" in done.stdout
 
 
 def test_a_phase_longer_than_the_lease_is_never_declared_dead(db_rt, vk_goods, tmp_path):

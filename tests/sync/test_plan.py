@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from connhub.models import SyncItemState
+from connhub.models import SyncItemState, utcnow
 from connhub.ports.goods import ListedItem
 from connhub.sync.mapping import MappingPolicy, ProductFacts, VkItem, map_product
-from connhub.sync.plan import NOT_OURS, Row, Wanted, make_plan
+from connhub.sync.plan import NOT_OURS, Row, Wanted, in_flight_wait, make_plan
 from connhub.sync.policies import RemovedPolicy
 
 
@@ -26,6 +27,15 @@ def synced(row_id: int, pid: str, item_id: int, fingerprint: str = "") -> Row:
 
 def pending(row_id: int, pid: str, not_ours: list[int] | None = None) -> Row:
     return Row(row_id, pid, None, SyncItemState.PENDING, "", {NOT_OURS: not_ours} if not_ours is not None else {})
+
+
+def test_a_lost_add_not_listed_yet_is_waited_for_until_it_can_no_longer_land():
+    now = utcnow()
+    sent = Row(1, "a", None, SyncItemState.PENDING, "", {NOT_OURS: [10]}, written_at=now - timedelta(seconds=4))
+    assert in_flight_wait([sent], [ListedItem(10, "a")], now, write_deadline=15) == 11  # only a foreign twin listed
+    assert in_flight_wait([sent], [ListedItem(10, "a"), ListedItem(11, "a")], now, write_deadline=15) == 0  # landed
+    assert in_flight_wait([sent], [], now, write_deadline=3) == 0  # sent longer ago than any request lasts
+    assert in_flight_wait([synced(2, "b", 12)], [], now, write_deadline=15) == 0  # nothing pending
 
 
 def test_a_lost_add_is_adopted_only_from_items_that_were_not_there_before_it():

@@ -129,4 +129,8 @@ def test_sigterm_leaves_a_running_sync_resumable(rt, alice, vk_goods, sandbox_co
     runs.request_run(rt.sessions, alice.id, triggered_by=alice.email)
     outcomes = sync_worker(rt, threading.Event()).run_once()
     assert [outcome.state for outcome in outcomes] == [SyncRunState.FINISHED]  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 60  # a bound: an add the stopped sidecar left at VK may land late
+    while sandbox_control.stats()["in_flight"]["vk-api"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     assert skus(vk_goods, GROUP) == sorted(SELECTED)

@@ -71,6 +71,7 @@ class ToyGoods:
 
     service = "Игрушка"
     batch_size = 10
+    write_deadline = 0.0  # the toy shop answers in the caller's thread: nothing is ever in flight
 
     def __init__(self, shop: ToyShop = SHOP) -> None:
         self.shop = shop

@@ -86,6 +86,12 @@ class VkGoodsTarget:
     def requests(self) -> int:
         return self.goods.api.requests
 
+    @property
+    def write_deadline(self) -> float:
+        # An add is never retried, so one request's deadline bounds it on our side; VK may still be
+        # finishing what it received when our socket gives up, hence half a deadline more.
+        return self.goods.api.timeout * 1.5
+
     def communities(self) -> list[Community]:
         return [Community(c.id, c.name, c.goods_enabled) for c in _whole(self.goods.communities)]
 
