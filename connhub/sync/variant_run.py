@@ -183,11 +183,12 @@ class VariantRun:
         members, rows = execute_read(self.sessions, self._members)
         calls, adopted = plan_grouping(members, rows, {item.id: item.grouping for item in listed})
         made = 0
-        for call in calls:
-            try:
-                [answer] = self.target.group_items(self.group_id, [(call.items, call.existing)])
-            except GoodsError as error:
-                answer = error
+        try:  # one batch: the target sends them through `execute`, 25 a request
+            answers: list[int | GoodsError] = self.target.group_items(
+                self.group_id, [(call.items, call.existing) for call in calls]) if calls else []
+        except GoodsError as error:
+            answers = [error] * len(calls)
+        for call, answer in zip(calls, answers, strict=True):
             if isinstance(answer, GoodsError):
                 self.say(f"Модификации «{self.chosen[call.source_group_id].name}» не объединены: {answer.shown()}")
                 self.record.setdefault("group_failed", []).append(self.chosen[call.source_group_id].name)

@@ -76,8 +76,10 @@ def titles(vk_goods) -> dict[str, str]:
 
 def test_modifications_are_one_product_with_variants_and_an_unchanged_rerun_writes_nothing(db_rt, vk_goods):
     user = shop(db_rt, vk_goods)
-    outcome = sync(db_rt, user)
+    said: list[str] = []
+    outcome = sync(db_rt, user, say=said.append)
     assert outcome.state == SyncRunState.FINISHED, outcome.stop_reason
+    assert "Модификации: товарами с вариантами: 1; «Кепка» отдельными товарами (больше двух свойств)" in said
     found = vk_goods.variants(GROUP)
     props = {p["title"]: set(p["variants"].values()) for p in found["properties"]}
     assert props == {"Цвет": {"Красный", "Синий"}, "Размер": {"S", "M"}}
