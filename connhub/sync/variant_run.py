@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import execute_read, execute_write
 from connhub.models import SyncItem, SyncItemGroup, SyncItemState, SyncVariant
-from connhub.ports.goods import GoodsError, GoodsErrorKind, GoodsTarget, ListedItem, ListedProperty
+from connhub.ports.goods import GoodsError, GoodsErrorKind, GoodsTarget, ListedItem
 from connhub.sync.mapping import ProductFacts, as_variant
 from connhub.sync.plan import Wanted
 from connhub.sync.variants import Family, GroupRow, families, needed, plan_grouping, variant_ids
@@ -43,6 +43,7 @@ class VariantRun:
         self.user_id, self.store_id, self.group_id = user_id, store_id, group_id
         self.chosen: dict[str, Family] = {}  # the families published as variants this run
         self.record: dict[str, Any] = {}  # for the run's plan (`plan["variants"]`) and the page
+        self._refused = ""  # the first refusal of a property or variant, for the reason said
 
     # --- before the plan ------------------------------------------------------------------------------
 
@@ -85,12 +86,24 @@ class VariantRun:
 
     def _ids(self, wants: Mapping[str, set[str]], *, write: bool) -> dict[tuple[str, str], int]:
         """(property, variant) → variant id, every one listed or made."""
-        listed = self._listed()
+        try:
+            listed = self.target.properties(self.group_id)
+        except GoodsError as error:
+            if error.kind is GoodsErrorKind.NOT_OFFERED:
+                raise _stop(error) from None
+            stored = execute_read(self.sessions, lambda s: {k: r.target_id for k, r in self._rows(s).items()
+                                                             if r.target_id is not None})
+            pairs = [(t, v) for t in wants for v in wants[t]]
+            if not all((t, "") in stored and (t, v) in stored for t, v in pairs):
+                raise _stop(error) from None
+            # the items keep the variants they have: no run flips them to separate items and back
+            self.say(f"Свойства ВКонтакте не прочитаны ({error.shown()}): использованы записанные")
+            return {pair: stored[pair] for pair in pairs}
         props = {p.title: p for p in reversed(listed)}  # the first of a title wins
         missing = sorted(t for t in wants if t not in props)
         made = self._make(missing, [("", t) for t in missing], self.target.add_properties, write=write)
         if write and any(made.get(t) is None for t in missing):  # refused: stop; the next run tries again
-            raise VariantsOff("ВКонтакте не создал свойство")
+            raise VariantsOff(f"ВКонтакте не создал свойство: {self._refused}")
         prop_ids = {t: (props[t].id if t in props else made.get(t) or 0) for t in wants}
         if write:
             self._adopt([(t, "", prop_ids[t]) for t in wants if t in props])
@@ -100,16 +113,10 @@ class VariantRun:
                          lambda community, entries: self.target.add_variants(
                              community, [(prop_ids[t], v) for t, v in entries]), write=write)
         if write and any(got.get(f"{t}\x00{v}") is None for t, v in lacking):
-            raise VariantsOff("ВКонтакте не создал вариант")
+            raise VariantsOff(f"ВКонтакте не создал вариант: {self._refused}")
         if write:
             self._adopt([(t, v, known[t][v]) for t in wants for v in wants[t] if v in known[t]])
         return {(t, v): known[t].get(v) or got.get(f"{t}\x00{v}") or 0 for t in wants for v in wants[t]}
-
-    def _listed(self) -> list[ListedProperty]:
-        try:
-            return self.target.properties(self.group_id)
-        except GoodsError as error:
-            raise _stop(error) from None
 
     def _make(self, keys: Sequence[str], entries: Sequence[tuple[str, str]],
               call: Callable[[int, Sequence[Any]], list[int | GoodsError]], *, write: bool) -> dict[str, int]:
@@ -132,6 +139,8 @@ class VariantRun:
                 self._set(row, answer, created=True)
             elif answer.kind is GoodsErrorKind.NOT_OFFERED or answer.stops_run:
                 raise _stop(answer)
+            else:
+                self._refused = self._refused or answer.shown()
         return out
 
     # --- rows ---------------------------------------------------------------------------------------

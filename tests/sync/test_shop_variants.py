@@ -172,3 +172,28 @@ def test_switching_the_option_on_later_turns_the_items_into_variants(rt, vk_good
     calls = writes(vk_goods)
     assert calls["market.edit"] == 3 and calls["market.groupItems"] == 1 and "market.add" not in calls
     assert titles(vk_goods)["p-blue-s"] == "Футболка"
+
+
+def test_a_property_the_community_refuses_keeps_separate_items_with_the_reason(rt, vk_goods):
+    vk_goods.variant_limits(property_limit=1)  # «Цвет» fits, «Размер» answers 1418
+    user = shop(rt, vk_goods)
+    said: list[str] = []
+    outcome = sync(rt, user, say=said.append)
+    assert outcome.state == SyncRunState.FINISHED and len(by_sku(vk_goods)) == 9
+    assert titles(vk_goods)["p-blue-s"] == "Футболка Синий S (Синий, S)"
+    assert any("Модификации выгружены отдельными товарами: ВКонтакте не создал свойство" in s and "1418" in s
+               for s in said)
+    vk_goods.variant_limits(property_limit=None)
+    sync(rt, user)  # the next run adopts «Цвет» and makes only «Размер»
+    assert Counter(p["title"] for p in vk_goods.variants(GROUP)["properties"]) == {"Цвет": 1, "Размер": 1}
+    assert titles(vk_goods)["p-blue-s"] == "Футболка"
+
+
+def test_a_dry_run_makes_no_property_and_writes_nothing(rt, vk_goods):
+    user = shop(rt, vk_goods)
+    vk_goods.reset_stats()
+    outcome = sync(rt, user, dry_run=True)
+    assert outcome.state == SyncRunState.FINISHED and writes(vk_goods) == {}
+    assert len(outcome.plan["add"]) == 9
+    with rt.sessions() as session:
+        assert session.query(SyncVariant).count() == 0
