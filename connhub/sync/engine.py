@@ -10,9 +10,11 @@ One run, in phases (each recorded on the run row and printed as one line):
 3. **Plan.** The catalog is read once (`selection.selected_facts`: the rules' selection and the
    selected products); `mapping.map_product` says what each becomes, once per product, its image
    (`connhub.ports.images`) looked up first. The community's items are listed and `plan.make_plan`
-   decides what to add, edit, hide, delete and adopt, writing nothing.
+   decides what to add, edit, hide, delete and adopt, writing nothing. With modifications as
+   variants on, `variant_run.VariantRun` first makes the qualifying modifications variants.
 4. **Writes.** `publisher.Publisher` uploads the photos and makes the plan's writes through the
-   target's `GoodsTarget` (`connhub.ports.goods`). A dry run stops after the plan.
+   target's `GoodsTarget` (`connhub.ports.goods`); then the albums and the item groups. A dry run
+   stops after the plan.
 
 The source and the target are the providers offering a catalog and goods
 (`connhub.providers.capabilities`, `roles.py`); this package names neither.
