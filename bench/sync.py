@@ -1,7 +1,7 @@
 """Benchmark the sync against the sandbox's VK goods (which enforces 3 requests a second per token).
 
     python bench/sync.py [--products 1000] [--changes 10] [--no-photos] [--database-url URL]
-                         [--albums] [--stock] [--groups 10]
+                         [--albums] [--stock] [--groups 10] [--variants]
 
 1. Starts the sandbox providers as their own process; mints a VK user token with the goods rights.
 2. Seeds one user in a fresh database: both connections, a catalog copy of N products (each with its
@@ -11,7 +11,9 @@
 5. N changed prices in the catalog: exactly those items edited.
 Counts come from the sandbox's per-method counters; times are wall-clock. `--albums` puts the
 products into `--groups` top-level groups and turns «Подборки во ВКонтакте» on (one album a group);
-`--stock` turns «Передавать остаток» on (album and stock calls count as writes).
+`--stock` turns «Передавать остаток» on (album and stock calls count as writes). `--variants` makes
+every four products one modification group (Цвет × Размер, 2 × 2) and turns «Модификации как варианты
+товара во ВКонтакте» on (property, variant and groupItems calls count as writes).
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ GROUP = 218252175
 CATEGORY = 500
 WRITES = ("market.add", "market.edit", "market.delete", "market.restore", "market.saveProductPhoto",
           "market.addAlbum", "market.editAlbum", "market.deleteAlbum", "market.addToAlbum", "market.removeFromAlbum",
-          "market.saveProductPhotoBulk")
+          "market.saveProductPhotoBulk", "market.addProperty", "market.addPropertyVariant", "market.groupItems")
+COLOURS, SIZES = ("Красный", "Синий"), ("S", "M")
+ATTRIBUTES = [{"id": "a-colour", "name": "Цвет", "choices": [{"id": f"c-{c}", "name": c} for c in COLOURS]},
+              {"id": "a-size", "name": "Размер", "choices": [{"id": f"s-{z}", "name": z} for z in SIZES]}]
 
 
 def png(n: int) -> bytes:
@@ -79,7 +84,7 @@ def png(n: int) -> bytes:
     return buffer.getvalue()
 
 
-def seed(rt: Runtime, token: str, products: int, *, groups: int = 1) -> tuple[int, int]:
+def seed(rt: Runtime, token: str, products: int, *, groups: int = 1, variants: bool = False) -> tuple[int, int]:
     with rt.sessions() as session:
         user = ensure_user(session, subject="bench", email="bench@example.test", name="Bench")
         session.commit()
@@ -104,12 +109,21 @@ def seed(rt: Runtime, token: str, products: int, *, groups: int = 1) -> tuple[in
         for g in range(groups):
             session.add(CatalogGroup(snapshot_id=snapshot.id, id=f"g-{g}" if groups > 1 else "g-all",
                                      name=f"Группа {g + 1}" if groups > 1 else "Все товары"))
+        families = products // 4 if variants else 0  # every four products one modification group
+        for f in range(families):
+            parent = f"g-{f % groups}" if groups > 1 else "g-all"
+            session.add(CatalogGroup(snapshot_id=snapshot.id, id=f"m-{f}", parent_id=parent, name=f"Футболка {f + 1}",
+                                     is_modification_group=True, attributes=ATTRIBUTES))
         for n in range(products):
+            family = n // 4 if n // 4 < families else None
+            chosen = ({"a-colour": f"c-{COLOURS[n % 2]}", "a-size": f"s-{SIZES[(n // 2) % 2]}"}
+                      if family is not None else None)
             session.add(CatalogProduct(snapshot_id=snapshot.id, id=f"{n:08d}-0000-4000-8000-000000000000",
-                                       group_id=f"g-{n % groups}" if groups > 1 else "g-all",
+                                       group_id=(f"m-{family}" if family is not None
+                                                 else f"g-{n % groups}" if groups > 1 else "g-all"),
                                        name=f"Товар номер {n + 1}", measure="шт", quantity=Decimal(n % 50),
                                        article=f"A-{n}", price=Decimal(100 + n) + Decimal("0.50"),
-                                       allow_to_sell=True, type="NORMAL"))
+                                       allow_to_sell=True, type="NORMAL", attributes_choices=chosen))
         session.commit()
         snapshot_id = snapshot.id
     choices = Choices(stores={STORE: "Чайная"}, communities={GROUP: Community(GROUP, "Магазин у дома", True)},
@@ -180,6 +194,8 @@ def measure(rt: Runtime, user_id: int, control: GoodsControl, images: dict[str, 
             "http_requests": api + uploads, "writes": sum(calls.get(m, 0) for m in WRITES),
             "edits": calls.get("market.edit", 0), "adds": calls.get("market.add", 0),
             "albums": calls.get("market.addAlbum", 0), "placements": calls.get("market.addToAlbum", 0),
+            "properties": calls.get("market.addProperty", 0), "variants": calls.get("market.addPropertyVariant", 0),
+            "item_groups": calls.get("market.groupItems", 0),
             "rejected_for_rate": stats["rejected_for_rate"], "silent": silence.longest, "silent_in": silence.where,
             **{k: v for k, v in outcome.counts.items()}}
 
@@ -193,6 +209,8 @@ def main() -> int:
     parser.add_argument("--albums", action="store_true", help="one album per group («Подборки во ВКонтакте»)")
     parser.add_argument("--stock", action="store_true", help="«Передавать остаток» on")
     parser.add_argument("--groups", type=int, default=10, help="top-level groups (with --albums)")
+    parser.add_argument("--variants", action="store_true",
+                        help="every four products one modification group, published as variants")
     args = parser.parse_args()
 
     sandbox, base_url = start_sandbox(0)
@@ -205,21 +223,24 @@ def main() -> int:
         Base.metadata.create_all(rt.engine)
         control = GoodsControl(base_url)
         token = control.user_token(("groups", "market", "photos"))
-        user_id, snapshot_id = seed(rt, token, args.products, groups=args.groups if args.albums else 1)
-        save_options(rt.sessions, user_id, ShopOptions(send_stock=args.stock,
+        user_id, snapshot_id = seed(rt, token, args.products, groups=args.groups if args.albums else 1,
+                                    variants=args.variants)
+        save_options(rt.sessions, user_id, ShopOptions(send_stock=args.stock, variants=args.variants,
                                                        album_mode=AlbumMode.TOP if args.albums else AlbumMode.OFF))
         ids = [f"{n:08d}-0000-4000-8000-000000000000" for n in range(args.products)]
         images = None if args.no_photos else {pid: png(n) for n, pid in enumerate(ids)}
         n = args.products
 
         first = measure(rt, user_id, control, images)
-        options = "".join(f", {o}" for o, on in (("albums", args.albums), ("stock", args.stock)) if on)
+        options = "".join(f", {o}" for o, on in (("albums", args.albums), ("stock", args.stock),
+                                                  ("variants", args.variants)) if on)
         print(f"first run ({n} products{'' if images else ', no photos'}{options}): {first['state']}, "
               f"{first['seconds']:.1f} s, {first['api_requests']} API requests + {first['uploads']} photo uploads "
               f"= {first['http_requests'] / n:.3f} requests a product ({first['api_requests'] / n:.3f} API), "
               f"{first['api_requests'] / first['seconds']:.2f} API requests/s, added {first['added']}, "
               f"rejected for rate {first['rejected_for_rate']}, albums made {first['albums']} "
-              f"(addToAlbum calls {first['placements']})")
+              f"(addToAlbum calls {first['placements']}), properties made {first['properties']}, "
+              f"variants made {first['variants']}, groupItems calls {first['item_groups']}")
         print(f"longest silent stretch (no progress written) in the first run: {first['silent']:.1f} s "
               f"(phase «{first['silent_in']}»)")
         second = measure(rt, user_id, control, images)
@@ -240,7 +261,10 @@ def main() -> int:
         # 1.3 requests a product, plus the few every run makes whatever its size (the community, the
         # listing): at a tiny size (tests/test_benches.py) those few are most of it.
         # Albums add three requests a run whatever its size (getAlbums, one addAlbum batch, one addToAlbum batch).
-        ok = (first["http_requests"] <= 1.3 * n + 5 + (3 if args.albums else 0)
+        # Variants add three requests a run (getProperties, one addProperty batch, one addPropertyVariant
+        # batch) and one groupItems batch per 25 modification groups.
+        extra = (3 if args.albums else 0) + (3 + math.ceil(n // 4 / 25) if args.variants else 0)
+        ok = (first["http_requests"] <= 1.3 * n + 5 + extra
               and first["rejected_for_rate"] == 0 and second["writes"] == 0
               and second["api_requests"] <= budget and third["edits"] == args.changes)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux

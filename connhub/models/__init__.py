@@ -39,7 +39,7 @@ from connhub.models.catalog import (
 )
 from connhub.models.journal import JournalEvent, NotifyChannel, NotifyOutbox
 from connhub.models.limits import RateBucket
-from connhub.models.shop import ShopOrder, ShopOrderPoll, SyncAlbum
+from connhub.models.shop import ShopOrder, ShopOrderPoll, SyncAlbum, SyncItemGroup, SyncVariant
 from connhub.models.sync import SyncConfig, SyncImage, SyncItem, SyncItemState, SyncPhoto, SyncRun, SyncRunState
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "CatalogSnapshot", "CatalogStore", "CheckRecord", "CheckRollup", "CheckSource", "CheckerHeartbeat",
     "Connection", "JournalEvent", "NAMING_CONVENTION", "NotifyChannel", "NotifyOutbox", "OAuthFlow", "Outcome",
     "RefreshSource", "RefreshState", "RollupPeriod", "RuleMode", "RuleTarget", "ShopOrder", "ShopOrderPoll",
-    "SnapshotState", "Status", "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemState", "SyncPhoto",
-    "SyncRun", "SyncRunState",
+    "SnapshotState", "Status", "SyncAlbum", "SyncConfig", "SyncImage", "SyncItem", "SyncItemGroup", "SyncItemState",
+    "SyncPhoto", "SyncRun", "SyncRunState", "SyncVariant",
     "Thousandths", "UTCDateTime", "User", "from_thousandths", "utcnow",
 ]

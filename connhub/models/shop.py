@@ -65,3 +65,40 @@ class ShopOrderPoll(Base):
     group_id: Mapped[int] = mapped_column(BigInteger)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     problem: Mapped[str] = mapped_column(String(500), default="")
+
+
+class SyncVariant(Base):
+    """A property (`variant` "") or one of its variants that the sync uses in a community, by title
+    (modifications as variants, connhub.sync.variant_run).
+
+    Written with no `target_id` before it is made; the next run adopts the community's property or
+    variant of the same title instead of making a second one. `created`: connhub made it (rather
+    than adopting the owner's)."""
+
+    __tablename__ = "sync_variants"
+    __table_args__ = (UniqueConstraint("user_id", "group_id", "property", "variant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(BigInteger)  # positive VK community id
+    property: Mapped[str] = mapped_column(String(60))
+    variant: Mapped[str] = mapped_column(String(60), default="")  # "": the property itself
+    target_id: Mapped[int | None] = mapped_column(BigInteger)  # None: being made
+    created: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncItemGroup(Base):
+    """The item group (VK `groupItems`) holding one modification group's items in a community."""
+
+    __tablename__ = "sync_item_groups"
+    __table_args__ = (UniqueConstraint("user_id", "store_id", "group_id", "source_group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    store_id: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int] = mapped_column(BigInteger)  # positive VK community id
+    source_group_id: Mapped[str] = mapped_column(String(64))  # the Evotor modification group
+    item_group_id: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[list[int]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -58,6 +58,7 @@ class SyncConfig(Base):
     send_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     album_mode: Mapped[str] = mapped_column(String(16), default="off", server_default="off")  # off|top|leaf
     hand_edits: Mapped[str] = mapped_column(String(16), default="overwrite", server_default="overwrite")
+    variants: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # modifications as variants
 
     enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

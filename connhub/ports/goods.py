@@ -32,6 +32,7 @@ class GoodsErrorKind(enum.StrEnum):
     ALREADY = "already"  # the call's goal already holds
     FAILED = "failed"  # anything else: this one entry failed; report it and go on
     PHOTOS_OFF = "photos_off"  # the target stopped uploading photos for this run (its reason says why, once)
+    NOT_OFFERED = "not_offered"  # the shop does not offer this feature (VK: variants on the basic market)
 
     @property
     def stops_run(self) -> bool:
@@ -99,6 +100,7 @@ class ListedItem:
     sku: str
     hidden: bool = False
     looks: ItemLooks | None = None
+    grouping: int | None = None  # the item group (variants) it is in, when the target says
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ class GoodsTarget(Protocol):
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         """(album id, item id) each: the item taken out of the album (it stays in the shop)."""
 
-    # --- variants (docs/vk-goods.md); a market without them answers NEEDS_USER --------------------
+    # --- variants (docs/vk-goods.md); a market without them answers NOT_OFFERED -------------------
 
     def properties(self, community_id: int) -> list[ListedProperty]:
         """The community's properties with their variants."""

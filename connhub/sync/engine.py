@@ -10,9 +10,11 @@ One run, in phases (each recorded on the run row and printed as one line):
 3. **Plan.** The catalog is read once (`selection.selected_facts`: the rules' selection and the
    selected products); `mapping.map_product` says what each becomes, once per product, its image
    (`connhub.ports.images`) looked up first. The community's items are listed and `plan.make_plan`
-   decides what to add, edit, hide, delete and adopt, writing nothing.
+   decides what to add, edit, hide, delete and adopt, writing nothing. With modifications as
+   variants on, `variant_run.VariantRun` first makes the qualifying modifications variants.
 4. **Writes.** `publisher.Publisher` uploads the photos and makes the plan's writes through the
-   target's `GoodsTarget` (`connhub.ports.goods`). A dry run stops after the plan.
+   target's `GoodsTarget` (`connhub.ports.goods`); then the albums and the item groups. A dry run
+   stops after the plan.
 
 The source and the target are the providers offering a catalog and goods
 (`connhub.providers.capabilities`, `roles.py`); this package names neither.
@@ -41,7 +43,7 @@ from connhub.sync import runs, texts
 from connhub.sync.album_run import AlbumRun
 from connhub.sync.forecast import Forecast, mapped_selection, policy_of
 from connhub.sync.images import CachedImages
-from connhub.sync.mapping import Skipped, with_image
+from connhub.sync.mapping import ProductFacts, Skipped, with_image
 from connhub.sync.plan import Plan, Row, Wanted, in_flight_wait, make_plan
 from connhub.sync.policies import RemovedPolicy
 from connhub.sync.publisher import Publisher, StopRun
@@ -50,6 +52,7 @@ from connhub.sync.selection import selected_facts
 from connhub.sync.shop_options import get_options
 from connhub.sync.status import SyncStatus, sync_status
 from connhub.sync.tokens import fresh_token
+from connhub.sync.variant_run import VariantRun
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class SyncEngine:
         self.refresh_pickup = refresh_pickup
         self.store_id = ""
         self.group_id = 0
+        self._facts: dict[str, ProductFacts] = {}
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -168,10 +172,14 @@ class SyncEngine:
             time.sleep(wait)
             listed = publisher.whole(lambda: target.items(self.group_id))
             rows = self._rows()
+        variants = VariantRun(self.rt.sessions, target, user_id=self.user_id, store_id=self.store_id,
+                              group_id=self.group_id, say=self.say, checkpoint=self.checkpoint)
+        if self.options.variants:
+            variants.prepare(wanted, self._facts, write=not self.dry_run)
         plan = make_plan(wanted, skipped, rows, listed, RemovedPolicy(settings.policies.on_removed),
                          self.options.hand_edits)
         self.recorder.plan = plan.summary() | images_seen | {"forecast": Forecast.of(
-            [w.item for w in wanted.values()], skipped).as_dict()}
+            [w.item for w in wanted.values()], skipped).as_dict()} | self._variants(variants)
         self.recorder.total = plan.writes
         self.recorder.count("unchanged", len(plan.unchanged))
         self.recorder.count("skipped", len(plan.skipped))
@@ -190,11 +198,17 @@ class SyncEngine:
         albums = AlbumRun(self.rt.sessions, target, user_id=self.user_id, store_id=self.store_id,
                           group_id=self.group_id, connection_id=source_id,
                           say=self.say).run(self.options.album_mode, list(wanted))
-        self.recorder.plan = {**self.recorder.plan, **({"albums": albums} if albums else {})}
+        variants.group(listed)
+        self.recorder.plan = {**self.recorder.plan, **({"albums": albums} if albums else {}),
+                              **self._variants(variants)}
         counts = self.recorder.counts
         result = texts.result_text(self.recorder.plan, counts)
         self._phase(f"{texts.outcome_label(SyncRunState.FINISHED, counts['failed'])}: {result}; "
                     f"{texts.counts_text(counts)}")
+
+    @staticmethod
+    def _variants(variants: VariantRun) -> dict[str, Any]:
+        return {"variants": variants.record} if variants.record else {}
 
     def _result(self, wanted: dict[str, Wanted], skipped: list[tuple[Skipped, str]]) -> None:
         """What the community now holds of the products in the sync: the forecast less the refused."""
@@ -291,6 +305,7 @@ class SyncEngine:
         if found is None:
             raise StopRun("Каталог магазина ещё не загружен")
         selection, facts = found
+        self._facts = facts
         published, skipped = mapped_selection(selection.product_ids, facts,
                                               policy_of(status.config.settings, stock=self.options.send_stock))
         wanted: dict[str, Wanted] = {}

@@ -103,6 +103,17 @@ class ProductFacts:
     type: str = "NORMAL"  # an open enumeration in Evotor: kept as the string it came as
     choices: tuple[str, ...] = ()  # a modification's choice names, in attribute order
     image: str | None = None  # a reference to the product's image (its id or content hash)
+    modification_of: Modifications | None = None  # its modification group, for a modification
+
+
+@dataclass(frozen=True)
+class Modifications:
+    """A modification group as its modifications' facts name it: the group's id and name and the
+    names of its attributes in order (a modification's `choices` follow the same order)."""
+
+    group_id: str
+    name: str
+    attributes: tuple[str, ...]
 
 @dataclass(frozen=True)
 class MappingPolicy:
@@ -136,6 +147,7 @@ class VkItem:
     stock_amount: int | None = None
     category_id: int | None = None
     image: str | None = None
+    variant_ids: tuple[int, ...] = ()  # the target's variant of each attribute (modifications as variants)
     fingerprint: str = field(default="", compare=False)
 
     @property
@@ -155,6 +167,8 @@ class VkItem:
             out["category_id"] = str(self.category_id)
         if self.stock_amount is not None:
             out["stock_amount"] = str(self.stock_amount)
+        if self.variant_ids:
+            out["variant_ids"] = ",".join(str(v) for v in self.variant_ids)
         return out
 
 
@@ -229,8 +243,10 @@ def item_description(facts: ProductFacts, policy: MappingPolicy, name: str, pric
 
 def fingerprint(item: VkItem) -> str:
     """A stable hash of everything that would be published (not the VK ids)."""
+    variants = {"variant_ids": list(item.variant_ids)} if item.variant_ids else {}  # earlier hashes unchanged
     canonical = json.dumps(
         {
+            **variants,
             "v": FINGERPRINT_VERSION,
             "sku": item.sku,
             "name": item.name,
@@ -276,6 +292,14 @@ def map_product(facts: ProductFacts, policy: MappingPolicy) -> VkItem | Skipped:
 def with_image(item: VkItem, image: str) -> VkItem:
     """The mapped item with its image (by key), fingerprinted again: a product is mapped once."""
     return _with_fingerprint(dataclasses.replace(item, image=image))
+
+
+def as_variant(item: VkItem, facts: ProductFacts, variant_ids: tuple[int, ...]) -> VkItem:
+    """The mapped modification as one variant of its group's product: the group's name for a title
+    (no choices in it) and the variant of each of its choices, fingerprinted again."""
+    group = facts.modification_of
+    name = item_name(dataclasses.replace(facts, name=group.name if group is not None else facts.name, choices=()))
+    return _with_fingerprint(dataclasses.replace(item, name=name, variant_ids=variant_ids))
 
 
 def _with_fingerprint(item: VkItem) -> VkItem:

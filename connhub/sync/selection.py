@@ -29,7 +29,7 @@ from connhub.models import (
     SnapshotState,
     from_thousandths,
 )
-from connhub.sync.mapping import ProductFacts
+from connhub.sync.mapping import Modifications, ProductFacts
 from connhub.sync.policies import plural
 
 
@@ -115,14 +115,18 @@ def selected_facts(sessions: sessionmaker[Session], user_id: int, connection_id:
                           product_ids=tuple(str(pid) for pid in included["id"].tolist()),
                           total=len(catalog.products), rules=tuple(rules))
     facts: dict[str, ProductFacts] = {}
+    families = {gid: modifications_of(group) for gid, group in groups.items()}
     for row in included[list(_FACT_COLUMNS)].to_dict("records"):
         allowed = _value(row["allow_to_sell"])
+        group_id = str(_value(row["group_id"]) or "")
+        chosen = _choices(row["attributes_choices"])
         facts[str(row["id"])] = ProductFacts(
             id=str(row["id"]), name=str(_value(row["name"]) or ""), measure=str(_value(row["measure"]) or ""),
             article=_value(row["article"]), description=_value(row["description"]),
             price=_thousandths(row["price_k"]), quantity=_thousandths(row["quantity_k"]),
             allow_to_sell=bool(allowed) if allowed is not None else True, type=str(_value(row["type"]) or ""),
-            choices=choice_names(groups.get(str(_value(row["group_id"]) or "")), _choices(row["attributes_choices"])))
+            choices=choice_names(groups.get(group_id), chosen),
+            modification_of=families.get(group_id) if chosen else None)
     return selection, facts
 
 
@@ -150,6 +154,12 @@ def _choices(value: Any) -> dict[str, str] | None:
         except ValueError:
             return None
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
+
+
+def modifications_of(group: CatalogGroup) -> Modifications:
+    """A modification group as its modifications' facts name it (its attributes' names in order)."""
+    names = tuple(str(a.get("name") or "") for a in group.attributes or [] if isinstance(a, dict))
+    return Modifications(group.id, group.name, names)
 
 
 def choice_names(group: CatalogGroup | None, chosen: dict[str, str] | None) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from connhub.sync.albums import ALBUM_MODE_LABELS as ALBUM_MODE_LABELS
 from connhub.sync.albums import AlbumMode
 from connhub.sync.hand_edits import HAND_EDIT_LABELS as HAND_EDIT_LABELS
 from connhub.sync.hand_edits import HandEdits
+from connhub.sync.variant_run import NOT_OFFERED_NOTE
 from connhub.text import plural
 
 ALBUMS_LABEL = "Подборки во ВКонтакте"
@@ -38,23 +39,33 @@ STOCK_HELP = ("Остаток во ВКонтакте = количество т�
               "остатков ведётся в Эвоторе. Изменение одного остатка — одна правка товара.")
 
 
+VARIANTS_LABEL = "Модификации как варианты товара во ВКонтакте"
+VARIANTS_HELP = ("Модификации группы Эвотор с одним или двумя свойствами (например, цвет и размер) выгружаются "
+                 "одним товаром с вариантами: название — имя группы, выбор — варианты. Нужен расширенный магазин "
+                 "ВКонтакте («Магазин 2.0»). Группы с тремя и более свойствами, группы, где в выгрузке меньше "
+                 "двух модификаций или сочетания свойств повторяются, а также все модификации в сообществе без "
+                 "расширенного магазина выгружаются отдельными товарами с выбором в названии.")
+
+
 @dataclass(frozen=True)
 class ShopOptions:
     send_stock: bool = False
     album_mode: AlbumMode = AlbumMode.OFF
     hand_edits: HandEdits = HandEdits.OVERWRITE
+    variants: bool = False  # modifications as the target's variants (variant_run.py)
 
 
 def read_options(session: Session, user_id: int) -> ShopOptions:
     """The user's options (the defaults when the sync is not configured yet)."""
-    found = session.execute(select(SyncConfig.send_stock, SyncConfig.album_mode, SyncConfig.hand_edits)
-                            .where(SyncConfig.user_id == user_id)).first()
+    found = session.execute(select(SyncConfig.send_stock, SyncConfig.album_mode, SyncConfig.hand_edits,
+                                   SyncConfig.variants).where(SyncConfig.user_id == user_id)).first()
     if found is None:
         return ShopOptions()
-    stock, albums, hand = found
+    stock, albums, hand, variants = found
     return ShopOptions(send_stock=bool(stock),
                        album_mode=AlbumMode(albums) if albums in set(AlbumMode) else AlbumMode.OFF,
-                       hand_edits=HandEdits(hand) if hand in set(HandEdits) else HandEdits.OVERWRITE)
+                       hand_edits=HandEdits(hand) if hand in set(HandEdits) else HandEdits.OVERWRITE,
+                       variants=bool(variants))
 
 
 def get_options(sessions: sessionmaker[Session], user_id: int) -> ShopOptions:
@@ -67,25 +78,30 @@ def save_options(sessions: sessionmaker[Session], user_id: int, options: ShopOpt
         row = session.scalar(select(SyncConfig).where(SyncConfig.user_id == user_id))
         if row is None:
             return False
-        wanted = (options.send_stock, options.album_mode.value, options.hand_edits.value)
-        if (row.send_stock, row.album_mode, row.hand_edits) != wanted:
-            row.send_stock, row.album_mode, row.hand_edits = wanted
+        wanted = (options.send_stock, options.album_mode.value, options.hand_edits.value, options.variants)
+        if (row.send_stock, row.album_mode, row.hand_edits, row.variants) != wanted:
+            row.send_stock, row.album_mode, row.hand_edits, row.variants = wanted
             row.updated_at = utcnow()
         return True
 
     return execute_write(sessions, write)
 
 
-def album_note(sessions: sessionmaker[Session], user_id: int) -> str | None:
-    """What the last finished run did with the albums (Russian), or None when it did nothing with them."""
-    def read(session: Session) -> dict[str, object] | None:
+def _last_plan(sessions: sessionmaker[Session], user_id: int) -> dict[str, Any]:
+    """The plan record of the user's last finished run that was not a dry run ({} when none)."""
+    def read(session: Session) -> dict[str, Any]:
         plan = session.scalar(select(SyncRun.plan).where(SyncRun.user_id == user_id, SyncRun.dry_run.is_(False),
                                                           SyncRun.finished_at.is_not(None))
                               .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1))
-        found = plan.get("albums") if isinstance(plan, dict) else None
-        return found if isinstance(found, dict) else None
+        return plan if isinstance(plan, dict) else {}
 
-    albums = execute_read(sessions, read)
+    return execute_read(sessions, read)
+
+
+def album_note(sessions: sessionmaker[Session], user_id: int) -> str | None:
+    """What the last finished run did with the albums (Russian), or None when it did nothing with them."""
+    found = _last_plan(sessions, user_id).get("albums")
+    albums = found if isinstance(found, dict) else None
     if not albums:
         return None
     if albums.get("stopped"):
@@ -97,18 +113,31 @@ def album_note(sessions: sessionmaker[Session], user_id: int) -> str | None:
 
 def hand_note(sessions: sessionmaker[Session], user_id: int) -> list[str]:
     """The items the last finished run found changed or deleted by hand (Russian lines)."""
-    def read(session: Session) -> dict[str, Any]:
-        plan = session.scalar(select(SyncRun.plan).where(SyncRun.user_id == user_id, SyncRun.dry_run.is_(False),
-                                                          SyncRun.finished_at.is_not(None))
-                              .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1))
-        return plan if isinstance(plan, dict) else {}
-
-    plan = execute_read(sessions, read)
+    plan = _last_plan(sessions, user_id)
     lines = [f"«{e.get('name')}» изменён во ВКонтакте вручную: {e.get('what')}"
              for e in plan.get("hand_edited") or [] if isinstance(e, dict)]
     lines += [f"«{e.get('name')}» удалён во ВКонтакте вручную и не создаётся заново"
               for e in plan.get("hand_deleted") or [] if isinstance(e, dict)]
     return lines
+
+
+def variant_note(sessions: sessionmaker[Session], user_id: int) -> tuple[str, bool]:
+    """Which mode the modifications are in and why (Russian), and whether it is a warning."""
+    if not get_options(sessions, user_id).variants:
+        return "Выключено: каждая модификация — отдельный товар, выбор в названии.", False
+    found = _last_plan(sessions, user_id).get("variants")
+    if not isinstance(found, dict):
+        return "Варианты применятся при следующей синхронизации, если в сообществе включён расширенный магазин.", False
+    separate = [f"«{s.get('name')}» — {s.get('why')}" for s in found.get("separate") or [] if isinstance(s, dict)]
+    tail = f" Отдельными товарами: {'; '.join(separate)}." if separate else ""
+    if found.get("not_offered"):
+        return f"Последний запуск: {NOT_OFFERED_NOTE}.", True
+    if found.get("stopped"):
+        return f"Последний запуск: варианты не созданы ({found['stopped']}), модификации выгружены отдельными " \
+               f"товарами.", True
+    made = int(str(found.get("variants", 0)))
+    groups = f"{made} {plural(made, 'группа модификаций', 'группы модификаций', 'групп модификаций')}"
+    return f"Последний запуск: товарами с вариантами выгружено {groups}.{tail}", bool(separate)
 
 
 # --- the page's doors: a Runtime in, never a session out ---------------------------------------------
@@ -127,3 +156,7 @@ def album_note_for(rt: Runtime, user_id: int) -> str | None:
 
 def hand_note_for(rt: Runtime, user_id: int) -> list[str]:
     return hand_note(rt.sessions, user_id)
+
+
+def variant_note_for(rt: Runtime, user_id: int) -> tuple[str, bool]:
+    return variant_note(rt.sessions, user_id)

@@ -81,3 +81,52 @@ def test_a_template_block_is_previewed_on_a_product_where_its_field_is_empty(ope
     assert blank is not None, "no preview on a product without an article"
     assert "без поля {article}: «Гёкуро»" in page_text(blank).replace("\\\\", "")
     assert [t.value for t in blank.text] == ["Гёкуро. 3 400,00 ₽"]
+
+
+def test_the_variants_option_is_off_saves_at_once_and_says_which_mode_applies(open_app, app_rt, alice,
+                                                                              sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    toggle = at.toggle(key="shop-variants")
+    assert toggle.label == "Модификации как варианты товара во ВКонтакте" and toggle.value is False
+    captions = " ".join(c.value for c in at.caption)
+    assert "Нужен расширенный магазин" in captions and "с тремя и более свойствами" in captions
+    assert "каждая модификация — отдельный товар" in captions
+    toggle.set_value(True).run()
+    assert not at.exception and "Настройки магазина сохранены" in toasts(at)
+    assert get_options(app_rt.sessions, alice.id).variants is True
+    assert "Варианты применятся при следующей синхронизации" in " ".join(c.value for c in at.caption)
+
+
+def test_the_last_runs_basic_market_answer_is_shown_with_the_fallback(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
+    from connhub.sync.shop_options import save_options
+
+    assert save_options(app_rt.sessions, alice.id, ShopOptions(variants=True))
+    with app_rt.sessions() as session:
+        session.add(SyncRun(user_id=alice.id, state=SyncRunState.FINISHED, trigger="cli", started_at=utcnow(),
+                            finished_at=utcnow(), plan={"variants": {
+                                "separate": [{"name": "Кепка", "why": "больше двух свойств"}],
+                                "stopped": "x", "not_offered": True}}))
+        session.commit()
+    at = open_app(alice, page=SYNC)
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "в сообществе не включён расширенный магазин — модификации выгружены отдельными товарами" in warnings
+
+
+def test_a_group_with_more_than_two_attributes_is_named_on_the_page(open_app, app_rt, alice, sandbox_control):
+    set_up(app_rt, sandbox_control, alice)
+    from connhub.sync.shop_options import save_options
+
+    assert save_options(app_rt.sessions, alice.id, ShopOptions(variants=True))
+    with app_rt.sessions() as session:
+        session.add(SyncRun(user_id=alice.id, state=SyncRunState.FINISHED, trigger="cli", started_at=utcnow(),
+                            finished_at=utcnow(), plan={"variants": {
+                                "variants": 1, "separate": [{"name": "Кепка", "why": "больше двух свойств"}]}}))
+        session.commit()
+    at = open_app(alice, page=SYNC)
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "товарами с вариантами выгружено 1 группа модификаций" in warnings
+    assert "«Кепка» — больше двух свойств" in warnings

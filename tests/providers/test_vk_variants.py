@@ -1,6 +1,6 @@
 """VK properties, variants and item groups through the goods target (providers/vk/goods_variants.py)
 against the sandbox: listing and adopting by title, `variant_ids` on add, `groupItems` in one
-`execute`, and the basic market's 1409 as NEEDS_USER."""
+`execute`, and the basic market's 1409 as NOT_OFFERED."""
 
 from __future__ import annotations
 
@@ -49,8 +49,12 @@ def test_a_grouping_vk_refuses_is_that_entry_s_error(target):
     assert isinstance(refused, GoodsError) and refused.label == "1426" and not refused.stops_run
 
 
-def test_the_basic_market_answers_needs_user(target, vk_goods):
+def test_the_basic_market_answers_not_offered(target, vk_goods):
+    """The sync's fallback to separate items hangs on this kind (connhub/sync/variant_run.py)."""
     vk_goods.set_market(SHOP, "basic")
     with pytest.raises(GoodsError) as raised:
         target.properties(SHOP)
-    assert raised.value.kind is GoodsErrorKind.NEEDS_USER and "расширенные товары" in raised.value.reason
+    assert raised.value.kind is GoodsErrorKind.NOT_OFFERED and raised.value.label == "1409"
+    assert "не включён расширенный магазин" in raised.value.reason
+    [refused] = target.add_properties(SHOP, ["Цвет"])
+    assert isinstance(refused, GoodsError) and refused.kind is GoodsErrorKind.NOT_OFFERED

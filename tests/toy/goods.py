@@ -187,23 +187,27 @@ class ToyGoods:
     def remove_from_albums(self, community_id: int, removals: Sequence[tuple[int, int]]) -> list[GoodsError | None]:
         raise self._no_albums()
 
-    # --- variants and orders: the toy shop has neither (NEEDS_USER, as a basic VK market answers) ----
+    # --- variants and orders: the toy shop has neither (variants NOT_OFFERED, orders NEEDS_USER, as a
+    # basic VK market answers them) ------------------------------------------------------------------
 
     def _basic(self) -> GoodsError:
         return GoodsError("В игрушечном магазине нет вариантов и заказов", GoodsErrorKind.NEEDS_USER)
 
+    def _no_variants(self) -> GoodsError:
+        return GoodsError("В игрушечном магазине нет вариантов", GoodsErrorKind.NOT_OFFERED)
+
     def properties(self, community_id: int) -> list[ListedProperty]:
-        raise self._basic()
+        raise self._no_variants()
 
     def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
-        raise self._basic()
+        raise self._no_variants()
 
     def add_variants(self, community_id: int, variants: Sequence[tuple[int, str]]) -> list[int | GoodsError]:
-        raise self._basic()
+        raise self._no_variants()
 
     def group_items(self, community_id: int, groups: Sequence[tuple[Sequence[int], int | None]],
                     ) -> list[int | GoodsError]:
-        raise self._basic()
+        raise self._no_variants()
 
     def orders(self, community_id: int, *, offset: int, count: int) -> tuple[int, list[Order]]:
         raise self._basic()

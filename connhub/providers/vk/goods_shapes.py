@@ -122,6 +122,7 @@ class MarketItem:
     stock_amount: int | None = None
     category_id: int | None = None
     photo_ids: tuple[int, ...] = ()
+    grouping: int | None = None  # `variants_grouping_id`: the item group it is in
 
     @property
     def hidden(self) -> bool:
@@ -148,4 +149,5 @@ class MarketItem:
             stock_amount=as_int(raw.get("stock_amount")),
             category_id=as_int(category.get("id")) if isinstance(category, dict) else None,
             photo_ids=tuple(pid for pid in (as_int(p.get("id")) for p in photos if isinstance(p, dict)) if pid),
+            grouping=as_int(raw.get("variants_grouping_id")) or None,
         )

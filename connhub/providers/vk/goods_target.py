@@ -33,6 +33,8 @@ from connhub.providers.vk.goods_variants import VkVariants, new_id
 from connhub.providers.vk.photos_bulk import BulkPhotos, BulkRefused
 
 SERVICE = "ВКонтакте"
+NO_EXTENDED_MARKET = 1409
+EXTENDED_MARKET_OFF = "в сообществе не включён расширенный магазин"
 BATCH = 25  # calls per `execute`
 T = TypeVar("T")
 
@@ -42,6 +44,13 @@ def goods_error(error: VkApiError) -> GoodsError:
     label = str(error.error_code) if error.error_code is not None else ""
     return GoodsError(error.reason, goods_kind(error.kind, error.error_code), label=label,
                       retry_after=error.retry_after, permanent=error.permanent)
+
+
+def variant_error(error: VkApiError) -> GoodsError:
+    """A variant call's VK error: 1409 (the basic market) is NOT_OFFERED, the sync's fallback."""
+    if error.error_code == NO_EXTENDED_MARKET:
+        return GoodsError(EXTENDED_MARKET_OFF, GoodsErrorKind.NOT_OFFERED, label=str(NO_EXTENDED_MARKET))
+    return goods_error(error)
 
 
 def _whole(call: Callable[[], T]) -> T:
@@ -102,7 +111,8 @@ class VkGoodsTarget:
         return [convert(node) for node in _whole(self.goods.categories)]
 
     def items(self, community_id: int) -> list[ListedItem]:
-        return [ListedItem(item.id, item.sku, item.hidden, ItemLooks(item.title, item.description, item.price_kopecks))
+        return [ListedItem(item.id, item.sku, item.hidden, ItemLooks(item.title, item.description, item.price_kopecks),
+                           item.grouping)
                 for item in _whole(lambda: self.goods.items(community_id))]
 
     def add(self, community_id: int, drafts: Sequence[Draft]) -> list[int | GoodsError]:
@@ -159,7 +169,10 @@ class VkGoodsTarget:
     # --- variants (goods_variants.py) -----------------------------------------------------------------
 
     def properties(self, community_id: int) -> list[ListedProperty]:
-        return _whole(lambda: self._variants.listed(community_id))
+        try:
+            return self._variants.listed(community_id)
+        except VkApiError as error:
+            raise variant_error(error) from None
 
     def add_properties(self, community_id: int, titles: Sequence[str]) -> list[int | GoodsError]:
         return self._new_ids(partial(self._variants.add_properties, community_id), titles, "property_id")
@@ -177,7 +190,7 @@ class VkGoodsTarget:
         for chunk in _chunks(entries):
             for result in _whole(partial(call, chunk)):
                 found = new_id(result, name)
-                out.append(goods_error(found) if isinstance(found, VkApiError) else found)
+                out.append(variant_error(found) if isinstance(found, VkApiError) else found)
         return out
 
     # --- orders (goods_orders.py) -------------------------------------------------------------------

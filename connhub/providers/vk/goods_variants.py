@@ -1,9 +1,10 @@
 """VK properties and variants as the `GoodsTarget` variant methods: `market.getProperties`,
 `addProperty`, `addPropertyVariant` (`group_id` **positive**, titles 1–60) and
 `market.groupItems`, every batch through `execute` (25 calls a request). All need the extended
-market: the basic one answers 1409 (NEEDS_USER). `addProperty`/`addPropertyVariant` have no
-idempotency key: a caller lists the properties first and adopts one of the same title.
-docs/vk-goods.md, «Not built yet: modifications as VK variants»."""
+market: the basic one answers 1409 (NOT_OFFERED, `goods_target.variant_error`).
+`addProperty`/`addPropertyVariant` have no idempotency key: a caller lists the properties first
+and adopts one of the same title.
+docs/vk-goods.md, «Модификации как варианты товара во ВКонтакте»."""
 
 from __future__ import annotations
 

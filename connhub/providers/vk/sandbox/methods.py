@@ -86,8 +86,14 @@ def _market_get(state: GoodsState, caller: Caller, params: dict[str, str], base_
         key=lambda item: -item.id,
     )
     extended = params.get("extended") == "1"
-    return {"count": len(listed), "items": [item_json(item, extended=extended)
+    return {"count": len(listed), "items": [_grouped(state, item_json(item, extended=extended))
                                             for item in listed[offset:offset + count]]}
+
+
+def _grouped(state: GoodsState, answer: dict[str, Any]) -> dict[str, Any]:
+    """An item in an item group carries its `variants_grouping_id` (VK's schema: market_marketItem)."""
+    grouping = state.variants.group_of(answer["id"])
+    return answer | {"variants_grouping_id": grouping} if grouping is not None else answer
 
 
 def _market_add(state: GoodsState, caller: Caller, params: dict[str, str], base_url: str) -> Any:

@@ -1,12 +1,12 @@
-"""The sandbox's VK variants: properties (`market.getProperties`, `addProperty`,
-`addPropertyVariant`; `group_id` **positive**), `variant_ids` on `market.add`/`edit` (at most 2, one
-per property) and item groups (`market.groupItems`, `ungroupItems`), with VK's rules
-(docs/vk-goods.md, «Not built yet»; the reference's §2.3): all of it needs the extended market
-(1409 on the basic one); a variant title 1–60 characters (1423 past 60); a property title up to
-60 (1421); unknown property 1417, unknown variant 1416; a group needs at least 2 items (1425) that
-all have variants (1415), of the same properties (1412) and with distinct combinations (1426); an
-item already in another group: 1413. The limits behind 1418 (properties a community) and 1419
-(variants a property) are settable (`/_sandbox/vk/variants`); VK publishes none.
+"""The sandbox's VK variants: properties (`market.getProperties`, `addProperty`, `addPropertyVariant`;
+`group_id` **positive**), `variant_ids` on `market.add`/`edit` (at most 2, one per property) and
+item groups (`market.groupItems`, `ungroupItems`), with VK's rules (docs/vk-goods.md, «Модификации
+как варианты товара во ВКонтакте»; the reference's §2.3): all of it needs the extended market (1409
+on the basic one); a variant title 1–60 characters (1423 past 60); a property title up to 60 (1421);
+unknown property 1417, unknown variant 1416; a group needs at least 2 items (1425) that all have
+variants (1415), of the same properties (1412) and with distinct combinations (1426); an item
+already in another group: 1413. The limits behind 1418 (properties a community) and 1419 (variants a
+property) are settable (`/_sandbox/vk/variants`); VK publishes none.
 """
 
 from __future__ import annotations
