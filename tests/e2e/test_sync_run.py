@@ -204,3 +204,16 @@ def test_sync_walk(stack: Stack, page: Page, local_user_left_clean: None) -> Non
         open_app(page, f"{stack.app_url}/sync")
         latest = page.locator('[class*="st-key-sync-run-"]').filter(has_text="изменено 1").first
         expect(latest).to_be_visible(timeout=UI)
+
+    with steps("26 modifications as variants: switched on, the next run makes the t-shirts one product"):
+        open_app(page, f"{stack.app_url}/sync")
+        page.locator(".st-key-shop-variants label").click()
+        settled(page)
+        expect(page.get_by_text("Варианты применятся при следующей синхронизации")).to_be_visible(timeout=UI)
+        sync_now(page, stack)
+        open_app(page, f"{stack.app_url}/sync")
+        note = page.get_by_text(re.compile(r"Последний запуск: товарами с вариантами выгружено 1 группа модификаций"))
+        expect(note).to_be_visible(timeout=UI)
+        note.scroll_into_view_if_needed()  # the step's screenshot shows the option and its note
+        shirts = [item for item in goods.items(GROUP) if str(item["title"]).startswith("Футболк")]
+        assert len(shirts) > 1 and {item["title"] for item in shirts} == {"Футболки с логотипом"}, shirts
