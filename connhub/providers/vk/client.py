@@ -16,10 +16,8 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.config import Settings
 from connhub.crypto import Secret
@@ -35,6 +33,9 @@ from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_target import VkGoodsTarget
 from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
