@@ -57,8 +57,8 @@ from connhub.providers.http_json import MAX_JSON_DEPTH, decode_json, json_body, 
 __all__ = [
     "DEFAULT_BUDGET_SECONDS", "MAX_BODY_BYTES", "MAX_JSON_DEPTH", "USER_AGENT", "DeadlineAdapter",
     "DeadlineExceeded", "RedirectRefused", "ResponseTooLarge", "answers", "body_limit", "decode_json",
-    "deadline", "get", "harden", "json_body", "remaining", "retry_after_seconds", "segment", "session",
-    "too_deep", "transport_error",
+    "deadline", "forget_environment", "get", "harden", "json_body", "remaining", "retry_after_seconds", "segment",
+    "session", "too_deep", "transport_error",
 ]
 
 USER_AGENT = "connhub/1.0 (+health-checker)"
@@ -127,6 +127,12 @@ def _environment_proxies(scheme: str, netloc: str) -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def _environment_ca_bundle() -> str | None:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+
+def forget_environment() -> None:
+    """Read the environment's proxies and CA bundle again at the next request (they are read once)."""
+    _environment_proxies.cache_clear()
+    _environment_ca_bundle.cache_clear()
 
 
 class _EnvironmentOnce(requests.Session):
