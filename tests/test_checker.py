@@ -100,7 +100,7 @@ def test_once_runs_each_worker_health_catalog_and_sync(rt, sandbox_control):
 
 
 def test_the_health_path_imports_nothing_heavy():
-    code = ("import sys, checker; heavy = [m for m in ('pandas', 'pyarrow', 'PIL', 'apprise', 'altair', "
+    code = ("import sys, checker; heavy = [m for m in ('pandas', 'pyarrow', 'PIL', 'apprise', 'altair', 'authlib', "
             "'connhub.sync.engine') if m in sys.modules]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

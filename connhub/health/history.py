@@ -122,42 +122,73 @@ class RollupStats:
     pruned: int
 
 
+CHUNK_CONNECTIONS = 1000  # connections rolled up per transaction: memory holds their buckets only
+
+
 def roll_up(sessions: sessionmaker[Session], *, raw_days: int, rollup_days: int,
-            now: datetime | None = None) -> RollupStats:
-    """Recompute the rollups from one hour before the newest up to now and prune past the windows."""
+            now: datetime | None = None, chunk: int = CHUNK_CONNECTIONS) -> RollupStats:
+    """Recompute the rollups from one hour before the newest up to now and prune past the windows.
+
+    Connections are taken `chunk` at a time, in id order: each chunk's records are read (streamed)
+    and its rollups replaced in one transaction, so memory holds one chunk's buckets however many
+    connections there are, and each connection's rollups change all at once."""
     now = now or utcnow()
-    with sessions() as session:  # read without the write lock: checks go on being written meanwhile
+    with sessions() as session:
         newest = session.scalar(select(func.max(CheckRollup.bucket_start))
                                 .where(CheckRollup.period == RollupPeriod.HOUR))
-        earliest = floor_hour(now - timedelta(days=raw_days))
-        hours_from = max(earliest, newest - HOUR) if newest is not None else earliest
-        # The days are recomputed on the first tick of each hour (they need the whole day's records).
-        days_from = floor_day(hours_from) if newest is None or newest < floor_hour(now) else None
-        records = session.execute(  # streamed: memory holds the buckets, not the records
+    earliest = floor_hour(now - timedelta(days=raw_days))
+    hours_from = max(earliest, newest - HOUR) if newest is not None else earliest
+    # The days are recomputed on the first tick of each hour (they need the whole day's records).
+    days_from = floor_day(hours_from) if newest is None or newest < floor_hour(now) else None
+    records = rollups = 0
+    after = 0
+    while True:
+        with sessions() as session:
+            ids = list(session.scalars(select(Connection.id).where(Connection.id > after)
+                                       .order_by(Connection.id).limit(chunk)))
+        if not ids:
+            break
+        done = _roll_up_chunk(sessions, ids[0], ids[-1], hours_from, days_from)
+        if done is None:
+            return RollupStats(None, records, rollups, 0)
+        records, rollups, after = records + done[0], rollups + done[1], ids[-1]
+    with write_locked(sessions) as session:
+        pruned = affected(session.execute(
+            delete(CheckRollup).where(CheckRollup.bucket_start < floor_day(now - timedelta(days=rollup_days)))))
+        session.commit()
+    return RollupStats(hours_from, records, rollups, pruned)
+
+
+def _roll_up_chunk(sessions: sessionmaker[Session], low: int, high: int, hours_from: datetime,
+                   days_from: datetime | None) -> tuple[int, int] | None:
+    """Replace the rollups of connections `low`..`high`: (records read, rollups written), or None
+    when another sidecar is rolling up (PostgreSQL)."""
+    in_chunk = CheckRecord.connection_id.between(low, high)
+    with sessions() as session:  # read without the write lock: checks go on being written meanwhile
+        found = session.execute(  # streamed: memory holds the buckets, not the records
             select(CheckRecord.connection_id, CheckRecord.checked_at, CheckRecord.outcome,
                    CheckRecord.status_after, CheckRecord.latency_ms)
-            .where(CheckRecord.checked_at >= (hours_from if days_from is None else days_from))
+            .where(in_chunk, CheckRecord.checked_at >= (hours_from if days_from is None else days_from))
             .execution_options(yield_per=5000)
         )
-        counted = Counted(records)
+        counted = Counted(found)
         rows = bucket_rows(counted, hours_from=hours_from, days_from=days_from)
     with write_locked(sessions) as session:
         if session.get_bind().dialect.name == "postgresql" and not session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}):
-            return RollupStats(None, 0, 0, 0)
-        live = set(session.scalars(select(Connection.id)))
+            return None
+        live = set(session.scalars(select(Connection.id).where(Connection.id.between(low, high))))
         rows = [row for row in rows if row["connection_id"] in live]  # deleted meanwhile
-        session.execute(delete(CheckRollup).where(CheckRollup.period == RollupPeriod.HOUR,
+        rolled = CheckRollup.connection_id.between(low, high)
+        session.execute(delete(CheckRollup).where(rolled, CheckRollup.period == RollupPeriod.HOUR,
                                                   CheckRollup.bucket_start >= hours_from))
         if days_from is not None:
-            session.execute(delete(CheckRollup).where(CheckRollup.period == RollupPeriod.DAY,
+            session.execute(delete(CheckRollup).where(rolled, CheckRollup.period == RollupPeriod.DAY,
                                                       CheckRollup.bucket_start >= days_from))
         if rows:
             session.execute(insert(cast(Table, CheckRollup.__table__)), rows)
-        pruned = affected(session.execute(
-            delete(CheckRollup).where(CheckRollup.bucket_start < floor_day(now - timedelta(days=rollup_days)))))
         session.commit()
-    return RollupStats(hours_from, counted.count, len(rows), pruned)
+    return counted.count, len(rows)
 
 
 class HistoryWorker:

@@ -33,7 +33,7 @@ from connhub.ports.goods import GoodsTarget, Order, OrderLine
 from connhub.providers.capabilities import GOODS
 from connhub.runtime import Runtime
 from connhub.sync.roles import roles
-from connhub.sync.tokens import fresh_token
+from connhub.sync.tokens import goods_target
 from connhub.work.claims import claimable
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def poll_user(rt: Runtime, user_id: int, *, force: bool = False) -> PollResult:
     try:
         if view is None or provider is None:
             raise ProviderError(f"{parts.target_title} не подключён", permanent=True, code="not_connected")
-        target = provider.goods_target(fresh_token(rt, view))
+        target = goods_target(rt, provider, view)
         known = set(execute_read(rt.sessions, lambda s: list(s.scalars(select(ShopOrder.order_id).where(
             ShopOrder.user_id == user_id, ShopOrder.group_id == group_id)))))
         new, seen = _read(target, group_id, known)

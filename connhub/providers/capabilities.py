@@ -13,6 +13,8 @@ an object for that one account; none of them makes a request by itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from connhub.crypto import Secret
@@ -52,8 +54,15 @@ class GoodsProvider(Protocol):
         user reads when the token lacks a right; "" when no setting chooses them."""
         ...
 
-    def goods_target(self, access_token: Secret) -> GoodsTarget:
-        """The account's goods (`connhub.ports.goods.GoodsTarget`)."""
+    def goods_target(self, access_token: Secret, *,
+                     on_rights_refused: Callable[[], None] | None = None) -> GoodsTarget:
+        """The account's goods (`connhub.ports.goods.GoodsTarget`). `on_rights_refused` is called
+        (and must not raise) when the provider refuses a goods call for a missing right."""
+        ...
+
+    def rights_refused(self, profile: dict[str, Any], when: datetime) -> dict[str, Any]:
+        """The connection's stored profile once a goods call was refused for a right at `when`, such
+        that the next health check probes the rights again."""
         ...
 
 

@@ -19,17 +19,23 @@ decoding in `http_json.py`; this module puts them together (`DeadlineAdapter`, `
 `get`) and re-exports what the clients use.
 
 Each thread gets its own `requests.Session` (sessions are not thread-safe) with a connection
-pool, so a checker running many checks at once reuses keep-alive connections. Connection
+pool, so a checker running many checks at once reuses keep-alive connections. The proxies and
+CA bundle that `requests` would read from the environment (`HTTPS_PROXY`, `NO_PROXY`,
+`REQUESTS_CA_BUNDLE` …) are read once per scheme and host (`_EnvironmentOnce`) instead of twice
+a request by walking all of `os.environ`, which was a third of a health check's CPU; `~/.netrc`
+is never consulted (every provider call carries its own credentials). Connection
 setup failures are retried once by urllib3; nothing that reached the provider is retried here
 (health decides what to retry, with backoff).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,8 +57,8 @@ from connhub.providers.http_json import MAX_JSON_DEPTH, decode_json, json_body, 
 __all__ = [
     "DEFAULT_BUDGET_SECONDS", "MAX_BODY_BYTES", "MAX_JSON_DEPTH", "USER_AGENT", "DeadlineAdapter",
     "DeadlineExceeded", "RedirectRefused", "ResponseTooLarge", "answers", "body_limit", "decode_json",
-    "deadline", "get", "harden", "json_body", "remaining", "retry_after_seconds", "segment", "session",
-    "too_deep", "transport_error",
+    "deadline", "forget_environment", "get", "harden", "json_body", "remaining", "retry_after_seconds", "segment",
+    "session", "too_deep", "transport_error",
 ]
 
 USER_AGENT = "connhub/1.0 (+health-checker)"
@@ -113,10 +119,44 @@ def harden(client: requests.Session) -> requests.Session:
     return client
 
 
+@functools.lru_cache(maxsize=256)
+def _environment_proxies(scheme: str, netloc: str) -> dict[str, str]:
+    return dict(requests.utils.get_environ_proxies(f"{scheme}://{netloc}/"))
+
+
+@functools.lru_cache(maxsize=1)
+def _environment_ca_bundle() -> str | None:
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+
+def forget_environment() -> None:
+    """Read the environment's proxies and CA bundle again at the next request (they are read once)."""
+    _environment_proxies.cache_clear()
+    _environment_ca_bundle.cache_clear()
+
+
+class _EnvironmentOnce(requests.Session):
+    """A session that honours the environment's proxies and CA bundle as `requests` does, read once
+    per scheme and host rather than on every request (`trust_env` off; netrc not consulted)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        parts = urlsplit(str(url))
+        found = _environment_proxies(parts.scheme.lower(), parts.netloc.lower())
+        proxies = {**found, **(proxies or {})}
+        if verify is True or verify is None:
+            verify = _environment_ca_bundle() or verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
 def session() -> requests.Session:
     current = getattr(_local, "session", None)
     if current is None:
-        current = harden(requests.Session())
+        current = harden(_EnvironmentOnce())
         _local.session = current
     return current
 

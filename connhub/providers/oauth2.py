@@ -1,4 +1,7 @@
-"""Token-endpoint calls through Authlib's requests client, with errors mapped to ProviderError."""
+"""Token-endpoint calls through Authlib's requests client, with errors mapped to ProviderError.
+
+Authlib is imported when a token endpoint is first called (a connect, a reconnect, a refresh), not
+with the providers: a health check whose token is fresh never needs it (issue 19: the checker's memory)."""
 
 from __future__ import annotations
 
@@ -6,16 +9,17 @@ import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.crypto import Secret
 from connhub.providers import text
 from connhub.providers.base import ProviderError, TokenSet
 from connhub.providers.http import MAX_JSON_DEPTH, harden, too_deep, transport_error
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 # RFC 6749 and VK ID error keys that mean the grant itself is gone: only a reconnect helps.
 DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_token", "access_denied"}
@@ -61,6 +65,8 @@ def _tame_token_response(response: requests.Response) -> requests.Response:
 
 
 def oauth_session(**kwargs: Any) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session  # noqa: PLC0415 - on first use
+
     client = OAuth2Session(**kwargs)
     harden(client)  # one deadline per request, a capped body, no redirects
     client.register_compliance_hook("access_token_response", _tame_token_response)
@@ -70,6 +76,8 @@ def oauth_session(**kwargs: Any) -> OAuth2Session:
 
 def token_request(service: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one token-endpoint request; map every failure to a ProviderError."""
+    from authlib.integrations.base_client.errors import OAuthError  # noqa: PLC0415 - on first use
+
     try:
         return dict(call())
     except OAuthError as exc:

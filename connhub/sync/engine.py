@@ -51,7 +51,7 @@ from connhub.sync.run_record import RunRecorder
 from connhub.sync.selection import selected_facts
 from connhub.sync.shop_options import get_options
 from connhub.sync.status import SyncStatus, sync_status
-from connhub.sync.tokens import fresh_token
+from connhub.sync.tokens import fresh_token, goods_target
 from connhub.sync.variant_run import VariantRun
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class SyncEngine:
         if provider is None:
             raise StopRun(f"У сервиса «{status.roles.target_title}» нет товаров")
         try:
-            return provider.goods_target(fresh_token(self.rt, status.target))
+            return goods_target(self.rt, provider, status.target)
         except ProviderError as error:
             raise StopRun(f"Токен {status.roles.target_title}: {error.reason}") from None
 

@@ -17,7 +17,7 @@ from connhub.providers.capabilities import GOODS
 from connhub.runtime import Runtime
 from connhub.sync.config import Community
 from connhub.sync.roles import roles
-from connhub.sync.tokens import fresh_token
+from connhub.sync.tokens import goods_target
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def target_options(rt: Runtime, user_id: int) -> TargetOptions:
     if provider is None:
         return TargetOptions(None, None, f"У сервиса «{parts.target_title}» нет товаров")
     try:
-        goods = provider.goods_target(fresh_token(rt, view))
+        goods = goods_target(rt, provider, view)
     except ProviderError as exc:
         return TargetOptions(None, None, exc.reason)
     errors: list[str] = []

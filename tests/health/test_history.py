@@ -225,3 +225,21 @@ def test_the_runs_bar_lists_finished_runs_oldest_first(rt):
         points = run_history(session, user_id)
     assert [(point.state, point.duration_ms) for point in points] == [
         ("finished", 1000), ("stopped", 2000), ("failed", 3000)]
+
+
+def test_rolling_up_a_few_connections_at_a_time_gives_the_same_rollups(db_rt):
+    ids = bare_connections(db_rt, "u", 5)
+    ten = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)
+    for n, cid in enumerate(ids):
+        add_checks(db_rt, cid, [(ten + timedelta(minutes=m), OK if m % 3 else TROUBLE, ONLINE, 10 * m + n)
+                                for m in range(1, 7)])
+    whole = roll_up(db_rt.sessions, raw_days=7, rollup_days=90, now=NOW, chunk=len(ids))
+    expected = {key: (row.checks, row.failures, row.p50_ms, row.p95_ms)
+                for key, row in rollups(db_rt, RollupPeriod.HOUR).items()}
+    with db_rt.sessions() as session:
+        session.execute(CheckRollup.__table__.delete())
+        session.commit()
+    chunked = roll_up(db_rt.sessions, raw_days=7, rollup_days=90, now=NOW, chunk=2)  # three transactions
+    assert (chunked.records, chunked.rollups) == (whole.records, whole.rollups) == (30, 10)
+    assert {key: (row.checks, row.failures, row.p50_ms, row.p95_ms)
+            for key, row in rollups(db_rt, RollupPeriod.HOUR).items()} == expected

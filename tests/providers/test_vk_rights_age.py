@@ -3,18 +3,24 @@ rights are recent, and «Права» stays true: a goods call refused for a rig
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connhub.connections import check_now
-from connhub.crypto import Secret
-from connhub.health import CheckTarget, check_connection
-from connhub.models import Connection
+from connhub import connections
+from connhub.config import PROJECT_ROOT
+from connhub.connections import ConnectionView, check_now
+from connhub.health import CheckTarget, apply_results, check_connection
+from connhub.models import CheckSource, Connection
 from connhub.oauth import connect_with_token
-from connhub.providers.vk.api import RetryPolicy, VkApiError
-from connhub.providers.vk.goods_errors import ErrorKind
+from connhub.ports.goods import GoodsError
+from connhub.providers.capabilities import GOODS
+from connhub.providers.vk.client import RIGHTS_MAX_AGE
 from connhub.providers.vk.rights import Rights
+from connhub.sync.tokens import goods_target
+from tests.support.sandbox import process_env
 
 PROBE = {"users.get": 1, "groups.get": 1, "market.getAlbums": 1, "market.getProductPhotoUploadServer": 1}
 
@@ -56,16 +62,62 @@ def test_rights_older_than_six_hours_are_probed_again(rt, connected, vk_goods):
     assert Rights.from_profile(result.account.profile).checked_at != old
 
 
-def test_a_goods_call_refused_for_a_right_reprobes_at_the_next_check(rt, connected, vk_goods, sandbox_control):
-    goods = rt.providers.get("vk").goods(Secret(connected[1]), retry=RetryPolicy(attempts=1))
-    sandbox_control.set_fault("vk-api", vk_error=15, count=1)
-    with pytest.raises(VkApiError) as refused:
-        goods.api.call("market.getAlbums", {"owner_id": -218252175, "count": 1})
-    assert refused.value.kind is ErrorKind.RIGHT
+REFUSE_THE_PAGES_LIST = """
+import sys
+from connhub.runtime import Runtime
+from connhub.sync.target import target_options
+rt = Runtime.from_settings()
+print(target_options(rt, int(sys.argv[1])).error)
+rt.close()
+"""
+
+
+def test_a_goods_call_refused_for_a_right_in_another_process_reprobes_at_the_next_check(
+        rt, alice, connected, vk_goods, sandbox_control):
+    sandbox_control.set_fault("vk-api", vk_error=15, count=1)  # the page's community list: refused for a right
+    page = subprocess.run([sys.executable, "-c", REFUSE_THE_PAGES_LIST, str(alice.id)], cwd=PROJECT_ROOT,
+                          env=process_env(rt), capture_output=True, text=True, timeout=60, check=True)
+    assert "Сообщества не загрузились" in page.stdout
+    with rt.sessions() as session:  # the mark is in the database, not in that process's memory
+        marked = Rights.from_profile(session.get(Connection, connected[0]).profile)
+    assert marked.refused_at is not None and marked.due(datetime.now(UTC), RIGHTS_MAX_AGE)
     vk_goods.reset_stats()
 
-    checker_check(rt, connected[0])
+    probed = checker_check(rt, connected[0])  # this process never saw the refusal
     assert vk_goods.stats()["requests"] == PROBE
+    apply_results(rt, [probed], source=CheckSource.CHECKER)
     vk_goods.reset_stats()
-    checker_check(rt, connected[0])  # probed once: the next check is one request again
-    assert vk_goods.stats()["requests"] == {"users.get": 1}
+    checker_check(rt, connected[0])
+    assert vk_goods.stats()["requests"] == {"users.get": 1}  # probed once: one request again
+    assert Rights.from_profile(connections_view(rt, alice.id).profile).complete  # «Права» true on the card
+
+
+def test_a_refusal_seen_while_a_check_is_in_flight_survives_that_checks_write(rt, alice, connected, vk_goods,
+                                                                            sandbox_control):
+    with rt.sessions() as session:
+        target = CheckTarget.of(session.get(Connection, connected[0]))  # claimed before the refusal
+    view = connections_view(rt, alice.id)
+    with pytest.raises(GoodsError):
+        refused_goods_call(rt, view, sandbox_control)
+    result = check_connection(rt, target)  # one request: it read the rights before the mark
+    assert result is not None and vk_goods.stats()["requests"] == {"users.get": 1}
+    apply_results(rt, [result], source=CheckSource.MANUAL)
+    with rt.sessions() as session:
+        stored = Rights.from_profile(session.get(Connection, connected[0]).profile)
+    assert stored.due(datetime.now(UTC), RIGHTS_MAX_AGE)  # the next check still re-probes
+
+
+def connections_view(rt, user_id: int) -> ConnectionView:
+    with rt.sessions() as session:
+        view = connections.get_for_user(session, user_id, "vk")
+    assert view is not None
+    return view
+
+
+def refused_goods_call(rt, view: ConnectionView, control) -> None:
+    """A goods call of the sync's kind that VK refuses for a right (error 15 on the communities)."""
+    provider = rt.providers.offering(GOODS, "vk")
+    assert provider is not None
+    target = goods_target(rt, provider, view)
+    control.set_fault("vk-api", vk_error=15, count=1)
+    target.communities()

@@ -3,7 +3,8 @@ tokens) and `GET /api/me` as the health check; it offers goods (`GoodsProvider`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from authlib.integrations.requests_client import OAuth2Session
@@ -45,9 +46,13 @@ class ToyProvider(Provider):
         super().__init__(settings)
         self.config = settings.of(ToySettings)
 
-    def goods_target(self, access_token: Secret) -> ToyGoods:
-        """The toy's goods (`GoodsProvider`): an in-memory shop (tests/toy/goods.py)."""
+    def goods_target(self, access_token: Secret, *,
+                     on_rights_refused: Callable[[], None] | None = None) -> ToyGoods:
+        """The toy's goods (`GoodsProvider`): an in-memory shop (tests/toy/goods.py), which never refuses for rights."""
         return ToyGoods()
+
+    def rights_refused(self, profile: dict[str, Any], when: datetime) -> dict[str, Any]:
+        return profile
 
     def probe_url(self) -> str:
         return f"{self.config.TOY_URL}/api/me"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 from connhub import ratelimit
 from connhub.config import PROJECT_ROOT
+from connhub.models import RateBucket
 from tests.support.sandbox import process_env
 from tests.work.procs import DEADLINE
 
@@ -46,3 +48,36 @@ def test_the_shared_schedule_spaces_one_keys_turns(make_rt):
     assert ratelimit.wait_turn("vk:other", 0.5, sleep=waits.append) == 0.0  # another token has its own schedule
     rt.close()
     assert ratelimit.wait_turn("vk:test", 0.5, sleep=waits.append) == 0.0  # no database installed: local only
+
+
+
+def test_turns_asked_at_once_by_many_threads_are_one_schedule(make_rt):
+    """A process's turns are written in batches (group commit); each turn still gets its own slot of
+    the shared schedule, spaced exactly as turns taken one by one."""
+    rt = make_rt()
+    spacing, threads = 0.25, 24
+    assert ratelimit.wait_turn("vk:many", spacing) == 0.0
+    with rt.sessions() as session:
+        first = session.get(RateBucket, "vk:many")
+        assert first is not None
+        first_slot = first.slot_at
+    waits: list[float] = []
+    start = threading.Barrier(threads)
+
+    def ask() -> None:
+        start.wait()
+        ratelimit.wait_turn("vk:many", spacing, sleep=waits.append)  # the wait is recorded, not slept
+
+    workers = [threading.Thread(target=ask) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    with rt.sessions() as session:
+        bucket = session.get(RateBucket, "vk:many")
+        assert bucket is not None
+        assert abs(bucket.next_at - (first_slot + (threads + 1) * spacing)) < 1e-6  # one turn per ask
+    assert len(waits) == threads
+    ordered = sorted(waits)
+    gaps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
+    assert all(spacing - 0.1 < gap <= spacing + 1e-6 for gap in gaps)  # no two asks share a slot

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
-
-from authlib.integrations.requests_client import OAuth2Session
+from typing import TYPE_CHECKING, Any
 
 from connhub.config import Settings
 from connhub.crypto import Secret
@@ -23,6 +21,9 @@ from connhub.providers.evotor.images import EvotorImages
 from connhub.providers.evotor.settings import EvotorSettings
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 SERVICE = "Эвотор"
 ACCEPT_V2 = "application/vnd.evotor.v2+json"

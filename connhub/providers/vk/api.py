@@ -38,7 +38,7 @@ from connhub import metrics, ratelimit
 from connhub.crypto import Secret
 from connhub.providers import http
 from connhub.providers.base import ProviderError
-from connhub.providers.vk.goods_errors import REFUSED_FOR_RIGHTS, ErrorKind, classify
+from connhub.providers.vk.goods_errors import ErrorKind, classify
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
@@ -212,8 +212,10 @@ class VkApi:
     """VK API methods for one user token."""
 
     def __init__(self, token: Secret, *, api_url: str, timeout: float, limiter: RateLimiter | None = None,
-                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 on_rights_refused: Callable[[], None] | None = None) -> None:
         self._token = token
+        self._on_rights_refused = on_rights_refused  # marks the connection's rights for a re-probe
         self._api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.limiter = limiter if limiter is not None else limiter_for(token)
@@ -271,8 +273,8 @@ class VkApi:
         if isinstance(body.get("error"), dict):
             refused = VkApiError.from_error(body["error"], method)
             metrics.vk_error(method, refused.error_code)
-            if refused.kind is ErrorKind.RIGHT and self.limiter.shared is not None:
-                REFUSED_FOR_RIGHTS.add(self.limiter.shared)  # «Права» re-probed at the next check
+            if refused.kind is ErrorKind.RIGHT and self._on_rights_refused is not None:
+                self._on_rights_refused()  # «Права» re-probed at the next check (it never raises)
             raise refused
         if "response" not in body:
             raise VkApiError("ВКонтакте прислал ответ без результата", kind=ErrorKind.RETRY, method=method,

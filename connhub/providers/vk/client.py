@@ -4,8 +4,9 @@ VK answers API errors with HTTP 200 and an `error` object, so success is a `resp
 with an `id`, nothing less. The facts relied on are in docs/providers.md («VK»); what each error
 code means is in errors.py. After `users.get` the health check probes the token's extended rights
 (rights.py, docs/vk-goods.md) when the last probe is older than RIGHTS_MAX_AGE or a goods call was
-refused for a right since (one more request for a token without the communities right, three more
-for a token with every right); otherwise a check is the one request. The goods side of a token is
+refused for a right since (`rights_refused` marks the stored profile, in whichever process saw
+it): one more request for a token without the communities right, three more for a token with every
+right; otherwise a check is the one request. The goods side of a token is
 `VkProvider.goods` (the raw API) and `VkProvider.goods_target` (the sync's `GoodsTarget`, offered as `GoodsProvider`).
 """
 
@@ -13,12 +14,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-from authlib.integrations.requests_client import OAuth2Session
 
 from connhub.config import Settings
 from connhub.crypto import Secret
@@ -31,24 +30,17 @@ from connhub.providers.vk import presentation
 from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
-from connhub.providers.vk.goods_errors import REFUSED_FOR_RIGHTS
 from connhub.providers.vk.goods_target import VkGoodsTarget
 from connhub.providers.vk.rights import Rights, probe_rights
 from connhub.providers.vk.settings import VkSettings
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 SERVICE = "ВКонтакте"
 API_VERSION = "5.199"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._\-]{20,1024}")
 RIGHTS_MAX_AGE = timedelta(hours=6)  # the rights probe's answer is trusted this long (issue 19)
-
-
-def _fresh(rights: Rights, now: datetime) -> bool:
-    try:
-        checked = datetime.fromisoformat(rights.checked_at or "")
-    except ValueError:
-        return False
-    checked = checked if checked.tzinfo else checked.replace(tzinfo=UTC)
-    return now - RIGHTS_MAX_AGE <= checked <= now
 
 
 class VkProvider(Provider):
@@ -84,18 +76,23 @@ class VkProvider(Provider):
                              "цифр, точек и дефисов, например vk1.a.… или vk2.a.…")
         return Secret(candidate)
 
-    def goods(self, access_token: Secret, *, retry: RetryPolicy | None = None,
-              limiter: RateLimiter | None = None) -> Goods:
+    def goods(self, access_token: Secret, *, retry: RetryPolicy | None = None, limiter: RateLimiter | None = None,
+              on_rights_refused: Callable[[], None] | None = None) -> Goods:
         """The goods-side API of a user token (communities, categories, items, photos)."""
         return Goods(VkApi(access_token, api_url=self.config.VK_API_URL, timeout=self.timeout, retry=retry,
-                           limiter=limiter))
+                           limiter=limiter, on_rights_refused=on_rights_refused))
 
     def rights_setting(self) -> str:
         return "VK_SCOPES"
 
-    def goods_target(self, access_token: Secret) -> VkGoodsTarget:
+    def goods_target(self, access_token: Secret, *,
+                     on_rights_refused: Callable[[], None] | None = None) -> VkGoodsTarget:
         """The token's VK goods as the sync's target (`connhub.providers.capabilities.GoodsProvider`)."""
-        return VkGoodsTarget(self.goods(access_token))
+        return VkGoodsTarget(self.goods(access_token, on_rights_refused=on_rights_refused))
+
+    def rights_refused(self, profile: dict[str, Any], when: datetime) -> dict[str, Any]:
+        """The stored profile once a goods call was refused for a right at `when`: the next check re-probes."""
+        return {**profile, "rights": Rights.from_profile(profile).refused(when).as_profile()}
 
     def present_account(self, account_id: str, display_name: str, profile: dict[str, Any]) -> AccountPresentation:
         return presentation.account(account_id, display_name, profile)
@@ -192,8 +189,7 @@ class VkProvider(Provider):
             raise ProviderError(REJECTIONS[DEACTIVATED], permanent=True, code="vk_deactivated")
         first, last = str(user.get("first_name") or ""), str(user.get("last_name") or "")
         rights = Rights.from_profile(dict(known))
-        if limiter.shared in REFUSED_FOR_RIGHTS or not _fresh(rights, datetime.now(UTC)):
-            REFUSED_FOR_RIGHTS.discard(limiter.shared or "")
+        if rights.due(datetime.now(UTC), RIGHTS_MAX_AGE):
             rights = probe_rights(self.goods(access_token, retry=RetryPolicy(attempts=1), limiter=limiter))
         return Account(
             account_id=str(user["id"]),

@@ -95,10 +95,6 @@ def classify(code: int) -> ErrorInfo:
 
 RIGHT_CODES = frozenset(code for code, info in ERRORS.items() if info.kind is ErrorKind.RIGHT)
 
-# The tokens (by their rate-limit key, never the token) a goods call of this process saw refused for a
-# right: the next health check re-probes their rights at once instead of waiting for the probe's age.
-REFUSED_FOR_RIGHTS: set[str] = set()
-
 
 # What the sync does about a VK error (`connhub.ports.goods.GoodsErrorKind`): by kind, and for the
 # data errors by code, since each asks for a different fix.

@@ -10,12 +10,16 @@ check may still be unable to sync. The probe uses cheap read calls:
 Errors 7, 15, 200, 203, 205 and 260 mean the right is missing (the token itself is fine); anything
 else (trouble, goods switched off, no suitable community) leaves that right unknown (`None`).
 A right that cannot be probed without an earlier one (no communities → no goods probe) is unknown.
+
+The probe's answer is trusted for `max_age` (`Rights.due`), unless a goods call was refused for a
+right since: `refused_at`, written into the connection's stored profile by whichever process saw
+the refusal (`refused`), makes the next health check re-probe at once, wherever it runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connhub.providers.vk.api import VkApiError
@@ -33,6 +37,7 @@ class Rights:
     photos: bool | None = None
     checked_at: str | None = None  # ISO 8601, UTC
     note: str = ""  # why a right stayed unknown (Russian), when one did
+    refused_at: str | None = None  # ISO 8601, UTC: a goods call was refused for a right then
 
     @property
     def complete(self) -> bool:
@@ -47,14 +52,30 @@ class Rights:
     def unknown(self) -> list[str]:
         return [LABELS[name] for name in RIGHTS if getattr(self, name) is None]
 
+    def due(self, now: datetime, max_age: timedelta) -> bool:
+        """Whether to probe again: never probed, probed over `max_age` ago (or in the future), or a
+        goods call was refused for a right since the probe."""
+        checked = _moment(self.checked_at)
+        if checked is None or not now - max_age <= checked <= now:
+            return True
+        refused = _moment(self.refused_at)
+        return refused is not None and refused >= checked
+
     def known_over(self, earlier: Rights) -> Rights:
-        """These rights, with each one left unknown here taken from `earlier` where that knew it."""
-        return replace(self, **{name: getattr(earlier, name) for name in RIGHTS
-                                if getattr(self, name) is None and getattr(earlier, name) is not None})
+        """These rights, with each one left unknown here taken from `earlier` where that knew it, and
+        the later of the two refusals (one seen while this check was in flight still counts)."""
+        refusals = [moment for moment in (self.refused_at, earlier.refused_at) if _moment(moment) is not None]
+        return replace(self, refused_at=max(refusals, key=lambda moment: _moment(moment) or _EPOCH, default=None),
+                       **{name: getattr(earlier, name) for name in RIGHTS
+                          if getattr(self, name) is None and getattr(earlier, name) is not None})
+
+    def refused(self, now: datetime) -> Rights:
+        """These rights once a goods call was refused for a right at `now`: due for a probe."""
+        return replace(self, refused_at=now.astimezone(UTC).isoformat(timespec="microseconds"))
 
     def as_profile(self) -> dict[str, Any]:
         return {"groups": self.groups, "market": self.market, "photos": self.photos,
-                "checked_at": self.checked_at, "note": self.note}
+                "checked_at": self.checked_at, "note": self.note, "refused_at": self.refused_at}
 
     @classmethod
     def from_profile(cls, profile: Any) -> Rights:
@@ -67,9 +88,24 @@ class Rights:
             value = raw.get(name)
             return value if isinstance(value, bool) else None
 
-        checked_at = raw.get("checked_at")
-        return cls(flag("groups"), flag("market"), flag("photos"),
-                   checked_at if isinstance(checked_at, str) else None, str(raw.get("note") or ""))
+        def moment(name: str) -> str | None:
+            value = raw.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(flag("groups"), flag("market"), flag("photos"), moment("checked_at"), str(raw.get("note") or ""),
+                   moment("refused_at"))
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _moment(value: str | None) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (UTC when it names no zone); None when absent or unreadable."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _verdict(error: VkApiError) -> bool | None:
@@ -89,7 +125,7 @@ def probe_rights(goods: Goods, *, now: datetime | None = None) -> Rights:
 def rights_after_groups(goods: Goods, communities: list[Community] | VkApiError, *,
                         now: datetime | None = None) -> Rights:
     """The rest of the probe, given what `groups.get` answered (the health check asks it itself)."""
-    checked_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    checked_at = (now or datetime.now(UTC)).isoformat(timespec="microseconds")
     if isinstance(communities, VkApiError):
         error = communities
         groups = _verdict(error)
