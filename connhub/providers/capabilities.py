@@ -74,12 +74,17 @@ class Capability(Generic[T]):
         self.protocol = protocol
         self.name = protocol.__name__
         self.doc = " ".join((protocol.__doc__ or "").split())
+        self._by_class: dict[type, bool] = {}
 
     def offered_by(self, provider: object) -> bool:
-        """True when a provider (instance or class) offers it."""
-        if isinstance(provider, type):
-            return issubclass(provider, self.protocol)
-        return isinstance(provider, self.protocol)
+        """True when a provider (instance or class) offers it. The capabilities are methods, so the
+        answer is the class's, kept once found: a runtime Protocol check walks every member each time,
+        and the checker asks on every check."""
+        cls = provider if isinstance(provider, type) else type(provider)
+        offered = self._by_class.get(cls)
+        if offered is None:
+            offered = self._by_class[cls] = issubclass(cls, self.protocol)
+        return offered
 
     def of(self, provider: object) -> T | None:
         """The provider as this capability, or None when it does not offer it."""
