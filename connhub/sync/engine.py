@@ -41,6 +41,7 @@ from connhub.runtime import Runtime
 from connhub.sync import items as mapping_table
 from connhub.sync import runs, texts
 from connhub.sync.album_run import AlbumRun
+from connhub.sync.albums import AlbumMode
 from connhub.sync.forecast import Forecast, mapped_selection, policy_of
 from connhub.sync.images import CachedImages
 from connhub.sync.mapping import ProductFacts, Skipped, with_image
@@ -195,6 +196,8 @@ class SyncEngine:
             publisher.adds(plan.adds, taken=plan.taken_skus)
         finally:
             self._result(wanted, skipped)
+        if self.options.album_mode is not AlbumMode.OFF or self.options.variants:
+            self._phase(texts.PHASE_SHOP_EXTRAS)  # albums and item groups take a few requests of their own
         albums = AlbumRun(self.rt.sessions, target, user_id=self.user_id, store_id=self.store_id,
                           group_id=self.group_id, connection_id=source_id,
                           say=self.say).run(self.options.album_mode, list(wanted))

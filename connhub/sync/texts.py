@@ -47,6 +47,7 @@ PLAN_WORDS = (("add", "добавить"), ("change", "изменить"), ("hid
 PLAN_TITLES = {"add": "Будут добавлены", "change": "Будут изменены", "hide": "Будут скрыты",
                "delete": "Будут удалены", "skip": "Не выгружаются"}
 PHASE_WRITES = "Запись в сообщество"
+PHASE_SHOP_EXTRAS = "Подборки и товары с вариантами"
 FINISHED_WITH_ERRORS = "Готово с ошибками"
 
 
