@@ -18,6 +18,13 @@ which are handed out in order. A checker with 48 checks in flight thus writes a 
 second instead of one per check, and holds the SQLite write lock far less; the schedule, shared by
 every process, is the same one.
 
+**Turns can be reserved ahead** (`reserve`) by a process that knows which calls it is about to make:
+the checker takes the turns of all the checks it has just claimed in one transaction, and each
+check then uses its reserved turn (`wait_turn` finds it) instead of queueing for a batch of its own.
+A reserved turn may be used up to `RESERVED_HOLD` seconds after its slot, so it blocks the key's
+schedule for its spacing plus that hold: a turn used late still leaves a whole spacing before the
+next one. A turn not used in time is dropped, and its call takes a fresh turn.
+
 The composition root (`connhub.runtime.Runtime`) installs the database with `install`; a process
 without one (the sandbox, a test's bare client) has only its own in-process limiter. A database
 that cannot answer never stops a provider call: the turn is then taken locally alone (logged once).
@@ -25,20 +32,19 @@ that cannot answer never stops a provider call: the turn is then taken locally a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, literal
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.db import execute_write
-from connhub.models import RateBucket
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ def uninstall(engine: Engine) -> None:
         if _installed is not None and _installed[0] is engine:
             _installed = None
             _batchers.pop(id(engine), None)
+            with _reserved_lock:
+                _reserved.clear()
 
 
 def bucket_key(service: str, secret: str) -> str:
@@ -76,18 +84,57 @@ def _take(session: Session, spans: dict[str, float]) -> dict[str, tuple[float, f
 
     Keys are locked in sorted order, so two processes' batches never deadlock."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    now = func.extract("epoch", func.statement_timestamp()) if postgres else literal(time.time())
-    dialect_insert = postgresql.insert if postgres else sqlite.insert
-    greatest = func.greatest if postgres else func.max
-    stmt = dialect_insert(RateBucket).values([
-        {"key": key, "slot_at": now, "clock_at": now, "next_at": now + spans[key]} for key in sorted(spans)])
-    table = RateBucket.__table__
-    slot = greatest(table.c.next_at, stmt.excluded.clock_at)
-    span = stmt.excluded.next_at - stmt.excluded.clock_at
-    upsert = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
-        "slot_at": slot, "clock_at": stmt.excluded.clock_at, "next_at": slot + span,
-    }).returning(table.c.key, table.c.slot_at, table.c.clock_at)
-    return {key: (float(slot_at), float(clock_at)) for key, slot_at, clock_at in session.execute(upsert)}
+    keys = sorted(spans)
+    granted: dict[str, tuple[float, float]] = {}
+    start = 0
+    for size in _chunk_sizes(len(keys)):
+        chunk = keys[start:start + size]
+        start += size
+        params: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
+        params.update({f"s{i}": spans[key] for i, key in enumerate(chunk)})
+        if not postgres:
+            params["now"] = time.time()
+        rows = session.execute(_upsert(postgres, size), params)
+        granted.update((key, (float(slot_at), float(clock_at))) for key, slot_at, clock_at in rows)
+    return granted
+
+
+_LARGEST_UPSERT = 16
+
+
+def _chunk_sizes(count: int) -> list[int]:
+    """`count` keys as upserts of 16, 8, 4, 2 and 1 rows: five statements in all, which the
+    driver's statement cache keeps (a statement per batch size filled it with large ones)."""
+    sizes = [_LARGEST_UPSERT] * (count // _LARGEST_UPSERT)
+    rest = count % _LARGEST_UPSERT
+    size = _LARGEST_UPSERT // 2
+    while rest:
+        if rest >= size:
+            sizes.append(size)
+            rest -= size
+        size //= 2
+    return sizes
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert(postgres: bool, rows: int) -> TextClause:
+    """The upsert of `rows` keys as SQL text, one per dialect and size: SQLAlchemy cannot cache the
+    compiled form of a dialect's ON CONFLICT, and compiling it was a tenth of a health check's CPU.
+
+        slot = max(next_at, now);  next_at = slot + span
+
+    (SET reads the row as it was before the update, in both dialects.) On PostgreSQL `now` is the
+    server's clock."""
+    now = "EXTRACT(EPOCH FROM statement_timestamp())::float8" if postgres else ":now"
+    greatest = "greatest" if postgres else "max"
+    values = ", ".join(f"(:k{i}, {now}, {now}, {now} + :s{i})" for i in range(rows))
+    slot = f"{greatest}(rate_buckets.next_at, excluded.clock_at)"
+    return text(
+        f'INSERT INTO rate_buckets ("key", slot_at, clock_at, next_at) VALUES {values} '
+        f'ON CONFLICT ("key") DO UPDATE SET slot_at = {slot}, clock_at = excluded.clock_at, '
+        f"next_at = {slot} + (excluded.next_at - excluded.clock_at) "
+        f'RETURNING "key", slot_at, clock_at'
+    )
 
 
 @dataclass
@@ -169,16 +216,69 @@ def _grant(sessions: sessionmaker[Session], batch: list[_Ask]) -> None:
 
 _batchers: dict[int, _Batcher] = {}
 
+RESERVED_HOLD = 0.5  # seconds after its slot that a reserved turn may still be used
+
+# Turns reserved and not used yet: key -> [(slot, usable until)], in time.monotonic() seconds.
+_reserved: dict[str, list[tuple[float, float]]] = {}
+_reserved_lock = threading.Lock()
+
+
+def reserve(turns: Sequence[tuple[str, float]]) -> int:
+    """Take a turn for each (key, spacing) of `turns` (a key listed n times gets n turns) in one
+    transaction, for calls this process is about to make; `wait_turn` then uses them. The number of
+    turns reserved (0 when no database is installed or it cannot answer: the calls then take their
+    own turns)."""
+    installed = _installed
+    if installed is None or not turns:
+        return 0
+    spans: dict[str, float] = {}
+    for key, spacing in turns:
+        spans[key] = spans.get(key, 0.0) + spacing + RESERVED_HOLD
+    try:
+        granted = execute_write(installed[1], lambda session: _take(session, spans))
+    except DBAPIError:
+        return 0
+    now = time.monotonic()
+    with _reserved_lock:
+        for key in [key for key, turns in _reserved.items() if turns[-1][1] < now]:
+            del _reserved[key]  # reserved for calls that were never made (the connection vanished, say)
+        offsets: dict[str, float] = {}
+        for key, spacing in turns:
+            slot_at, clock_at = granted[key]
+            offset = offsets.get(key, 0.0)
+            offsets[key] = offset + spacing + RESERVED_HOLD
+            slot = now + max(0.0, slot_at + offset - clock_at)
+            _reserved.setdefault(key, []).append((slot, slot + RESERVED_HOLD))
+    return len(turns)
+
+
+def _reserved_turn(key: str) -> float | None:
+    """The seconds until the key's next reserved turn, which is now used; None when it has none
+    that is still usable."""
+    with _reserved_lock:
+        turns = _reserved.get(key)
+        if not turns:
+            return None
+        now = time.monotonic()
+        while turns and turns[0][1] < now:
+            turns.pop(0)  # too late to use
+        slot = turns.pop(0)[0] if turns else None
+        if not turns:
+            del _reserved[key]
+    return None if slot is None else max(0.0, slot - now)
+
 
 def wait_turn(key: str, spacing: float, *, sleep: Callable[[float], None] = time.sleep) -> float:
-    """Take the key's next turn in the shared schedule and wait for it; the seconds waited (0 when
-    no database is installed or it cannot answer)."""
+    """Take the key's next turn in the shared schedule (a reserved one if there is one) and wait
+    for it; the seconds waited (0 when no database is installed or it cannot answer)."""
     installed = _installed
     if installed is None:
         return 0.0
-    with _lock:
-        batcher = _batchers.setdefault(id(installed[0]), _Batcher())
-    wait = batcher.take(installed[1], key, spacing)
+    wait = _reserved_turn(key)
+    if wait is None:
+        with _lock:
+            batcher = _batchers.setdefault(id(installed[0]), _Batcher())
+        wait = batcher.take(installed[1], key, spacing)
     if wait > 0:
         sleep(wait)
     return wait

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from connhub import metrics
-from connhub.crypto import UnreadableToken
+from connhub.crypto import Secret, UnreadableToken
 from connhub.db import affected, write_locked
 from connhub.health.policy import CheckResult
 from connhub.models import Connection, Outcome, utcnow
@@ -53,6 +53,7 @@ class CheckTarget:
     token_expires_at: datetime | None
     auth_params: dict[str, Any]
     known: dict[str, Any] = field(default_factory=dict)  # the stored profile (what the last check learnt)
+    access_token: Secret | None = None  # opened already (the cycle opens it to reserve the check's turn)
 
     @classmethod
     def of(cls, row: Any, *, known: bool = True) -> CheckTarget:
@@ -206,15 +207,17 @@ def check_connection(rt: Runtime, target: CheckTarget, *, clock: Callable[[], da
     version = target.token_version
     latency_ms: int | None = None
     try:
-        tokens = _tokens(rt, target.access_token_sealed, target.refresh_token_sealed, target.token_expires_at,
-                         target.auth_params)
-        if tokens.refresh_token and provider.token_is_stale(tokens.expires_at, clock()):
+        # The refresh token is opened only by a refresh (`refresh_tokens` reads it afresh under its claim).
+        access_token = target.access_token or rt.cipher.open(target.access_token_sealed)
+        refreshable = bool(target.refresh_token_sealed)
+        if refreshable and provider.token_is_stale(target.token_expires_at, clock()):
             tokens, version = refresh_tokens(rt, provider, target.id, version)
+            access_token = tokens.access_token
         started = time.perf_counter()
         try:
-            account = provider.fetch_account_knowing(tokens.access_token, target.known)
+            account = provider.fetch_account_knowing(access_token, target.known)
         except ProviderError as exc:
-            if not (tokens.refresh_token and provider.is_rejection_of_access_token(exc)):
+            if not (refreshable and provider.is_rejection_of_access_token(exc)):
                 raise
             tokens, version = refresh_tokens(rt, provider, target.id, version)
             started = time.perf_counter()
@@ -234,7 +237,7 @@ def check_connection(rt: Runtime, target: CheckTarget, *, clock: Callable[[], da
         log.error("check failed: connection=%s provider=%s error=%s: %s", target.id, target.provider,
                   type(exc).__name__, text.clean(exc, 200))
         return CheckResult(target.id, version, Outcome.TROUBLE, CHECK_FAILED_REASON, "check_failed", clock())
-    return CheckResult(target.id, version, Outcome.OK, "", "ok", clock(), latency_ms,
-                       account=text.clean_account(account))
+    # The account is cleaned where it is stored (`results.apply_results`), once.
+    return CheckResult(target.id, version, Outcome.OK, "", "ok", clock(), latency_ms, account=account)
 
 

@@ -7,20 +7,24 @@ transport failures instead of counting them.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from connhub import ratelimit
+from connhub.crypto import UnreadableToken
 from connhub.health import check as checking
 from connhub.health.check import CheckTarget
 from connhub.health.policy import CheckResult
 from connhub.health.results import apply_results, claim_due, defer
 from connhub.models import CheckSource, Outcome, utcnow
 from connhub.providers import http
+from connhub.providers.registry import UnknownProvider
 from connhub.runtime import Runtime
 
 log = logging.getLogger("connhub.health")
@@ -44,11 +48,45 @@ class CycleStats:
     unreadable: int = 0  # tokens the configured key cannot open (status left alone)
     by_status: Counter[str] = field(default_factory=Counter)
     duration_s: float = 0.0
+    cpu_s: float = 0.0  # the process's CPU over the cycle, every thread's
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "written": self.written, "dropped": self.dropped,
                 "deferred": self.deferred, "unreadable": self.unreadable, "by_status": dict(self.by_status),
-                "duration_s": round(self.duration_s, 3)}
+                "duration_s": round(self.duration_s, 3), "cpu_s": round(self.cpu_s, 3)}
+
+
+def _finished(finished: queue.SimpleQueue[Future[Any]], *, timeout: float) -> list[Future[Any]]:
+    """The futures that finished: at least one unless `timeout` passes first, and all that are waiting."""
+    try:
+        batch = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            batch.append(finished.get_nowait())
+        except queue.Empty:
+            return batch
+
+
+def reserve_turns(rt: Runtime, targets: list[CheckTarget]) -> list[CheckTarget]:
+    """Take the turns the claimed checks need in shared rate limits (VK: 3 requests a second per
+    token) together, in one transaction, instead of a transaction (and a wait for it) per check.
+    The targets come back with their access tokens opened, which the checks use."""
+    turns: list[tuple[str, float]] = []
+    opened: list[CheckTarget] = []
+    for target in targets:
+        try:
+            token = rt.cipher.open(target.access_token_sealed)
+            turn = rt.providers.get(target.provider).health_check_turn(token)
+        except (UnreadableToken, UnknownProvider):
+            opened.append(target)  # the check reports it
+            continue
+        if turn is not None:
+            turns.append(turn)
+        opened.append(replace(target, access_token=token))
+    ratelimit.reserve(turns)
+    return opened
 
 
 def providers_reachable(rt: Runtime) -> bool:
@@ -67,7 +105,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
     stop = stop or threading.Event()
     concurrency = concurrency or rt.settings.CHECKER_CONCURRENCY
     stats = CycleStats()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     due_before = utcnow()
     buffer: list[CheckResult] = []
 
@@ -102,24 +140,30 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
     try:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="check") as pool:
             in_flight: dict[Future[CheckResult | None | _NotStarted], CheckTarget] = {}
+            # Finished checks announce themselves here: waiting on all 2×concurrency futures at each
+            # turn (`concurrent.futures.wait`) cost the loop a tenth of the cycle's CPU.
+            finished: queue.SimpleQueue[Future[CheckResult | None | _NotStarted]] = queue.SimpleQueue()
             exhausted = False
             while True:
                 if not exhausted and not stop.is_set() and len(in_flight) < concurrency * 2:
-                    claimed = claim_due(rt, worker_id=worker_id, due_before=due_before,
-                                        limit=concurrency * 4 - len(in_flight))
+                    claimed = reserve_turns(rt, claim_due(rt, worker_id=worker_id, due_before=due_before,
+                                                          limit=concurrency * 4 - len(in_flight)))
                     claimed_ids.update(target.id for target in claimed)
                     exhausted = not claimed
                     for target in claimed:
-                        in_flight[pool.submit(check_unless_stopped, target)] = target
+                        future = pool.submit(check_unless_stopped, target)
+                        in_flight[future] = target
+                        future.add_done_callback(finished.put)
                 if not in_flight:
                     break
                 if stop.is_set():
                     unstarted = [in_flight.pop(fut).id for fut in list(in_flight) if fut.cancel()]
                     defer(rt, unstarted, rng=rng)
                     claimed_ids.difference_update(unstarted)
-                done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
                 not_started: list[int] = []
-                for future in done:
+                for future in _finished(finished, timeout=0.5):
+                    if future not in in_flight:  # cancelled above
+                        continue
                     target = in_flight.pop(future)
                     try:
                         result = future.result()
@@ -154,6 +198,7 @@ def run_cycle(rt: Runtime, *, worker_id: str, stop: threading.Event | None = Non
                   "key they were sealed with (listing it after the new one is enough), or ask their users to "
                   "reconnect.", stats.unreadable)
     stats.duration_s = time.perf_counter() - started
+    stats.cpu_s = time.process_time() - cpu_started
     return stats
 
 

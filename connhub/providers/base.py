@@ -112,6 +112,12 @@ class Provider(ABC):
         skip what it learnt recently (VK: the rights probe). By default the same as `fetch_account`."""
         return self.fetch_account(access_token)
 
+    def health_check_turn(self, access_token: Secret) -> tuple[str, float] | None:
+        """The turn a health check of this token takes in a shared rate limit (`connhub.ratelimit`):
+        the token's key and the spacing of its turns; None when the provider's calls are not limited
+        per token. The checker reserves the turns of the checks it claims together."""
+        return None
+
     def parse_pasted_token(self, raw: str) -> Secret:
         """Validate the shape of a token the user pasted; ValueError with a Russian message."""
         raise ValueError("Этот сервис подключается только через вход у провайдера")

@@ -27,7 +27,7 @@ from connhub.providers.capabilities import GoodsProvider
 from connhub.providers.oauth2 import oauth_session, token_request, token_set
 from connhub.providers.presentation import AccountPresentation
 from connhub.providers.vk import presentation
-from connhub.providers.vk.api import RateLimiter, RetryPolicy, VkApi, limiter_for
+from connhub.providers.vk.api import SHARED_SPACING, RateLimiter, RetryPolicy, VkApi, limiter_for
 from connhub.providers.vk.errors import ACCESS_TOKEN_REJECTED, DEACTIVATED, REJECTIONS, api_error
 from connhub.providers.vk.goods import Goods
 from connhub.providers.vk.goods_target import VkGoodsTarget
@@ -160,6 +160,11 @@ class VkProvider(Provider):
     def fetch_account(self, access_token: Secret) -> Account:
         """`users.get` (the health check), then the rights probe, whose answers never change the verdict."""
         return self.fetch_account_knowing(access_token, {})
+
+    def health_check_turn(self, access_token: Secret) -> tuple[str, float] | None:
+        """`users.get` takes a turn of the token's shared 3 requests a second like every VK call."""
+        key = limiter_for(access_token).shared
+        return None if key is None else (key, SHARED_SPACING)
 
     def fetch_account_knowing(self, access_token: Secret, known: Mapping[str, Any]) -> Account:
         """`users.get`; the rights probe only when the stored one is old or a goods call was refused for
