@@ -29,7 +29,7 @@ from connhub.health.check import UNREADABLE_TOKEN, CheckTarget
 from connhub.health.policy import CheckResult, decide, jittered, regular_check_at, retry_delay_seconds
 from connhub.journal import hooks as journal_hooks
 from connhub.models import CheckRecord, CheckSource, Connection, Outcome, Status, utcnow
-from connhub.providers import text
+from connhub.providers import Account, text
 from connhub.runtime import Runtime
 from connhub.work.claims import claimable
 
@@ -126,11 +126,19 @@ def _db_error(exc: DBAPIError) -> str:
     return f"{type(original).__name__}: {text.clean(original, 200)}"
 
 
+def _unchanged(account: Account, row: Any) -> bool:
+    """Whether a check found the account exactly as stored. What is stored is clean and cleaning
+    changes nothing clean, so an equal account needs no cleaning, no merge and no journal entry."""
+    return bool(account.account_id == row.account_id and account.display_name == row.display_name
+                and account.profile == row.profile)
+
+
 def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, rng: random.Random) -> Applied:
     interval = rt.settings.HEALTH_CHECK_INTERVAL_SECONDS
     table = cast(Table, Connection.__table__)
     by_id = {result.connection_id: result for result in results}
     ok_updates: list[dict[str, Any]] = []
+    same_account_updates: list[dict[str, Any]] = []
     other_updates: list[dict[str, Any]] = []
     unreadable_updates: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
@@ -138,7 +146,8 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
         current = session.execute(
             select(table.c.id, table.c.user_id, table.c.provider, table.c.token_version, table.c.status,
                    table.c.status_reason,
-                   table.c.consecutive_failures, table.c.consecutive_successes, table.c.profile)
+                   table.c.consecutive_failures, table.c.consecutive_successes, table.c.profile,
+                   table.c.account_id, table.c.display_name)
             .where(table.c.id.in_(list(by_id))).order_by(table.c.id).with_for_update()
         ).all()
         for row in current:
@@ -163,7 +172,11 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
                 next_check_at=decision.next_check_at, last_checked_at=result.checked_at,
                 lease_owner=None, lease_expires_at=None,
             )
-            if result.outcome is Outcome.OK and result.account is not None:
+            if result.outcome is Outcome.OK and result.account is not None and _unchanged(result.account, row):
+                # What was stored is the cleaned form of this very account: nothing to clean or rewrite.
+                values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms)
+                same_account_updates.append(values)
+            elif result.outcome is Outcome.OK and result.account is not None:
                 account = text.clean_account(result.account)
                 values.update(last_success_at=result.checked_at, last_latency_ms=result.latency_ms,
                               account_id=account.account_id, display_name=account.display_name,
@@ -177,7 +190,7 @@ def _write(rt: Runtime, results: Sequence[CheckResult], *, source: CheckSource, 
             records.append(dict(connection_id=row.id, checked_at=result.checked_at, source=source,
                                 outcome=result.outcome, status_after=decision.status, reason=reason,
                                 latency_ms=result.latency_ms))
-        for updates in (ok_updates, other_updates, unreadable_updates):
+        for updates in (ok_updates, same_account_updates, other_updates, unreadable_updates):
             if updates:
                 columns: dict[str, Any] = {key: bindparam(key) for key in updates[0] if key != "b_id"}
                 session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns), updates)

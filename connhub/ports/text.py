@@ -18,10 +18,14 @@ def clean(value: object, limit: int) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit * 4:  # do not scan megabytes to keep a few hundred characters
         text = text[: limit * 4]
-    if not text.isprintable():  # printable text has no character of these categories: nothing to drop
+    if text.isprintable():  # nothing to drop, and no whitespace but the plain space
+        if "  " in text:
+            text = _SPACES.sub(" ", text)
+        text = text.strip()
+    else:
         text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
                        for ch in text if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn") or ch == "\n")
-    text = _SPACES.sub(" ", text).strip()
+        text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
