@@ -167,9 +167,9 @@ class Checker:
             stats = run_cycle(self.rt, worker_id=self.checker_id, stop=self.stop)
             if stats.checked:
                 counts = ", ".join(f"{name}={count}" for name, count in sorted(stats.by_status.items()))
-                log.info("cycle: checked=%d written=%d dropped=%d deferred=%d [%s] in %.2fs",
+                log.info("cycle: checked=%d written=%d dropped=%d deferred=%d [%s] in %.2fs (cpu %.2fs)",
                          stats.checked, stats.written, stats.dropped, stats.deferred, counts or "-",
-                         stats.duration_s)
+                         stats.duration_s, stats.cpu_s)
             metrics.cycle_finished(stats.duration_s, stats.checked)
             beat(self.rt, checker_id=self.checker_id, started_at=self.started_at, last_cycle=stats.as_dict())
         except DBAPIError as exc:  # one bad tick must not kill the loop; the next one retries

@@ -14,10 +14,11 @@ For each N (a fresh database each time):
 4. Baseline: `checker.py --once` with CHECKER_CONCURRENCY=1 over a sample of due connections.
 5. Full cycle: `checker.py --once` with the default (or given) concurrency over all N.
 
-Memory is the checker's own: its peak resident set (`VmHWM` in /proc/<pid>/status), sampled while
-it runs. (The `ru_maxrss` that wait4 reports would carry this script's own high-water mark across
-fork and exec.) The sandbox, the checker and this script share the machine: the figures say how
-many cores it has and its load average when each run started.
+CPU is the checker's own over the cycle (every thread's, as the cycle's log line reports it) and the
+sandbox's over the same time. Memory is the checker's own: its peak resident set (`VmHWM` in
+/proc/<pid>/status), sampled while it runs. (The `ru_maxrss` that wait4 reports would carry this
+script's own high-water mark across fork and exec.) The sandbox, the checker and this script share
+the machine: the figures say how many cores it has and its load average when each run started.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from connhub.sandbox.admin import MAX_MINT  # noqa: E402
 from connhub.sandbox.emulation import Emulation  # noqa: E402
 from connhub.sandbox.state import CLOUD, OAUTH  # noqa: E402
 
-CYCLE_LINE = re.compile(r"cycle: checked=(\d+) written=(\d+).* in ([\d.]+)s")
+CYCLE_LINE = re.compile(r"cycle: checked=(\d+) written=(\d+).* in ([\d.]+)s \(cpu ([\d.]+)s\)")
 
 
 def start_sandbox(port: int) -> tuple[subprocess.Popen[str], str]:
@@ -151,14 +152,26 @@ def peak_memory(pid: int) -> int | None:
     return None
 
 
-def run_once(env: dict[str, str], workdir: Path) -> tuple[int, float, int]:
-    """Run `checker.py --once`; return (checks, seconds, the checker's own peak memory in bytes)."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a live process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_once(env: dict[str, str], workdir: Path) -> tuple[int, float, int, float, float]:
+    """Run `checker.py --once`; return (checks, seconds, the checker's own peak memory in bytes, its CPU
+    seconds over the cycle, its CPU seconds from start to exit)."""
     log_path = workdir / "checker.log"
     with open(log_path, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen([sys.executable, "checker.py", "--once"], cwd=ROOT, env=env, stderr=log_file)
         peak = 0
-        while process.poll() is None:  # VmHWM only grows; the last reading before exit is the peak
+        while True:  # VmHWM only grows; the last reading before exit is the peak
             peak = max(peak, peak_memory(process.pid) or 0)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                break
             time.sleep(0.02)
     log = log_path.read_text(encoding="utf-8")
     if process.returncode != 0:
@@ -166,10 +179,14 @@ def run_once(env: dict[str, str], workdir: Path) -> tuple[int, float, int]:
     match = CYCLE_LINE.search(log)
     if not match:
         raise SystemExit(f"no cycle line in the checker's log:\n{log}")
-    return int(match.group(1)), float(match.group(3)), peak
+    print(f"  checker, start to exit: user {usage.ru_utime:.1f}s, system {usage.ru_stime:.1f}s, "
+          f"context switches {usage.ru_nvcsw:,} voluntary, {usage.ru_nivcsw:,} involuntary", flush=True)
+    return (int(match.group(1)), float(match.group(3)), peak, float(match.group(4)),
+            usage.ru_utime + usage.ru_stime)
 
 
-def bench(control: SandboxControl, base: str, connections: int, args: argparse.Namespace) -> dict[str, float]:
+def bench(control: SandboxControl, base: str, sandbox_pid: int, connections: int,
+          args: argparse.Namespace) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="connhub-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir}/bench.db"
     if args.database_url:  # a given database is emptied first
@@ -194,19 +211,24 @@ def bench(control: SandboxControl, base: str, connections: int, args: argparse.N
 
     load = os.getloadavg()[0]
     make_due(database_url, args.sample, spans)
-    base_checks, base_seconds, base_peak = run_once({**env, "CHECKER_CONCURRENCY": "1"}, workdir)
+    base_checks, base_seconds, base_peak, _, _ = run_once({**env, "CHECKER_CONCURRENCY": "1"}, workdir)
     make_due(database_url)
     full_env = dict(env)
     if args.concurrency:
         full_env["CHECKER_CONCURRENCY"] = str(args.concurrency)
-    checks, seconds, peak = run_once(full_env, workdir)
+    sandbox_cpu = cpu_seconds(sandbox_pid)
+    checks, seconds, peak, cycle_cpu, checker_cpu = run_once(full_env, workdir)
+    sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_cpu
     result = {"connections": connections, "load": load, "baseline": base_checks / base_seconds,
               "baseline_peak_mb": base_peak / 2**20, "checks": checks, "seconds": seconds,
-              "rate": checks / seconds, "peak_mb": peak / 2**20}
+              "rate": checks / seconds, "peak_mb": peak / 2**20, "checker_cpu": checker_cpu, "cycle_cpu": cycle_cpu,
+              "sandbox_cpu": sandbox_cpu}
     print(f"  baseline (one at a time): {base_checks} checks in {base_seconds:.2f}s = {result['baseline']:.1f} "
           f"checks/s, checker peak {result['baseline_peak_mb']:.0f} MB", flush=True)
     print(f"  full cycle: {checks} checks in {seconds:.1f}s = {result['rate']:.0f} checks/s, "
           f"checker peak {result['peak_mb']:.0f} MB (load average {load:.1f} at start)", flush=True)
+    print(f"  CPU: checker {cycle_cpu:.1f}s over the cycle ({cycle_cpu / checks * 1000:.2f} ms a check), "
+          f"{checker_cpu:.1f}s from start to exit; sandbox {sandbox_cpu:.1f}s", flush=True)
     return result
 
 
@@ -224,17 +246,17 @@ def main() -> int:
     sandbox, base = start_sandbox(args.sandbox_port)
     try:
         control = SandboxControl(base, timeout=300)
-        results = [bench(control, base, connections, args) for connections in args.connections]
+        results = [bench(control, base, sandbox.pid, connections, args) for connections in args.connections]
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
 
     print("\n| connections | checks/s (one cycle) | checker peak memory | speed-up over one at a time "
-          "| load at start |")
-    print("|---:|---:|---:|---:|---:|")
+          "| checker CPU a check | load at start |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['connections']:,} | {r['rate']:.0f} | {r['peak_mb']:.0f} MB | {r['rate'] / r['baseline']:.1f}x "
-              f"| {r['load']:.1f} |")
+              f"| {r['cycle_cpu'] / r['checks'] * 1000:.2f} ms | {r['load']:.1f} |")
     return 0
 
 
