@@ -42,6 +42,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 from connhub.providers.base import ProviderError
@@ -212,18 +213,30 @@ def _host_proxy(scheme: str, netloc: str) -> str | None:
     return requests.utils.select_proxy(f"{scheme}://{netloc}/", _environment_proxies(scheme, netloc))
 
 
-def _pools() -> urllib3.PoolManager:
-    """This thread's connection pools, verifying TLS against the environment's CA bundle (or certifi's)."""
+def _pool(address: str) -> tuple[HTTPConnectionPool, str]:
+    """This thread's connection pool for the address's origin (TLS verified against the environment's
+    CA bundle, or certifi's), and the request target to send it. Kept per thread and origin: a
+    `PoolManager` would parse the address and rebuild its pool key on every request."""
     bundle = _environment_ca_bundle() or DEFAULT_CA_BUNDLE_PATH
-    current: tuple[str, urllib3.PoolManager] | None = getattr(_local, "pools", None)
-    if current is None or current[0] != bundle:
-        manager = urllib3.PoolManager(num_pools=8, maxsize=8, cert_reqs="CERT_REQUIRED", ca_certs=bundle)
-        manager.pool_classes_by_scheme = {
-            "http": DeadlineHTTPConnectionPool, "https": DeadlineHTTPSConnectionPool,
-        }
-        current = (bundle, manager)
-        _local.pools = current
-    return current[1]
+    pools: dict[tuple[str, str, str, int | None], HTTPConnectionPool] | None = getattr(_local, "pools", None)
+    if pools is None:
+        pools = _local.pools = {}
+    parsed = urllib3.util.parse_url(address)
+    scheme, host = parsed.scheme or "http", parsed.host or ""
+    key = (bundle, scheme, host, parsed.port)
+    pool = pools.get(key)
+    if pool is None:
+        if len(pools) >= 8:  # a thread talks to a few provider hosts; this bounds the rest
+            for stale in pools.values():
+                stale.close()
+            pools.clear()
+        if scheme == "https":
+            pool = DeadlineHTTPSConnectionPool(host, parsed.port, maxsize=8, cert_reqs="CERT_REQUIRED",
+                                               ca_certs=bundle)
+        else:
+            pool = DeadlineHTTPConnectionPool(host, parsed.port, maxsize=8)
+        pools[key] = pool
+    return pool, parsed.request_uri
 
 
 def _direct_get(address: str, headers: Mapping[str, str], timeout: float) -> requests.Response:
@@ -236,9 +249,10 @@ def _direct_get(address: str, headers: Mapping[str, str], timeout: float) -> req
     budget = budget_of(timeout)
     with deadline(budget):
         try:
-            raw = _pools().urlopen("GET", address, headers={**_DEFAULT_HEADERS, **headers}, retries=_RETRY,
-                                   redirect=False, preload_content=False, decode_content=False,
-                                   timeout=urllib3.Timeout(connect=budget, read=budget))
+            pool, target = _pool(address)
+            raw = pool.urlopen("GET", target, headers={**_DEFAULT_HEADERS, **headers}, retries=_RETRY,
+                               redirect=False, assert_same_host=False, preload_content=False,
+                               decode_content=False, timeout=urllib3.Timeout(connect=budget, read=budget))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _as_requests_error(exc, budget) from None
         answer = requests.Response()
