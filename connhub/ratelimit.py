@@ -14,8 +14,8 @@ clock, so hosts whose clocks differ still share one schedule; on SQLite the file
 **Turns are taken in batches** (group commit): the threads of one process that ask for turns while
 another thread's transaction is in flight queue in memory, and the next transaction takes all their
 turns at once, one row per key, a key asked n times reserving n turns (`next_at = slot + n·spacing`)
-which are handed out in order. A checker with 48 checks in flight thus writes a few transactions a
-second instead of one per check, and holds the SQLite write lock far less; the schedule, shared by
+which are handed out in order. A process with many calls in flight thus writes a few transactions a
+second instead of one per call, and holds the SQLite write lock far less; the schedule, shared by
 every process, is the same one.
 
 **Turns can be reserved ahead** (`reserve`) by a process that knows which calls it is about to make:
@@ -240,7 +240,7 @@ def reserve(turns: Sequence[tuple[str, float]]) -> int:
         return 0
     now = time.monotonic()
     with _reserved_lock:
-        for key in [key for key, turns in _reserved.items() if turns[-1][1] < now]:
+        for key in [key for key, held in _reserved.items() if held[-1][1] < now]:
             del _reserved[key]  # reserved for calls that were never made (the connection vanished, say)
         offsets: dict[str, float] = {}
         for key, spacing in turns:

@@ -62,6 +62,23 @@ def test_check_now_records_a_manual_check_and_returns_the_fresh_card(rt, alice):
     assert sources == ["connect", "manual"]
 
 
+def test_a_check_finding_the_account_as_stored_moves_only_its_times_and_one_finding_it_changed_rewrites_it(
+        rt, alice):
+    connection_id = connect(rt, alice, "evotor")
+    stored = row(rt, connection_id)
+    check_now(rt, user_id=alice.id, connection_id=connection_id)  # the account as stored
+    same = row(rt, connection_id)
+    assert (same.display_name, same.profile) == (stored.display_name, stored.profile)
+    assert same.last_success_at is not None and same.last_success_at > stored.last_success_at
+    with rt.sessions() as session:  # the stored account no longer matches the provider's
+        session.execute(update(Connection).where(Connection.id == connection_id)
+                        .values(display_name="Старое имя", profile={}))
+        session.commit()
+    check_now(rt, user_id=alice.id, connection_id=connection_id)
+    rewritten = row(rt, connection_id)
+    assert (rewritten.display_name, rewritten.profile) == (stored.display_name, stored.profile)
+
+
 def test_check_now_refuses_another_users_connection(rt, alice, bob):
     connection_id = connect(rt, alice, "evotor")
     before = row(rt, connection_id)
